@@ -1,0 +1,48 @@
+package domain
+
+import (
+	"strings"
+	"time"
+)
+
+// User is an account. Fields are unexported so a User can only be made
+// valid (NewUser) or read back from trusted storage (RehydrateUser).
+type User struct {
+	id           UserID
+	email        Email
+	name         string
+	role         Role
+	passwordHash string
+	createdAt    time.Time
+}
+
+// NewUser builds a freshly registered user with the default role.
+func NewUser(id UserID, email Email, name string, passwordHash string, now time.Time) (User, error) {
+	name = strings.TrimSpace(name)
+	v := &ValidationError{}
+	if email.IsZero() {
+		v.Add("email", CodeRequired, "email is required")
+	}
+	if err := MergeValidation(v, ValidateName(name)); err != nil {
+		return User{}, err
+	}
+	if err := v.Err(); err != nil {
+		return User{}, err
+	}
+	if id == "" || passwordHash == "" {
+		panic("domain.NewUser: id and password hash are required")
+	}
+	return User{id: id, email: email, name: name, role: RoleUser, passwordHash: passwordHash, createdAt: now.UTC()}, nil
+}
+
+// RehydrateUser rebuilds a user from storage, where it was validated on the way in.
+func RehydrateUser(id UserID, email Email, name string, role Role, passwordHash string, createdAt time.Time) User {
+	return User{id: id, email: email, name: name, role: role, passwordHash: passwordHash, createdAt: createdAt.UTC()}
+}
+
+func (u User) ID() UserID           { return u.id }
+func (u User) Email() Email         { return u.email }
+func (u User) Name() string         { return u.name }
+func (u User) Role() Role           { return u.role }
+func (u User) PasswordHash() string { return u.passwordHash }
+func (u User) CreatedAt() time.Time { return u.createdAt }

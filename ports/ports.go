@@ -1,0 +1,102 @@
+// Package ports declares the interfaces the use cases consume. They are
+// shaped by what application needs, speak only domain types, and carry no
+// pgx, jwt or net/http types. Adapters implement them.
+package ports
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/authd/authd/domain"
+)
+
+// UserRepository stores accounts. Email uniqueness is case-insensitive and
+// enforced by the store itself (a unique index or a mutex), never by a
+// read-then-write in the use case.
+type UserRepository interface {
+	// CreateUser inserts u; a duplicate email is domain.ErrEmailTaken.
+	CreateUser(ctx context.Context, u domain.User) error
+	// UserByEmail returns domain.ErrNotFound when no user has that email.
+	UserByEmail(ctx context.Context, email domain.Email) (domain.User, error)
+	// UserByID returns domain.ErrNotFound when no such user exists.
+	UserByID(ctx context.Context, id domain.UserID) (domain.User, error)
+	// UpdatePasswordHash replaces the stored hash (rehash on login).
+	UpdatePasswordHash(ctx context.Context, id domain.UserID, hash string) error
+}
+
+// SessionRepository stores sessions and their refresh-token families. Every
+// method is atomic: two concurrent calls never both spend one token.
+type SessionRepository interface {
+	// CreateSession stores a new session with its first refresh token.
+	CreateSession(ctx context.Context, s domain.Session, first domain.IssuedRefreshToken) error
+	// RotateRefreshToken spends the token whose digest is presented and
+	// stores next in the same session, atomically. When presented is unknown,
+	// expired, or belongs to a revoked session it returns
+	// domain.ErrInvalidRefreshToken. When presented was already spent it
+	// revokes the whole session in the same transaction and returns
+	// domain.ErrRefreshTokenReused. next.SessionID is ignored: the new token
+	// joins the presented token's session, which is returned.
+	RotateRefreshToken(ctx context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time) (domain.Session, error)
+	// RevokeSession ends a session; revoking an unknown or already revoked
+	// session is not an error (logout is idempotent).
+	RevokeSession(ctx context.Context, id domain.SessionID, now time.Time) error
+	// RevokeSessionByRefreshToken ends the session that token (spent or not)
+	// belongs to; an unknown token is not an error.
+	RevokeSessionByRefreshToken(ctx context.Context, token domain.RefreshTokenHash, now time.Time) error
+	// SessionByID returns domain.ErrNotFound when no such session exists.
+	SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, error)
+}
+
+// Pinger reports whether the store answers (readiness).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// PasswordVerdict is the outcome of checking a password against a hash.
+type PasswordVerdict struct {
+	Match bool
+	// NeedsRehash: the stored hash uses an outdated algorithm or parameters
+	// and should be replaced now that the plaintext is known to be right.
+	NeedsRehash bool
+}
+
+// PasswordHasher hashes and verifies passwords. Both calls are deliberately
+// slow and may return domain.ErrUnavailable when the hashing capacity is
+// saturated; that error then carries a retry hint (see RetryAfter).
+type PasswordHasher interface {
+	Hash(ctx context.Context, password domain.Password) (string, error)
+	Verify(ctx context.Context, password domain.Password, encoded string) (PasswordVerdict, error)
+}
+
+// RetryAfter is implemented by errors that know when a retry may succeed.
+type RetryAfter interface {
+	RetryAfter() time.Duration
+}
+
+// TokenIssuer signs access tokens.
+type TokenIssuer interface {
+	// IssueAccessToken returns the encoded token for claims; the issuer sets
+	// the lifetime, issue time and token id itself and reports them back in
+	// the returned claims.
+	IssueAccessToken(ctx context.Context, claims domain.AccessClaims) (string, domain.AccessClaims, error)
+}
+
+// TokenVerifier checks access tokens; every failure is domain.ErrInvalidToken.
+type TokenVerifier interface {
+	VerifyAccessToken(ctx context.Context, token string) (domain.AccessClaims, error)
+}
+
+// Clock tells the time; tests inject a fixed one.
+type Clock interface {
+	Now() time.Time
+}
+
+// IDGenerator mints identifiers (UUIDv7 in production).
+type IDGenerator interface {
+	NewUserID() domain.UserID
+	NewSessionID() domain.SessionID
+}
+
+// RandomSource is a cryptographically secure byte source (crypto/rand in production).
+type RandomSource = io.Reader
