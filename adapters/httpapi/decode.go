@@ -1,0 +1,63 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+)
+
+// maxBodyBytes bounds every request body (API.md: 64 KiB).
+const maxBodyBytes = 64 << 10
+
+// hasBody reports whether the request carries a body at all.
+func hasBody(r *http.Request) bool {
+	return r.ContentLength > 0 || (r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody)
+}
+
+// decodeJSON reads exactly one JSON object into dst. Unknown fields are
+// ignored (API.md) so clients can evolve; everything else is strict: the
+// media type, the size, the syntax, the types and no trailing data.
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "application/json" {
+		return errUnsupportedMedia
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err := dec.Decode(dst); err != nil {
+		return classifyDecodeError(err)
+	}
+	// Exactly one value: anything after it but whitespace is an error.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return classifyDecodeError(err)
+		}
+		return &detailError{errMalformed, "unexpected data after the JSON object"}
+	}
+	return nil
+}
+
+func classifyDecodeError(err error) error {
+	var tooLarge *http.MaxBytesError
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &tooLarge):
+		return errTooLarge
+	case errors.Is(err, io.EOF):
+		return &detailError{errMalformed, "the request body is empty"}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &detailError{errMalformed, "the JSON body is truncated"}
+	case errors.As(err, &syntax):
+		return &detailError{errMalformed, fmt.Sprintf("invalid JSON at byte %d", syntax.Offset)}
+	case errors.As(err, &typeErr):
+		if typeErr.Field != "" {
+			return &detailError{errMalformed, fmt.Sprintf("field %q must be a %s", typeErr.Field, typeErr.Type)}
+		}
+		return &detailError{errMalformed, "the body must be a JSON object"}
+	default:
+		return &detailError{errMalformed, "the request body could not be read"}
+	}
+}

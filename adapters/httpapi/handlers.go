@@ -1,0 +1,186 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/authd/authd/application"
+	"github.com/authd/authd/domain"
+)
+
+// userDTO is the public shape of an account: never a hash of anything.
+type userDTO struct {
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	Name      string `json:"name"`
+	Role      string `json:"role"`
+	CreatedAt string `json:"created_at"`
+}
+
+func toUserDTO(u domain.User) userDTO {
+	return userDTO{
+		ID:        u.ID().String(),
+		Email:     u.Email().String(),
+		Name:      u.Name(),
+		Role:      u.Role().String(),
+		CreatedAt: u.CreatedAt().UTC().Format(time.RFC3339),
+	}
+}
+
+type userEnvelope struct {
+	User userDTO `json:"user"`
+}
+
+type tokenPairDTO struct {
+	AccessToken      string  `json:"access_token"`
+	TokenType        string  `json:"token_type"`
+	ExpiresIn        int64   `json:"expires_in"`
+	RefreshToken     string  `json:"refresh_token"`
+	RefreshExpiresIn int64   `json:"refresh_expires_in"`
+	User             userDTO `json:"user"`
+}
+
+func toTokenPairDTO(p application.TokenPair) tokenPairDTO {
+	return tokenPairDTO{
+		AccessToken:      p.AccessToken,
+		TokenType:        "Bearer",
+		ExpiresIn:        int64(p.AccessExpiresIn / time.Second),
+		RefreshToken:     p.RefreshToken,
+		RefreshExpiresIn: int64(p.RefreshExpiresIn / time.Second),
+		User:             toUserDTO(p.User),
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+type registerRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Name     string `json:"name"`
+}
+
+func (a *api) register(w http.ResponseWriter, r *http.Request) {
+	var req registerRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	u, err := a.svc.Register(r.Context(), application.RegisterInput{Email: req.Email, Password: req.Password, Name: req.Name})
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, userEnvelope{User: toUserDTO(u)})
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (a *api) login(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	pair, err := a.svc.Login(r.Context(), application.LoginInput{Email: req.Email, Password: req.Password})
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toTokenPairDTO(pair))
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+func (a *api) refresh(w http.ResponseWriter, r *http.Request) {
+	var req refreshRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	pair, err := a.svc.Refresh(r.Context(), req.RefreshToken)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toTokenPairDTO(pair))
+}
+
+// logout revokes by refresh token (body) or by the session of a bearer
+// access token (header). The refresh token wins when both are sent.
+func (a *api) logout(w http.ResponseWriter, r *http.Request) {
+	var req refreshRequest
+	if hasBody(r) {
+		if err := decodeJSON(w, r, &req); err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+	}
+	in := application.LogoutInput{RefreshToken: req.RefreshToken}
+	if in.RefreshToken == "" {
+		token, err := bearerToken(r)
+		switch {
+		case errors.Is(err, errNoBearer):
+			// Neither credential: the use case reports it.
+		case err != nil:
+			a.writeError(w, r, err)
+			return
+		default:
+			p, err := a.svc.Authenticate(r.Context(), token)
+			if err != nil {
+				a.writeError(w, r, err)
+				return
+			}
+			in.Principal = &p
+		}
+	}
+	if err := a.svc.Logout(r.Context(), in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *api) me(w http.ResponseWriter, r *http.Request) {
+	p, ok := principalFrom(r.Context())
+	if !ok {
+		a.writeError(w, r, domain.ErrInvalidToken)
+		return
+	}
+	u, err := a.svc.CurrentUser(r.Context(), p)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, userEnvelope{User: toUserDTO(u)})
+}
+
+func (a *api) jwksDocument(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	// Verifiers may cache briefly; a rotated key is published before use.
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(a.jwks())
+}
+
+func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := a.svc.Ready(r.Context()); err != nil {
+		a.log.WarnContext(r.Context(), "not ready", "error", err.Error())
+		writeProblem(w, r, http.StatusServiceUnavailable, codeUnavailable, "the store does not answer")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

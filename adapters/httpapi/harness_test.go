@@ -1,0 +1,189 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authd/authd/adapters/argon2"
+	"github.com/authd/authd/adapters/httpapi"
+	"github.com/authd/authd/adapters/jwt"
+	"github.com/authd/authd/adapters/memory"
+	"github.com/authd/authd/adapters/system"
+	"github.com/authd/authd/application"
+	"github.com/authd/authd/ports"
+)
+
+// cheapParams keep the real argon2id code path but make it fast enough for
+// dozens of hashes per test under -race.
+var cheapParams = argon2.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+type testStore interface {
+	ports.UserRepository
+	ports.SessionRepository
+	ports.Pinger
+}
+
+// movableClock lets a test jump past token lifetimes without sleeping.
+type movableClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *movableClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *movableClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+type harness struct {
+	srv   *httptest.Server
+	key   *jwt.Key
+	clock *movableClock
+	cfg   jwt.Config
+	logs  *bytes.Buffer
+}
+
+type harnessOption func(*application.Deps)
+
+func newHarness(t *testing.T, st testStore, opts ...harnessOption) *harness {
+	t.Helper()
+	if st == nil {
+		st = memory.NewStore()
+	}
+	key, err := jwt.GenerateKey("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &movableClock{now: time.Now().UTC().Truncate(time.Second)}
+	cfg := jwt.Config{Issuer: "http://authd.test", Audience: "authd", AccessTTL: 15 * time.Minute, Clock: clock, Random: rand.Reader}
+	signer, err := jwt.NewSigner(cfg, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := jwt.NewVerifier(cfg, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := application.Deps{
+		Users: st, Sessions: st, Store: st,
+		Hasher:   argon2.New(cheapParams, argon2.GateConfig{MaxQueue: 256, MaxWait: 30 * time.Second}, rand.Reader),
+		Issuer:   signer,
+		Verifier: verifier,
+		Clock:    clock,
+		IDs:      system.IDs{},
+		Random:   rand.Reader,
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	svc, err := application.NewService(context.Background(), deps, application.Config{RefreshTTL: 720 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &bytes.Buffer{}
+	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv := httptest.NewServer(httpapi.NewHandler(svc, httpapi.Options{Logger: logger, JWKS: verifier.JWKS}))
+	t.Cleanup(srv.Close)
+	return &harness{srv: srv, key: key, clock: clock, cfg: cfg, logs: logs}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v: %s", err, r.body)
+	}
+	return m
+}
+
+// do sends a request; body is sent as application/json unless headers
+// override Content-Type.
+func (h *harness) do(t *testing.T, method, path, body string, headers ...string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, h.srv.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+			continue
+		}
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := h.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: b}
+}
+
+func (h *harness) register(t *testing.T, email, password string) {
+	t.Helper()
+	if r := h.do(t, "POST", "/v1/auth/register", `{"email":"`+email+`","password":"`+password+`"}`); r.status != http.StatusCreated {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+}
+
+type pair struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+func (h *harness) login(t *testing.T, email, password string) pair {
+	t.Helper()
+	r := h.do(t, "POST", "/v1/auth/login", `{"email":"`+email+`","password":"`+password+`"}`)
+	if r.status != http.StatusOK {
+		t.Fatalf("login: %d %s", r.status, r.body)
+	}
+	var p pair
+	if err := json.Unmarshal(r.body, &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -1,0 +1,114 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/authd/authd/application"
+	"github.com/authd/authd/domain"
+)
+
+// noStore keeps tokens and account data out of every cache (API.md).
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Pragma", "no-cache")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// accessLog records one line per request: never the body, the query string
+// or the Authorization header, so no password or token reaches the logs.
+func (a *api) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		a.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", middleware.GetReqID(r.Context())),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", ww.Status()),
+			slog.Int("bytes", ww.BytesWritten()),
+			slog.Duration("duration", time.Since(start)),
+		)
+	})
+}
+
+// recoverer turns a panic into a logged 500 problem instead of a dropped
+// connection.
+func (a *api) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.log.ErrorContext(r.Context(), "panic", slog.Any("panic", v),
+					slog.String("request_id", middleware.GetReqID(r.Context())))
+				writeProblem(w, r, http.StatusInternalServerError, codeInternal, "internal error")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+type principalKey struct{}
+
+// errNoBearer: the request carried no bearer credentials at all.
+var errNoBearer = errors.New("no bearer token")
+
+// bearerToken extracts an RFC 6750 bearer token; the scheme is case-insensitive.
+func bearerToken(r *http.Request) (string, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", errNoBearer
+	}
+	scheme, token, ok := strings.Cut(h, " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", domain.ErrInvalidToken
+	}
+	return token, nil
+}
+
+// requireBearer admits only requests with a valid access token.
+func (a *api) requireBearer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, err := bearerToken(r)
+		if errors.Is(err, errNoBearer) {
+			// RFC 6750 section 3.1: no error code when no credentials were sent.
+			w.Header().Set("WWW-Authenticate", `Bearer realm="authd"`)
+			writeProblem(w, r, http.StatusUnauthorized, codeBadToken, "an Authorization: Bearer access token is required")
+			return
+		}
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		p, err := a.svc.Authenticate(r.Context(), token)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+func principalFrom(ctx context.Context) (application.Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(application.Principal)
+	return p, ok
+}

@@ -1,0 +1,75 @@
+// Package httpapi is the HTTP driving adapter: a chi router translating
+// requests into use-case calls and results into JSON or RFC 9457 problems.
+// Nothing here decides policy; it only speaks HTTP.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/authd/authd/application"
+)
+
+// Options configure the HTTP adapter.
+type Options struct {
+	Logger *slog.Logger
+	// JWKS returns the public key set document (RFC 7517) to publish.
+	JWKS func() []byte
+}
+
+type api struct {
+	svc  *application.Service
+	log  *slog.Logger
+	jwks func() []byte
+	mux  *chi.Mux
+}
+
+// NewHandler builds the router for the whole API.
+func NewHandler(svc *application.Service, opts Options) http.Handler {
+	a := &api{svc: svc, log: opts.Logger, jwks: opts.JWKS}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.jwks == nil {
+		a.jwks = func() []byte { return []byte(`{"keys":[]}`) }
+	}
+
+	r := chi.NewRouter()
+	a.mux = r
+	r.Use(middleware.RequestID, a.accessLog, a.recoverer, securityHeaders)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, http.StatusNotFound, codeNotFound, "no such resource")
+	})
+	r.MethodNotAllowed(a.methodNotAllowed)
+
+	r.Get("/healthz", a.healthz)
+	r.Get("/readyz", a.readyz)
+	r.Get("/.well-known/jwks.json", a.jwksDocument)
+
+	r.Route("/v1", func(r chi.Router) {
+		r.Use(noStore)
+		r.Post("/auth/register", a.register)
+		r.Post("/auth/login", a.login)
+		r.Post("/auth/refresh", a.refresh)
+		r.Post("/auth/logout", a.logout)
+		r.With(a.requireBearer).Get("/users/me", a.me)
+	})
+	return r
+}
+
+// methodNotAllowed answers 405 with the Allow header listing the methods the
+// path does support (chi drops that list when a custom handler is set).
+func (a *api) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		if a.mux.Match(chi.NewRouteContext(), m, r.URL.Path) {
+			allowed = append(allowed, m)
+		}
+	}
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	writeProblem(w, r, http.StatusMethodNotAllowed, codeMethodNotAllowed, "method not allowed on this resource")
+}

@@ -1,0 +1,87 @@
+package application_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/authd/authd/domain"
+	"github.com/authd/authd/ports"
+)
+
+var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+type fixedClock struct{ now time.Time }
+
+func (c *fixedClock) Now() time.Time { return c.now }
+
+// seqIDs mints predictable UUIDs.
+type seqIDs struct{ n atomic.Int64 }
+
+func (s *seqIDs) next() string {
+	return fmt.Sprintf("00000000-0000-7000-8000-%012d", s.n.Add(1))
+}
+func (s *seqIDs) NewUserID() domain.UserID       { return domain.UserID(s.next()) }
+func (s *seqIDs) NewSessionID() domain.SessionID { return domain.SessionID(s.next()) }
+
+// countingRandom yields distinct, deterministic bytes.
+type countingRandom struct {
+	mu sync.Mutex
+	b  byte
+}
+
+func (r *countingRandom) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range p {
+		r.b++
+		p[i] = r.b
+	}
+	return len(p), nil
+}
+
+// fakeHasher is reversible on purpose; "legacy$" hashes need a rehash.
+type fakeHasher struct {
+	hashes   atomic.Int64
+	verifies atomic.Int64
+	err      error
+}
+
+func (h *fakeHasher) Hash(_ context.Context, p domain.Password) (string, error) {
+	if h.err != nil {
+		return "", h.err
+	}
+	h.hashes.Add(1)
+	return "fake$" + p.Reveal(), nil
+}
+
+func (h *fakeHasher) Verify(_ context.Context, p domain.Password, encoded string) (ports.PasswordVerdict, error) {
+	if h.err != nil {
+		return ports.PasswordVerdict{}, h.err
+	}
+	h.verifies.Add(1)
+	if rest, ok := strings.CutPrefix(encoded, "legacy$"); ok {
+		return ports.PasswordVerdict{Match: rest == p.Reveal(), NeedsRehash: rest == p.Reveal()}, nil
+	}
+	return ports.PasswordVerdict{Match: encoded == "fake$"+p.Reveal()}, nil
+}
+
+// fakeTokens issues "at.<user>.<session>.<role>" and verifies the same.
+type fakeTokens struct{ clock ports.Clock }
+
+func (f fakeTokens) IssueAccessToken(_ context.Context, c domain.AccessClaims) (string, domain.AccessClaims, error) {
+	c.IssuedAt = f.clock.Now()
+	c.ExpiresAt = c.IssuedAt.Add(15 * time.Minute)
+	return strings.Join([]string{"at", c.UserID.String(), c.SessionID.String(), c.Role.String()}, "."), c, nil
+}
+
+func (f fakeTokens) VerifyAccessToken(_ context.Context, token string) (domain.AccessClaims, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 4 || parts[0] != "at" {
+		return domain.AccessClaims{}, domain.ErrInvalidToken
+	}
+	return domain.AccessClaims{UserID: domain.UserID(parts[1]), SessionID: domain.SessionID(parts[2]), Role: domain.Role(parts[3])}, nil
+}

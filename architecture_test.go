@@ -1,0 +1,147 @@
+// Package authd_test holds repository-wide checks. TestArchitecture makes
+// the dependency rule of STYLE.md executable: dependencies point inward and
+// each third-party library stays inside the one adapter that owns it.
+package authd_test
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/authd/authd"
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+}
+
+// owners says which package subtree may import a third-party module.
+var owners = map[string]string{
+	"github.com/jackc/pgx":                        "adapters/postgres",
+	"github.com/golang-migrate/migrate":           "adapters/postgres",
+	"github.com/testcontainers/testcontainers-go": "adapters/postgres/pgtest",
+	"github.com/golang-jwt/jwt":                   "adapters/jwt",
+	"golang.org/x/crypto":                         "adapters/argon2",
+	"github.com/go-chi/chi":                       "adapters/httpapi",
+	"github.com/kelseyhightower/envconfig":        "cmd/authd",
+	"github.com/google/uuid":                      "adapters/system",
+}
+
+// inner says which project packages each layer may import.
+var inner = map[string][]string{
+	"domain":      {},
+	"ports":       {"domain"},
+	"application": {"domain", "ports"},
+	"db":          {},
+}
+
+func within(rel, tree string) bool { return rel == tree || strings.HasPrefix(rel, tree+"/") }
+
+func TestArchitecture(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	var checked int
+	for {
+		var p pkg
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		checked++
+		for _, imp := range p.Imports {
+			if msg := violation(rel, imp); msg != "" {
+				t.Errorf("%s imports %s: %s", p.ImportPath, imp, msg)
+			}
+		}
+	}
+	if checked < 8 {
+		t.Fatalf("only %d packages listed; the check would prove nothing", checked)
+	}
+}
+
+func violation(rel, imp string) string {
+	first := strings.SplitN(imp, "/", 2)[0]
+	std := !strings.Contains(first, ".")
+	layer := strings.SplitN(rel, "/", 2)[0]
+
+	if std {
+		if imp == "net/http" && (layer == "domain" || layer == "ports" || layer == "application") {
+			return "net/http never enters the core"
+		}
+		return ""
+	}
+	if target, ok := strings.CutPrefix(imp, module+"/"); ok {
+		if allowed, isCore := inner[layer]; isCore {
+			for _, a := range allowed {
+				if within(target, a) {
+					return ""
+				}
+			}
+			return "the core may import only " + strings.Join(allowed, ", ")
+		}
+		if layer == "adapters" {
+			own := strings.Join(strings.SplitN(rel, "/", 3)[:2], "/")
+			switch {
+			case within(target, own), within(target, "domain"), within(target, "ports"), target == "db":
+				return ""
+			case target == "application" && own == "adapters/httpapi":
+				return "" // a driving adapter calls the use cases
+			case target == "adapters/repotest" || target == "adapters/postgres/pgtest":
+				return "" // test support may be imported by other test support
+			}
+			return "an adapter may not depend on another adapter or on application"
+		}
+		return "" // cmd/authd wires everything
+	}
+	if layer == "domain" || layer == "ports" || layer == "application" {
+		return "the core imports the standard library and its own inner layers only"
+	}
+	for prefix, owner := range owners {
+		if strings.HasPrefix(imp, prefix) && !within(rel, owner) {
+			return "only " + owner + " may use " + prefix
+		}
+	}
+	return ""
+}
+
+// TestViolationRules proves the checker itself rejects what it should.
+func TestViolationRules(t *testing.T) {
+	bad := [][2]string{
+		{"domain", "github.com/authd/authd/ports"},
+		{"domain", "github.com/google/uuid"},
+		{"application", "net/http"},
+		{"application", "github.com/authd/authd/adapters/memory"},
+		{"ports", "github.com/jackc/pgx/v5"},
+		{"adapters/httpapi", "github.com/jackc/pgx/v5/pgxpool"},
+		{"adapters/memory", "github.com/authd/authd/adapters/postgres"},
+		{"adapters/jwt", "github.com/authd/authd/application"},
+		{"cmd/authd", "github.com/golang-jwt/jwt/v5"},
+	}
+	for _, b := range bad {
+		if violation(b[0], b[1]) == "" {
+			t.Errorf("%s -> %s should be forbidden", b[0], b[1])
+		}
+	}
+	good := [][2]string{
+		{"domain", "crypto/sha256"},
+		{"application", "github.com/authd/authd/ports"},
+		{"adapters/httpapi", "github.com/authd/authd/application"},
+		{"adapters/postgres", "github.com/jackc/pgx/v5"},
+		{"adapters/postgres/pgtest", "github.com/testcontainers/testcontainers-go"},
+		{"cmd/authd", "github.com/authd/authd/adapters/postgres"},
+	}
+	for _, g := range good {
+		if msg := violation(g[0], g[1]); msg != "" {
+			t.Errorf("%s -> %s should be allowed: %s", g[0], g[1], msg)
+		}
+	}
+}

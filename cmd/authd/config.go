@@ -1,0 +1,79 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// config is read from the environment with the AUTH_ prefix (API.md).
+type config struct {
+	Addr           string        `envconfig:"ADDR" default:":8080"`
+	DatabaseURL    string        `envconfig:"DATABASE_URL"`
+	SigningKeyFile string        `envconfig:"SIGNING_KEY_FILE"`
+	Issuer         string        `envconfig:"ISSUER" default:"http://localhost:8080"`
+	Audience       string        `envconfig:"AUDIENCE" default:"authd"`
+	AccessTTL      time.Duration `envconfig:"ACCESS_TTL" default:"15m"`
+	RefreshTTL     time.Duration `envconfig:"REFRESH_TTL" default:"720h"`
+	AutoMigrate    bool          `envconfig:"AUTO_MIGRATE" default:"true"`
+	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info"`
+	LogFormat      string        `envconfig:"LOG_FORMAT" default:"json"`
+}
+
+// loadConfig reads and validates the configuration. Every error names the
+// variable at fault and never echoes a value that could be a secret.
+func loadConfig() (config, error) {
+	var c config
+	if err := envconfig.Process("AUTH", &c); err != nil {
+		var pe *envconfig.ParseError
+		if errors.As(err, &pe) {
+			return c, fmt.Errorf("invalid configuration: %s: cannot parse %q as %s", pe.KeyName, pe.Value, pe.TypeName)
+		}
+		return c, fmt.Errorf("invalid configuration: %w", err)
+	}
+	return c, c.validate()
+}
+
+func (c config) validate() error {
+	bad := func(name, why string) error { return fmt.Errorf("invalid configuration: %s: %s", name, why) }
+	switch {
+	case strings.TrimSpace(c.Addr) == "":
+		return bad("AUTH_ADDR", "must not be empty")
+	case strings.TrimSpace(c.Issuer) == "":
+		return bad("AUTH_ISSUER", "must not be empty")
+	case strings.TrimSpace(c.Audience) == "":
+		return bad("AUTH_AUDIENCE", "must not be empty")
+	case c.AccessTTL <= 0:
+		return bad("AUTH_ACCESS_TTL", "must be a positive duration such as 15m")
+	case c.AccessTTL > 24*time.Hour:
+		return bad("AUTH_ACCESS_TTL", "must be at most 24h: access tokens cannot be revoked everywhere")
+	case c.RefreshTTL <= 0:
+		return bad("AUTH_REFRESH_TTL", "must be a positive duration such as 720h")
+	case c.RefreshTTL < c.AccessTTL:
+		return bad("AUTH_REFRESH_TTL", "must not be shorter than AUTH_ACCESS_TTL")
+	}
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return bad("AUTH_DATABASE_URL", "must be a postgres:// or postgresql:// URL")
+		}
+	}
+	if _, err := c.level(); err != nil {
+		return bad("AUTH_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return bad("AUTH_LOG_FORMAT", "must be json or text")
+	}
+	return nil
+}
+
+func (c config) level() (slog.Level, error) {
+	var l slog.Level
+	err := l.UnmarshalText([]byte(c.LogLevel))
+	return l, err
+}

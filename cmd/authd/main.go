@@ -1,0 +1,93 @@
+// Command authd is the authentication service. It is the only package that
+// knows every adapter: it reads the configuration, builds the adapters,
+// wires them into the use cases and runs the chosen command.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage:
+  authd [serve]                        run the HTTP server
+  authd migrate up|down|version        manage the Postgres schema (AUTH_DATABASE_URL)
+  authd keygen [-alg ES256|RS256|EdDSA] write a new PEM private key to stdout
+
+Configuration is read from AUTH_* environment variables; see README.md.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	var ue usageError
+	switch {
+	case err == nil:
+	case errors.As(err, &ue):
+		fmt.Fprintf(os.Stderr, "authd: %v\n\n%s", err, usage)
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "authd: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		if len(args) > 0 {
+			return usageError{"serve takes no arguments"}
+		}
+		cfg, err := loadConfig()
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, newLogger(cfg, stderr))
+	case "migrate":
+		if len(args) != 1 {
+			return usageError{"migrate needs one of: up, down, version"}
+		}
+		cfg, err := loadConfig()
+		if err != nil {
+			return err
+		}
+		return migrate(args[0], cfg, stdout)
+	case "keygen":
+		fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		alg := fs.String("alg", "ES256", "ES256, RS256 or EdDSA")
+		if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+			return usageError{"keygen takes only -alg ES256|RS256|EdDSA"}
+		}
+		return keygen(*alg, stdout)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	level, _ := cfg.level()
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
