@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -108,6 +109,12 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(after, time.Second).Seconds()))))
 		a.log.WarnContext(r.Context(), "unavailable", slog.String("error", err.Error()))
 		writeProblem(w, r, http.StatusServiceUnavailable, codeUnavailable, "the service is busy or a dependency is down; retry later")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		// The client went away or the request ran out of time while queued;
+		// nobody may be listening, and it is not a server fault.
+		a.log.InfoContext(r.Context(), "request abandoned", slog.String("error", err.Error()))
+		w.Header().Set("Retry-After", "1")
+		writeProblem(w, r, http.StatusServiceUnavailable, codeUnavailable, "the request was cancelled or timed out; retry later")
 	default:
 		a.log.ErrorContext(r.Context(), "internal error", slog.String("error", err.Error()))
 		writeProblem(w, r, http.StatusInternalServerError, codeInternal, "internal error")

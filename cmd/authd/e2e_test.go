@@ -165,7 +165,7 @@ func summary(m map[string]any) string {
 	if u, ok := m["user"].(map[string]any); ok {
 		s := fmt.Sprintf("user=%v email=%v", u["id"], u["email"])
 		if _, ok := m["access_token"]; ok {
-			s += fmt.Sprintf(" expires_in=%v refresh_expires_in=%v", m["expires_in"], m["refresh_expires_in"])
+			s += fmt.Sprintf(" expires_in=%.0f refresh_expires_in=%.0f", m["expires_in"], m["refresh_expires_in"])
 		}
 		return s
 	}

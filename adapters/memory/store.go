@@ -1,0 +1,218 @@
+// Package memory implements the repository ports in process memory: the
+// development default when no database is configured, and a fast fake for
+// tests. It follows the same contract as adapters/postgres, checked by the
+// shared suite in adapters/repotest. Everything is lost when the process exits.
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/authd/authd/domain"
+	"github.com/authd/authd/ports"
+)
+
+var (
+	_ ports.UserRepository    = (*Store)(nil)
+	_ ports.SessionRepository = (*Store)(nil)
+	_ ports.Pinger            = (*Store)(nil)
+)
+
+// Store keeps users, sessions and refresh tokens in maps behind one mutex,
+// which makes every method atomic, as the ports require. domain values are
+// immutable values, so storing them stores copies.
+type Store struct {
+	mu       sync.Mutex
+	users    map[domain.UserID]domain.User
+	byEmail  map[string]domain.UserID // key: lower-cased email, like the Postgres index
+	sessions map[domain.SessionID]domain.Session
+	tokens   map[domain.RefreshTokenHash]*refreshToken
+}
+
+type refreshToken struct {
+	session   domain.SessionID
+	expiresAt time.Time
+	spentAt   time.Time // zero while unspent
+}
+
+// NewStore returns an empty store.
+func NewStore() *Store {
+	return &Store{
+		users:    make(map[domain.UserID]domain.User),
+		byEmail:  make(map[string]domain.UserID),
+		sessions: make(map[domain.SessionID]domain.Session),
+		tokens:   make(map[domain.RefreshTokenHash]*refreshToken),
+	}
+}
+
+// Ping always succeeds: memory is always there.
+func (s *Store) Ping(context.Context) error { return nil }
+
+// CreateUser inserts u; an email that matches another case-insensitively is
+// domain.ErrEmailTaken.
+func (s *Store) CreateUser(_ context.Context, u domain.User) error {
+	if _, err := domain.ParseUserID(string(u.ID())); err != nil {
+		return fmt.Errorf("memory: create user: %w", err)
+	}
+	key := emailKey(u.Email())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, taken := s.byEmail[key]; taken {
+		return fmt.Errorf("memory: create user: %w", domain.ErrEmailTaken)
+	}
+	if _, dup := s.users[u.ID()]; dup {
+		return errors.New("memory: create user: duplicate id")
+	}
+	s.users[u.ID()] = rehydrateUser(u, u.PasswordHash())
+	s.byEmail[key] = u.ID()
+	return nil
+}
+
+// UserByEmail returns domain.ErrNotFound when no user has that email.
+func (s *Store) UserByEmail(_ context.Context, email domain.Email) (domain.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.byEmail[emailKey(email)]
+	if !ok {
+		return domain.User{}, fmt.Errorf("memory: user by email: %w", domain.ErrNotFound)
+	}
+	return s.users[id], nil
+}
+
+// UserByID returns domain.ErrNotFound when no such user exists.
+func (s *Store) UserByID(_ context.Context, id domain.UserID) (domain.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return domain.User{}, fmt.Errorf("memory: user by id: %w", domain.ErrNotFound)
+	}
+	return u, nil
+}
+
+// UpdatePasswordHash replaces the stored hash; an unknown user is domain.ErrNotFound.
+func (s *Store) UpdatePasswordHash(_ context.Context, id domain.UserID, hash string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return fmt.Errorf("memory: update password hash: %w", domain.ErrNotFound)
+	}
+	s.users[id] = rehydrateUser(u, hash)
+	return nil
+}
+
+// CreateSession stores sess and its first refresh token. The user must
+// exist (Postgres has a foreign key), and first.SessionID, when set, must
+// name sess.
+func (s *Store) CreateSession(_ context.Context, sess domain.Session, first domain.IssuedRefreshToken) error {
+	if first.SessionID != "" && first.SessionID != sess.ID() {
+		return errors.New("memory: create session: first refresh token names another session")
+	}
+	if _, err := domain.ParseSessionID(string(sess.ID())); err != nil {
+		return fmt.Errorf("memory: create session: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[sess.UserID()]; !ok {
+		return errors.New("memory: create session: unknown user")
+	}
+	if _, dup := s.sessions[sess.ID()]; dup {
+		return errors.New("memory: create session: duplicate id")
+	}
+	if _, dup := s.tokens[first.Hash]; dup {
+		return errors.New("memory: create session: duplicate refresh token")
+	}
+	s.sessions[sess.ID()] = domain.RehydrateSession(sess.ID(), sess.UserID(), pgTime(sess.CreatedAt()), pgTime(sess.RevokedAt()))
+	s.tokens[first.Hash] = &refreshToken{session: sess.ID(), expiresAt: pgTime(first.ExpiresAt)}
+	return nil
+}
+
+// RotateRefreshToken follows the port's contract with the same precedence
+// as adapters/postgres: unknown or revoked-session tokens are invalid; a
+// spent token (even an expired one) revokes its session and reports reuse;
+// an expired token is invalid.
+func (s *Store) RotateRefreshToken(_ context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time) (domain.Session, error) {
+	now = pgTime(now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok, ok := s.tokens[presented]
+	if !ok {
+		return domain.Session{}, domain.ErrInvalidRefreshToken
+	}
+	sess := s.sessions[tok.session]
+	switch {
+	case !sess.Active():
+		return domain.Session{}, domain.ErrInvalidRefreshToken
+	case !tok.spentAt.IsZero():
+		s.revoke(sess.ID(), now)
+		return domain.Session{}, domain.ErrRefreshTokenReused
+	case !tok.expiresAt.After(now):
+		return domain.Session{}, domain.ErrInvalidRefreshToken
+	}
+	if _, dup := s.tokens[next.Hash]; dup {
+		return domain.Session{}, errors.New("memory: rotate refresh token: duplicate next token")
+	}
+	tok.spentAt = now
+	s.tokens[next.Hash] = &refreshToken{session: sess.ID(), expiresAt: pgTime(next.ExpiresAt)}
+	return sess, nil
+}
+
+// RevokeSession ends a session; unknown or already revoked sessions are fine.
+func (s *Store) RevokeSession(_ context.Context, id domain.SessionID, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revoke(id, pgTime(now))
+	return nil
+}
+
+// RevokeSessionByRefreshToken ends the session token belongs to, spent,
+// expired or live; an unknown token is fine.
+func (s *Store) RevokeSessionByRefreshToken(_ context.Context, token domain.RefreshTokenHash, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tok, ok := s.tokens[token]; ok {
+		s.revoke(tok.session, pgTime(now))
+	}
+	return nil
+}
+
+// SessionByID returns domain.ErrNotFound when no such session exists.
+func (s *Store) SessionByID(_ context.Context, id domain.SessionID) (domain.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[id]
+	if !ok {
+		return domain.Session{}, fmt.Errorf("memory: session by id: %w", domain.ErrNotFound)
+	}
+	return sess, nil
+}
+
+// revoke keeps the first revocation time. Callers hold s.mu.
+func (s *Store) revoke(id domain.SessionID, now time.Time) {
+	sess, ok := s.sessions[id]
+	if !ok || !sess.Active() {
+		return
+	}
+	s.sessions[id] = domain.RehydrateSession(sess.ID(), sess.UserID(), sess.CreatedAt(), now)
+}
+
+func rehydrateUser(u domain.User, hash string) domain.User {
+	return domain.RehydrateUser(u.ID(), u.Email(), u.Name(), u.Role(), hash, pgTime(u.CreatedAt()))
+}
+
+func emailKey(e domain.Email) string { return strings.ToLower(e.String()) }
+
+// pgTime truncates to the microsecond, the resolution of Postgres
+// timestamptz (pgx truncates when it encodes), so both stores hand back
+// identical times and compare expiry at the same resolution.
+func pgTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.Truncate(time.Microsecond).UTC()
+}

@@ -1,0 +1,99 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/authd/authd/domain"
+)
+
+// emailIndex is the unique index on lower(email) (db/migrations/000001).
+const emailIndex = "users_email_lower_key"
+
+const sqlstateUniqueViolation = "23505"
+
+// translate maps a driver error to the domain's vocabulary at the boundary:
+//
+//   - pgx.ErrNoRows                                  -> domain.ErrNotFound
+//   - unique violation on users_email_lower_key      -> domain.ErrEmailTaken
+//   - the server or the network cannot answer now    -> domain.ErrUnavailable (wrapping err)
+//   - anything else                                  -> err, wrapped with the operation
+//
+// Messages name the operation only; they never carry SQL arguments such as
+// token digests or password hashes (PgError.Error omits the Detail field,
+// which is where the server would echo a key).
+func translate(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres: %s: %w", op, domain.ErrNotFound)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == sqlstateUniqueViolation && pgErr.ConstraintName == emailIndex:
+			return fmt.Errorf("postgres: %s: %w", op, domain.ErrEmailTaken)
+		case unavailableSQLState(pgErr.Code):
+			return fmt.Errorf("%w: postgres: %s: %w", domain.ErrUnavailable, op, err)
+		}
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	if connectionFailure(err) {
+		return fmt.Errorf("%w: postgres: %s: %w", domain.ErrUnavailable, op, err)
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// translate is the Store's variant: once the pool is closed every failure
+// is "unavailable" (the pool reports a bare "closed pool" error).
+func (s *Store) translate(op string, err error) error {
+	if err != nil && s.closed.Load() {
+		return fmt.Errorf("%w: postgres: %s: store closed: %w", domain.ErrUnavailable, op, err)
+	}
+	return translate(op, err)
+}
+
+// unavailableSQLState: class 08 (connection exception), class 53
+// (insufficient resources: too many connections, out of memory, disk full)
+// and 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now).
+func unavailableSQLState(code string) bool {
+	if len(code) != 5 {
+		return false
+	}
+	switch code[:2] {
+	case "08", "53":
+		return true
+	}
+	switch code {
+	case "57P01", "57P02", "57P03":
+		return true
+	}
+	return false
+}
+
+// connectionFailure reports errors of reaching the server rather than of
+// the statement: refused or broken connections, timeouts, a deadline that
+// ran out. A cancelled context is the caller giving up, not the store
+// failing, so it stays a plain error.
+func connectionFailure(err error) bool {
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &connectErr),
+		pgconn.Timeout(err),
+		errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, pgconn.ErrConnClosed),
+		errors.As(err, &netErr),
+		errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	}
+	return false
+}

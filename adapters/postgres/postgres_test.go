@@ -1,0 +1,340 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/authd/authd/adapters/postgres"
+	"github.com/authd/authd/adapters/postgres/pgtest"
+	"github.com/authd/authd/adapters/repotest"
+	"github.com/authd/authd/domain"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func openStore(t *testing.T, url string) *postgres.Store {
+	t.Helper()
+	st, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
+
+func TestContract(t *testing.T) {
+	repotest.Run(t, func(t *testing.T) repotest.Store {
+		return openStore(t, pgtest.NewDatabase(t))
+	})
+}
+
+func TestPing(t *testing.T) {
+	st := openStore(t, pgtest.NewDatabase(t))
+	if err := st.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping = %v, want nil", err)
+	}
+}
+
+func assertVersion(t *testing.T, url string, want uint) {
+	t.Helper()
+	v, dirty, err := postgres.MigrationVersion(url)
+	if err != nil || v != want || dirty {
+		t.Fatalf("MigrationVersion = %d, dirty=%t, %v; want %d, false, nil", v, dirty, err, want)
+	}
+}
+
+func tableExists(t *testing.T, url, table string) bool {
+	t.Helper()
+	conn := rawConn(t, url)
+	var exists bool
+	if err := conn.QueryRow(t.Context(), "SELECT to_regclass($1) IS NOT NULL", table).Scan(&exists); err != nil {
+		t.Fatalf("to_regclass: %v", err)
+	}
+	return exists
+}
+
+func rawConn(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	return conn
+}
+
+func TestMigrateUpIsIdempotent(t *testing.T) {
+	url := pgtest.NewDatabase(t) // already migrated from the template
+	assertVersion(t, url, 1)
+	for range 2 {
+		if err := postgres.MigrateUp(url); err != nil {
+			t.Fatalf("MigrateUp on a current schema = %v, want nil", err)
+		}
+	}
+	assertVersion(t, url, 1)
+}
+
+func TestMigrateDownThenUp(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	if err := postgres.MigrateDown(url); err != nil {
+		t.Fatalf("MigrateDown: %v", err)
+	}
+	assertVersion(t, url, 0)
+	for _, table := range []string{"users", "sessions", "refresh_tokens"} {
+		if tableExists(t, url, table) {
+			t.Fatalf("table %s still exists after MigrateDown", table)
+		}
+	}
+	if err := postgres.MigrateDown(url); err != nil {
+		t.Fatalf("MigrateDown with nothing applied = %v, want nil", err)
+	}
+	assertVersion(t, url, 0)
+
+	if err := postgres.MigrateUp(url); err != nil {
+		t.Fatalf("MigrateUp: %v", err)
+	}
+	assertVersion(t, url, 1)
+	for _, table := range []string{"users", "sessions", "refresh_tokens"} {
+		if !tableExists(t, url, table) {
+			t.Fatalf("table %s missing after MigrateUp", table)
+		}
+	}
+	st := openStore(t, url)
+	u := newUser(t, "ada@example.com")
+	if err := st.CreateUser(t.Context(), u); err != nil {
+		t.Fatalf("CreateUser after down+up: %v", err)
+	}
+}
+
+// Several processes starting at once all call MigrateUp: golang-migrate's
+// advisory lock lets one migrate while the others wait and find no change.
+func TestConcurrentMigrateUp(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	if err := postgres.MigrateDown(url); err != nil {
+		t.Fatalf("MigrateDown: %v", err)
+	}
+	const n = 5
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = postgres.MigrateUp(url)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("MigrateUp #%d: %v", i, err)
+		}
+	}
+	assertVersion(t, url, 1)
+}
+
+func TestMigrateRejectsOtherSchemes(t *testing.T) {
+	for _, fn := range []func(string) error{postgres.MigrateUp, postgres.MigrateDown} {
+		if err := fn("mysql://root@127.0.0.1/authd"); err == nil {
+			t.Fatal("migrating a mysql:// URL = nil, want an error")
+		}
+	}
+	if _, _, err := postgres.MigrationVersion("host=127.0.0.1 dbname=authd"); err == nil {
+		t.Fatal("MigrationVersion with a key=value DSN = nil, want an error")
+	}
+}
+
+func TestMigrateUnreachableIsUnavailable(t *testing.T) {
+	err := postgres.MigrateUp("postgres://postgres@127.0.0.1:1/authd?sslmode=disable&connect_timeout=2")
+	if !errors.Is(err, domain.ErrUnavailable) {
+		t.Fatalf("MigrateUp against a closed port = %v, want ErrUnavailable", err)
+	}
+}
+
+func TestOpenUnreachableIsUnavailable(t *testing.T) {
+	st, err := postgres.Open(t.Context(), "postgres://postgres@127.0.0.1:1/authd?sslmode=disable&connect_timeout=2")
+	if err == nil {
+		st.Close()
+		t.Fatal("Open against a closed port = nil error")
+	}
+	if !errors.Is(err, domain.ErrUnavailable) {
+		t.Fatalf("Open against a closed port = %v, want ErrUnavailable", err)
+	}
+}
+
+func TestOpenBadURLIsNotUnavailable(t *testing.T) {
+	_, err := postgres.Open(t.Context(), "postgres://postgres:secret@127.0.0.1:notaport/authd")
+	if err == nil || errors.Is(err, domain.ErrUnavailable) {
+		t.Fatalf("Open with a malformed URL = %v, want a configuration error", err)
+	}
+	if strings.Contains(err.Error(), "secret") {
+		t.Fatalf("Open error leaks the password: %v", err)
+	}
+}
+
+func TestClosedStoreIsUnavailable(t *testing.T) {
+	st, err := postgres.Open(t.Context(), pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	st.Close()
+	if err := st.Ping(t.Context()); !errors.Is(err, domain.ErrUnavailable) {
+		t.Fatalf("Ping after Close = %v, want ErrUnavailable", err)
+	}
+	_, err = st.UserByID(t.Context(), domain.UserID(uuid.NewString()))
+	if !errors.Is(err, domain.ErrUnavailable) {
+		t.Fatalf("UserByID after Close = %v, want ErrUnavailable", err)
+	}
+	_, err = st.RotateRefreshToken(t.Context(), domain.RefreshTokenHash{}, domain.IssuedRefreshToken{}, time.Now())
+	if !errors.Is(err, domain.ErrUnavailable) || errors.Is(err, domain.ErrInvalidRefreshToken) {
+		t.Fatalf("RotateRefreshToken after Close = %v, want ErrUnavailable and not a token error", err)
+	}
+}
+
+func TestDeadlineIsUnavailableCancelIsNot(t *testing.T) {
+	st := openStore(t, pgtest.NewDatabase(t))
+
+	expired, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+	defer cancel()
+	if _, err := st.UserByID(expired, domain.UserID(uuid.NewString())); !errors.Is(err, domain.ErrUnavailable) {
+		t.Fatalf("UserByID with an expired deadline = %v, want ErrUnavailable", err)
+	}
+
+	cancelled, cancel2 := context.WithCancel(t.Context())
+	cancel2()
+	_, err := st.UserByID(cancelled, domain.UserID(uuid.NewString()))
+	if !errors.Is(err, context.Canceled) || errors.Is(err, domain.ErrUnavailable) {
+		t.Fatalf("UserByID with a cancelled context = %v, want context.Canceled, not ErrUnavailable", err)
+	}
+}
+
+// A server that ends the connection (admin shutdown, SQLSTATE 57P01) is
+// unavailable, not a bad request.
+func TestTerminatedConnectionIsUnavailable(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	st := openStore(t, url+"&pool_max_conns=1")
+	admin := rawConn(t, url)
+	ctx := t.Context()
+
+	if err := st.Ping(ctx); err != nil { // the pool's one connection now exists
+		t.Fatalf("Ping: %v", err)
+	}
+	var terminated int
+	err := admin.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000))
+	                            FROM pg_stat_activity
+	                            WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&terminated)
+	if err != nil || terminated != 1 {
+		t.Fatalf("terminated %d backends, %v; want 1", terminated, err)
+	}
+	_, err = st.UserByID(ctx, domain.UserID(uuid.NewString()))
+	if !errors.Is(err, domain.ErrUnavailable) {
+		t.Fatalf("UserByID on a terminated connection = %v, want ErrUnavailable", err)
+	}
+	// The pool replaces the dead connection: the store recovers by itself.
+	_, err = st.UserByID(ctx, domain.UserID(uuid.NewString()))
+	if !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("UserByID after reconnect = %v, want ErrNotFound", err)
+	}
+}
+
+func TestEmailIndexIsCaseInsensitive(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	conn := rawConn(t, url)
+	ctx := t.Context()
+	insert := `INSERT INTO users (id, email, role, password_hash, created_at, updated_at)
+	           VALUES ($1, $2, 'user', 'h', now(), now())`
+	if _, err := conn.Exec(ctx, insert, uuid.New(), "Ada@Example.com"); err != nil {
+		t.Fatalf("first insert: %v", err)
+	}
+	_, err := conn.Exec(ctx, insert, uuid.New(), "aDA@eXAMPLE.COM")
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "23505" || pgErr.ConstraintName != "users_email_lower_key" {
+		t.Fatalf("second insert differing only in case = %v, want unique violation of users_email_lower_key", err)
+	}
+
+	st := openStore(t, url)
+	if err := st.CreateUser(ctx, newUser(t, "ada@example.com")); !errors.Is(err, domain.ErrEmailTaken) {
+		t.Fatalf("CreateUser over a raw mixed-case row = %v, want ErrEmailTaken", err)
+	}
+	got, err := st.UserByEmail(ctx, mustEmail(t, "ada@example.com"))
+	if err != nil || got.Email().String() != "Ada@Example.com" {
+		t.Fatalf("UserByEmail = %v, %v; want the raw row", got.Email(), err)
+	}
+}
+
+func TestSchemaChecks(t *testing.T) {
+	conn := rawConn(t, pgtest.NewDatabase(t))
+	ctx := t.Context()
+	_, err := conn.Exec(ctx, `INSERT INTO users (id, email, role, password_hash, created_at, updated_at)
+	                          VALUES ($1, 'x@example.com', 'root', 'h', now(), now())`, uuid.New())
+	if !isCheckViolation(err) {
+		t.Fatalf("insert with role root = %v, want a check violation", err)
+	}
+	_, err = conn.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at)
+	                          VALUES ($1, $2, now(), now())`, make([]byte, 31), uuid.New())
+	if !isCheckViolation(err) {
+		t.Fatalf("insert of a 31-byte token hash = %v, want a check violation", err)
+	}
+}
+
+func isCheckViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23514"
+}
+
+// Errors end up in logs; they must not carry refresh-token material. The
+// server echoes a duplicate key in the error's Detail, which Error() omits.
+func TestErrorsDoNotCarryTokenHashes(t *testing.T) {
+	st := openStore(t, pgtest.NewDatabase(t))
+	ctx := t.Context()
+	u := newUser(t, "ada@example.com")
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	tok, err := domain.NewRefreshToken(rand.Reader, now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1 := domain.NewSession(domain.SessionID(uuid.Must(uuid.NewV7()).String()), u.ID(), now)
+	if err := st.CreateSession(ctx, s1, tok.Record(s1.ID())); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	s2 := domain.NewSession(domain.SessionID(uuid.Must(uuid.NewV7()).String()), u.ID(), now)
+	err = st.CreateSession(ctx, s2, tok.Record(s2.ID()))
+	if err == nil {
+		t.Fatal("CreateSession reusing a token digest = nil, want an error")
+	}
+	h := tok.Hash()
+	if msg := err.Error(); strings.Contains(msg, hex.EncodeToString(h[:])) || strings.Contains(msg, tok.Plaintext()) {
+		t.Fatalf("error carries token material: %v", err)
+	}
+}
+
+func mustEmail(t *testing.T, raw string) domain.Email {
+	t.Helper()
+	e, err := domain.NewEmail(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func newUser(t *testing.T, email string) domain.User {
+	t.Helper()
+	u, err := domain.NewUser(domain.UserID(uuid.Must(uuid.NewV7()).String()), mustEmail(t, email), "", "hash", time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}

@@ -1,0 +1,153 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/authd/authd/adapters/postgres/internal/sqlcdb"
+	"github.com/authd/authd/domain"
+)
+
+// CreateSession stores s and its first refresh token in one transaction.
+// first joins s whatever its SessionID says, but a SessionID naming another
+// session is a caller bug and is refused.
+func (s *Store) CreateSession(ctx context.Context, sess domain.Session, first domain.IssuedRefreshToken) error {
+	const op = "create session"
+	if first.SessionID != "" && first.SessionID != sess.ID() {
+		return fmt.Errorf("postgres: %s: first refresh token names another session", op)
+	}
+	sid, ok := sessionUUID(sess.ID())
+	if !ok {
+		return fmt.Errorf("postgres: %s: id %q is not a canonical UUID", op, sess.ID())
+	}
+	uid, ok := userUUID(sess.UserID())
+	if !ok {
+		return fmt.Errorf("postgres: %s: user id %q is not a canonical UUID", op, sess.UserID())
+	}
+	return s.inTx(ctx, op, func(q *sqlcdb.Queries) error {
+		err := q.CreateSession(ctx, sqlcdb.CreateSessionParams{
+			ID:        sid,
+			UserID:    uid,
+			CreatedAt: sess.CreatedAt(),
+			RevokedAt: nullTime(sess.RevokedAt()),
+		})
+		if err != nil {
+			return s.translate(op, err)
+		}
+		err = q.InsertRefreshToken(ctx, sqlcdb.InsertRefreshTokenParams{
+			TokenHash: first.Hash[:],
+			SessionID: sid,
+			IssuedAt:  sess.CreatedAt(),
+			ExpiresAt: first.ExpiresAt,
+		})
+		return s.translate(op+": first refresh token", err)
+	}, nil)
+}
+
+// RotateRefreshToken spends presented and stores next in its session, in
+// one transaction. The conditional UPDATE (SpendRefreshToken) is the only
+// decision point, so of N concurrent rotations of one token exactly one
+// gets a row back. The others look the token up to tell why:
+//
+//   - unknown, or its session revoked         -> domain.ErrInvalidRefreshToken
+//   - spent (even if also expired by now)     -> revoke the session, commit,
+//     domain.ErrRefreshTokenReused (RFC 9700 section 4.14.2)
+//   - expired                                 -> domain.ErrInvalidRefreshToken
+//
+// Concurrent losers therefore report reuse and revoke the session, the
+// winner's new token included: strict reuse detection, by design.
+func (s *Store) RotateRefreshToken(ctx context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time) (domain.Session, error) {
+	const op = "rotate refresh token"
+	var rotated domain.Session
+	err := s.inTx(ctx, op, func(q *sqlcdb.Queries) error {
+		sess, err := q.SpendRefreshToken(ctx, sqlcdb.SpendRefreshTokenParams{Now: now, TokenHash: presented[:]})
+		if err == nil {
+			err = q.InsertRefreshToken(ctx, sqlcdb.InsertRefreshTokenParams{
+				TokenHash: next.Hash[:],
+				SessionID: sess.ID,
+				IssuedAt:  now,
+				ExpiresAt: next.ExpiresAt,
+			})
+			if err != nil {
+				return s.translate(op+": store next token", err)
+			}
+			rotated = sessionFromRow(sess)
+			return nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return s.translate(op, err)
+		}
+
+		st, err := q.RefreshTokenState(ctx, presented[:])
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return domain.ErrInvalidRefreshToken
+		case err != nil:
+			return s.translate(op+": look up token", err)
+		case st.RevokedAt != nil:
+			return domain.ErrInvalidRefreshToken
+		case st.SpentAt != nil:
+			err := q.RevokeSession(ctx, sqlcdb.RevokeSessionParams{Now: now, ID: st.SessionID})
+			if err != nil {
+				return s.translate(op+": revoke reused session", err)
+			}
+			return domain.ErrRefreshTokenReused
+		default:
+			// Expired; or, defensively, anything else the UPDATE refused.
+			return domain.ErrInvalidRefreshToken
+		}
+	}, func(err error) bool { return errors.Is(err, domain.ErrRefreshTokenReused) })
+	if err != nil {
+		return domain.Session{}, err
+	}
+	return rotated, nil
+}
+
+// RevokeSession sets revoked_at once; unknown or already revoked sessions are fine.
+func (s *Store) RevokeSession(ctx context.Context, id domain.SessionID, now time.Time) error {
+	sid, ok := sessionUUID(id)
+	if !ok {
+		return nil // names no session: nothing to revoke
+	}
+	err := s.q.RevokeSession(ctx, sqlcdb.RevokeSessionParams{Now: now, ID: sid})
+	return s.translate("revoke session", err)
+}
+
+// RevokeSessionByRefreshToken revokes the session token belongs to, whether
+// the token is live, spent or expired; an unknown token is fine.
+func (s *Store) RevokeSessionByRefreshToken(ctx context.Context, token domain.RefreshTokenHash, now time.Time) error {
+	err := s.q.RevokeSessionByRefreshToken(ctx, sqlcdb.RevokeSessionByRefreshTokenParams{Now: now, TokenHash: token[:]})
+	return s.translate("revoke session by refresh token", err)
+}
+
+// SessionByID returns the session, revoked or not.
+func (s *Store) SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, error) {
+	sid, ok := sessionUUID(id)
+	if !ok {
+		return domain.Session{}, fmt.Errorf("postgres: session by id: %w", domain.ErrNotFound)
+	}
+	row, err := s.q.SessionByID(ctx, sid)
+	if err != nil {
+		return domain.Session{}, s.translate("session by id", err)
+	}
+	return sessionFromRow(row), nil
+}
+
+func sessionFromRow(r sqlcdb.Session) domain.Session {
+	var revoked time.Time
+	if r.RevokedAt != nil {
+		revoked = *r.RevokedAt
+	}
+	return domain.RehydrateSession(domain.SessionID(r.ID.String()), domain.UserID(r.UserID.String()), r.CreatedAt, revoked)
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

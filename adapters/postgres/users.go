@@ -1,0 +1,102 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/authd/authd/adapters/postgres/internal/sqlcdb"
+	"github.com/authd/authd/domain"
+)
+
+// CreateUser inserts u. The unique index on lower(email) decides
+// duplicates, so concurrent registrations of one address cannot both win.
+func (s *Store) CreateUser(ctx context.Context, u domain.User) error {
+	id, ok := userUUID(u.ID())
+	if !ok {
+		return fmt.Errorf("postgres: create user: id %q is not a canonical UUID", u.ID())
+	}
+	err := s.q.CreateUser(ctx, sqlcdb.CreateUserParams{
+		ID:           id,
+		Email:        u.Email().String(),
+		Name:         u.Name(),
+		Role:         u.Role().String(),
+		PasswordHash: u.PasswordHash(),
+		CreatedAt:    u.CreatedAt(),
+	})
+	return s.translate("create user", err)
+}
+
+// UserByEmail finds a user by case-folded email.
+func (s *Store) UserByEmail(ctx context.Context, email domain.Email) (domain.User, error) {
+	row, err := s.q.UserByEmail(ctx, email.String())
+	if err != nil {
+		return domain.User{}, s.translate("user by email", err)
+	}
+	return userFromRow(sqlcdb.UserByIDRow(row))
+}
+
+// UserByID finds a user by id; an id that is not a canonical UUID names no user.
+func (s *Store) UserByID(ctx context.Context, id domain.UserID) (domain.User, error) {
+	uid, ok := userUUID(id)
+	if !ok {
+		return domain.User{}, fmt.Errorf("postgres: user by id: %w", domain.ErrNotFound)
+	}
+	row, err := s.q.UserByID(ctx, uid)
+	if err != nil {
+		return domain.User{}, s.translate("user by id", err)
+	}
+	return userFromRow(row)
+}
+
+// UpdatePasswordHash replaces the stored hash; an unknown user is domain.ErrNotFound.
+func (s *Store) UpdatePasswordHash(ctx context.Context, id domain.UserID, hash string) error {
+	uid, ok := userUUID(id)
+	if !ok {
+		return fmt.Errorf("postgres: update password hash: %w", domain.ErrNotFound)
+	}
+	n, err := s.q.UpdatePasswordHash(ctx, sqlcdb.UpdatePasswordHashParams{PasswordHash: hash, ID: uid})
+	if err != nil {
+		return s.translate("update password hash", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("postgres: update password hash: %w", domain.ErrNotFound)
+	}
+	return nil
+}
+
+func userFromRow(r sqlcdb.UserByIDRow) (domain.User, error) {
+	role, err := domain.ParseRole(r.Role)
+	if err != nil {
+		// The CHECK constraint makes this unreachable short of a schema drift.
+		return domain.User{}, fmt.Errorf("postgres: user %s: %w", r.ID, err)
+	}
+	return domain.RehydrateUser(
+		domain.UserID(r.ID.String()),
+		domain.RehydrateEmail(r.Email),
+		r.Name,
+		role,
+		r.PasswordHash,
+		r.CreatedAt,
+	), nil
+}
+
+// userUUID converts an id to the column type. Only the canonical lower-case
+// form is accepted, the same rule domain.ParseUserID and the memory store
+// apply, so both stores agree on which ids exist.
+func userUUID(id domain.UserID) (uuid.UUID, bool) {
+	if _, err := domain.ParseUserID(string(id)); err != nil {
+		return uuid.UUID{}, false
+	}
+	u, err := uuid.Parse(string(id))
+	return u, err == nil
+}
+
+func sessionUUID(id domain.SessionID) (uuid.UUID, bool) {
+	if _, err := domain.ParseSessionID(string(id)); err != nil {
+		return uuid.UUID{}, false
+	}
+	u, err := uuid.Parse(string(id))
+	return u, err == nil
+}

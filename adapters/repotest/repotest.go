@@ -1,0 +1,678 @@
+// Package repotest is the one contract suite for the repository ports. Every
+// implementation (adapters/memory, adapters/postgres) runs it from its own
+// tests, so they cannot drift apart:
+//
+//	func TestContract(t *testing.T) {
+//		repotest.Run(t, func(t *testing.T) repotest.Store { return newStore(t) })
+//	}
+//
+// Times come from a fixed clock and are whole microseconds (the resolution of
+// Postgres timestamptz), so every assertion is exact.
+package repotest
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/authd/authd/domain"
+	"github.com/authd/authd/ports"
+)
+
+// Store is what an implementation must provide.
+type Store interface {
+	ports.UserRepository
+	ports.SessionRepository
+}
+
+// t0 is the suite's fixed "now".
+var t0 = time.Date(2030, time.March, 4, 5, 6, 7, 123456000, time.UTC)
+
+const (
+	ttl        = 720 * time.Hour
+	hash       = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA"
+	concurrent = 20
+)
+
+// Run runs the contract against stores made by newStore, which must return
+// a new, empty store for each call (and clean it up via t.Cleanup).
+func Run(t *testing.T, newStore func(t *testing.T) Store) {
+	t.Helper()
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, st Store)
+	}{
+		{"Users/CreateThenGetByEmailAndID", testCreateThenGet},
+		{"Users/EmailLookupIsCaseInsensitive", testEmailLookupCaseInsensitive},
+		{"Users/AdminRoleRoundTrips", testAdminRole},
+		{"Users/UnknownEmailIsNotFound", testUnknownEmail},
+		{"Users/UnknownIDIsNotFound", testUnknownID},
+		{"Users/DuplicateEmailIsTaken", testDuplicateEmail},
+		{"Users/DuplicateEmailDifferentCaseIsTaken", testDuplicateEmailDifferentCase},
+		{"Users/DuplicateIDIsAnError", testDuplicateID},
+		{"Users/UpdatePasswordHash", testUpdatePasswordHash},
+		{"Users/UpdatePasswordHashUnknownUserIsNotFound", testUpdatePasswordHashUnknown},
+		{"Users/ConcurrentCreateSameEmail", testConcurrentCreateSameEmail},
+		{"Sessions/CreateThenSessionByID", testCreateSession},
+		{"Sessions/UnknownSessionIsNotFound", testUnknownSession},
+		{"Sessions/CreateForUnknownUserFails", testCreateSessionUnknownUser},
+		{"Sessions/CreateWithTokenOfAnotherSessionFails", testCreateSessionForeignToken},
+		{"Rotate/HappyPath", testRotateHappyPath},
+		{"Rotate/SpentTokenIsReuseAndRevokesSession", testRotateReuse},
+		{"Rotate/ExpiredTokenIsInvalid", testRotateExpired},
+		{"Rotate/SpentAndExpiredTokenIsReuse", testRotateSpentExpired},
+		{"Rotate/UnknownTokenIsInvalid", testRotateUnknown},
+		{"Rotate/RevokedSessionTokenIsInvalid", testRotateRevokedSession},
+		{"Rotate/ReuseRevokesOnlyItsSession", testReuseRevokesOnlyItsSession},
+		{"Rotate/ConcurrentRotationsOfOneToken", testConcurrentRotate},
+		{"Revoke/SessionInvalidatesItsTokens", testRevokeSession},
+		{"Revoke/SessionIsIdempotent", testRevokeIdempotent},
+		{"Revoke/UnknownSessionIsNoError", testRevokeUnknownSession},
+		{"Revoke/ByLiveRefreshToken", testRevokeByLiveToken},
+		{"Revoke/BySpentRefreshToken", testRevokeBySpentToken},
+		{"Revoke/ByExpiredRefreshToken", testRevokeByExpiredToken},
+		{"Revoke/ByUnknownRefreshTokenIsNoError", testRevokeByUnknownToken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t, newStore(t))
+		})
+	}
+}
+
+// ---- users ----
+
+func testCreateThenGet(t *testing.T, st Store) {
+	ctx := t.Context()
+	u := newUser(t, "ada@example.com")
+	mustNil(t, st.CreateUser(ctx, u))
+
+	got, err := st.UserByEmail(ctx, mustEmail(t, "ada@example.com"))
+	mustNil(t, err)
+	assertUser(t, got, u)
+
+	got, err = st.UserByID(ctx, u.ID())
+	mustNil(t, err)
+	assertUser(t, got, u)
+}
+
+func testEmailLookupCaseInsensitive(t *testing.T, st Store) {
+	ctx := t.Context()
+	// A row written before emails were case-folded: stored as it came.
+	u := domain.RehydrateUser(newUserID(), domain.RehydrateEmail("Mixed.Case@Example.COM"), "Ada", domain.RoleUser, hash, t0)
+	mustNil(t, st.CreateUser(ctx, u))
+
+	got, err := st.UserByEmail(ctx, mustEmail(t, "mixed.case@example.com"))
+	mustNil(t, err)
+	assertUser(t, got, u)
+}
+
+func testAdminRole(t *testing.T, st Store) {
+	ctx := t.Context()
+	u := domain.RehydrateUser(newUserID(), mustEmail(t, "root@example.com"), "", domain.RoleAdmin, hash, t0)
+	mustNil(t, st.CreateUser(ctx, u))
+	got, err := st.UserByID(ctx, u.ID())
+	mustNil(t, err)
+	assertUser(t, got, u)
+}
+
+func testUnknownEmail(t *testing.T, st Store) {
+	ctx := t.Context()
+	mustNil(t, st.CreateUser(ctx, newUser(t, "ada@example.com")))
+	_, err := st.UserByEmail(ctx, mustEmail(t, "grace@example.com"))
+	mustIs(t, err, domain.ErrNotFound)
+}
+
+func testUnknownID(t *testing.T, st Store) {
+	ctx := t.Context()
+	mustNil(t, st.CreateUser(ctx, newUser(t, "ada@example.com")))
+	_, err := st.UserByID(ctx, newUserID())
+	mustIs(t, err, domain.ErrNotFound)
+	_, err = st.UserByID(ctx, domain.UserID("not-a-uuid"))
+	mustIs(t, err, domain.ErrNotFound)
+}
+
+func testDuplicateEmail(t *testing.T, st Store) {
+	ctx := t.Context()
+	first := newUser(t, "ada@example.com")
+	mustNil(t, st.CreateUser(ctx, first))
+	mustIs(t, st.CreateUser(ctx, newUser(t, "ada@example.com")), domain.ErrEmailTaken)
+
+	got, err := st.UserByEmail(ctx, mustEmail(t, "ada@example.com"))
+	mustNil(t, err)
+	assertUser(t, got, first)
+}
+
+func testDuplicateEmailDifferentCase(t *testing.T, st Store) {
+	ctx := t.Context()
+	mustNil(t, st.CreateUser(ctx, newUser(t, "ada@example.com")))
+	shouting := domain.RehydrateUser(newUserID(), domain.RehydrateEmail("ADA@Example.com"), "", domain.RoleUser, hash, t0)
+	mustIs(t, st.CreateUser(ctx, shouting), domain.ErrEmailTaken)
+	_, err := st.UserByID(ctx, shouting.ID())
+	mustIs(t, err, domain.ErrNotFound)
+}
+
+func testDuplicateID(t *testing.T, st Store) {
+	ctx := t.Context()
+	first := newUser(t, "ada@example.com")
+	mustNil(t, st.CreateUser(ctx, first))
+	again := domain.RehydrateUser(first.ID(), mustEmail(t, "grace@example.com"), "", domain.RoleUser, hash, t0)
+	err := st.CreateUser(ctx, again)
+	if err == nil || errors.Is(err, domain.ErrEmailTaken) {
+		t.Fatalf("CreateUser with a duplicate id = %v, want a non-nil error that is not ErrEmailTaken", err)
+	}
+	_, err = st.UserByEmail(ctx, mustEmail(t, "grace@example.com"))
+	mustIs(t, err, domain.ErrNotFound)
+}
+
+func testUpdatePasswordHash(t *testing.T, st Store) {
+	ctx := t.Context()
+	u := newUser(t, "ada@example.com")
+	other := newUser(t, "grace@example.com")
+	mustNil(t, st.CreateUser(ctx, u))
+	mustNil(t, st.CreateUser(ctx, other))
+
+	const rehashed = "$argon2id$v=19$m=65536,t=3,p=4$bmV3c2FsdG5ld3NhbHQ$bmV3aGFzaG5ld2hhc2huZXdoYXNobmV3aGFzaA"
+	mustNil(t, st.UpdatePasswordHash(ctx, u.ID(), rehashed))
+
+	want := domain.RehydrateUser(u.ID(), u.Email(), u.Name(), u.Role(), rehashed, u.CreatedAt())
+	got, err := st.UserByID(ctx, u.ID())
+	mustNil(t, err)
+	assertUser(t, got, want)
+	got, err = st.UserByEmail(ctx, u.Email())
+	mustNil(t, err)
+	assertUser(t, got, want)
+
+	got, err = st.UserByID(ctx, other.ID())
+	mustNil(t, err)
+	assertUser(t, got, other)
+}
+
+func testUpdatePasswordHashUnknown(t *testing.T, st Store) {
+	ctx := t.Context()
+	mustIs(t, st.UpdatePasswordHash(ctx, newUserID(), hash), domain.ErrNotFound)
+	mustIs(t, st.UpdatePasswordHash(ctx, domain.UserID("not-a-uuid"), hash), domain.ErrNotFound)
+}
+
+func testConcurrentCreateSameEmail(t *testing.T, st Store) {
+	ctx := t.Context()
+	users := make([]domain.User, concurrent)
+	for i := range users {
+		users[i] = newUser(t, "race@example.com")
+	}
+	errs := together(concurrent, func(i int) error { return st.CreateUser(ctx, users[i]) })
+
+	winner, taken := -1, 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if winner >= 0 {
+				t.Fatalf("CreateUser succeeded for goroutines %d and %d; want exactly one", winner, i)
+			}
+			winner = i
+		case errors.Is(err, domain.ErrEmailTaken):
+			taken++
+		default:
+			t.Errorf("goroutine %d: CreateUser = %v, want nil or ErrEmailTaken", i, err)
+		}
+	}
+	if winner < 0 || taken != concurrent-1 {
+		t.Fatalf("got winner=%d and %d ErrEmailTaken; want exactly 1 success and %d ErrEmailTaken", winner, taken, concurrent-1)
+	}
+	got, err := st.UserByEmail(ctx, mustEmail(t, "race@example.com"))
+	mustNil(t, err)
+	assertUser(t, got, users[winner])
+}
+
+// ---- sessions ----
+
+func testCreateSession(t *testing.T, st Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "ada@example.com")
+	sess := domain.NewSession(newSessionID(), u.ID(), t0)
+	tok := newToken(t, t0)
+	mustNil(t, st.CreateSession(ctx, sess, tok.Record(sess.ID())))
+
+	got, err := st.SessionByID(ctx, sess.ID())
+	mustNil(t, err)
+	assertSession(t, got, sess)
+	if !got.Active() {
+		t.Fatal("new session is not active")
+	}
+}
+
+func testUnknownSession(t *testing.T, st Store) {
+	ctx := t.Context()
+	startSession(t, st)
+	_, err := st.SessionByID(ctx, newSessionID())
+	mustIs(t, err, domain.ErrNotFound)
+	_, err = st.SessionByID(ctx, domain.SessionID("not-a-uuid"))
+	mustIs(t, err, domain.ErrNotFound)
+}
+
+func testCreateSessionUnknownUser(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess := domain.NewSession(newSessionID(), newUserID(), t0)
+	if err := st.CreateSession(ctx, sess, newToken(t, t0).Record(sess.ID())); err == nil {
+		t.Fatal("CreateSession for an unknown user = nil, want an error")
+	}
+	_, err := st.SessionByID(ctx, sess.ID())
+	mustIs(t, err, domain.ErrNotFound)
+}
+
+func testCreateSessionForeignToken(t *testing.T, st Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "ada@example.com")
+	sess := domain.NewSession(newSessionID(), u.ID(), t0)
+	tok := newToken(t, t0)
+	if err := st.CreateSession(ctx, sess, tok.Record(newSessionID())); err == nil {
+		t.Fatal("CreateSession with a first token naming another session = nil, want an error")
+	}
+	_, err := st.SessionByID(ctx, sess.ID())
+	mustIs(t, err, domain.ErrNotFound)
+	_, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t0).Record(""), t0)
+	mustIs(t, err, domain.ErrInvalidRefreshToken)
+}
+
+// ---- rotation ----
+
+func testRotateHappyPath(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, first := startSession(t, st)
+
+	t1 := t0.Add(time.Minute)
+	second := newToken(t, t1)
+	// next.SessionID is ignored: the new token joins the presented token's session.
+	got, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(newSessionID()), t1)
+	mustNil(t, err)
+	assertSession(t, got, sess)
+
+	t2 := t1.Add(time.Minute)
+	third := newToken(t, t2)
+	got, err = st.RotateRefreshToken(ctx, second.Hash(), third.Record(""), t2)
+	mustNil(t, err)
+	assertSession(t, got, sess)
+
+	stored, err := st.SessionByID(ctx, sess.ID())
+	mustNil(t, err)
+	assertSession(t, stored, sess)
+}
+
+func testRotateReuse(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, first := startSession(t, st)
+
+	t1 := t0.Add(time.Minute)
+	second := newToken(t, t1)
+	_, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1)
+	mustNil(t, err)
+
+	// The spent token again: reuse, and the session dies with it.
+	t2 := t1.Add(time.Minute)
+	_, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t2).Record(""), t2)
+	mustIs(t, err, domain.ErrRefreshTokenReused)
+	mustIs(t, err, domain.ErrInvalidRefreshToken)
+	assertRevokedAt(t, st, sess, t2)
+
+	// The newest token, never spent, now fails too, as plain invalid.
+	t3 := t2.Add(time.Minute)
+	_, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, t3).Record(""), t3)
+	mustIs(t, err, domain.ErrInvalidRefreshToken)
+	mustNotIs(t, err, domain.ErrRefreshTokenReused)
+	assertRevokedAt(t, st, sess, t2)
+}
+
+func testRotateExpired(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, tok := startSession(t, st)
+	exp := tok.ExpiresAt()
+
+	for _, now := range []time.Time{exp, exp.Add(time.Microsecond), exp.Add(24 * time.Hour)} {
+		_, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, now).Record(""), now)
+		mustIs(t, err, domain.ErrInvalidRefreshToken)
+		mustNotIs(t, err, domain.ErrRefreshTokenReused)
+	}
+	stored, err := st.SessionByID(ctx, sess.ID())
+	mustNil(t, err)
+	assertSession(t, stored, sess) // an expired token does not revoke
+
+	// One microsecond before expiry it is still live.
+	now := exp.Add(-time.Microsecond)
+	got, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, now).Record(""), now)
+	mustNil(t, err)
+	assertSession(t, got, sess)
+}
+
+// A spent token that has also expired is still evidence of theft: the
+// stores report reuse and revoke rather than a plain expiry.
+func testRotateSpentExpired(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, first := startSession(t, st)
+	t1 := t0.Add(time.Minute)
+	_, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1)
+	mustNil(t, err)
+
+	late := first.ExpiresAt().Add(time.Hour)
+	_, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, late).Record(""), late)
+	mustIs(t, err, domain.ErrRefreshTokenReused)
+	assertRevokedAt(t, st, sess, late)
+}
+
+func testRotateUnknown(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, _ := startSession(t, st)
+	_, err := st.RotateRefreshToken(ctx, newToken(t, t0).Hash(), newToken(t, t0).Record(""), t0)
+	mustIs(t, err, domain.ErrInvalidRefreshToken)
+	mustNotIs(t, err, domain.ErrRefreshTokenReused)
+	stored, err := st.SessionByID(ctx, sess.ID())
+	mustNil(t, err)
+	assertSession(t, stored, sess)
+}
+
+func testRotateRevokedSession(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, first := startSession(t, st)
+	t1 := t0.Add(time.Minute)
+	second := newToken(t, t1)
+	_, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1)
+	mustNil(t, err)
+	t2 := t1.Add(time.Minute)
+	mustNil(t, st.RevokeSession(ctx, sess.ID(), t2))
+
+	// Live and spent tokens of a revoked session are both plain invalid,
+	// and neither moves revoked_at.
+	t3 := t2.Add(time.Minute)
+	for _, presented := range []domain.RefreshToken{second, first} {
+		_, err = st.RotateRefreshToken(ctx, presented.Hash(), newToken(t, t3).Record(""), t3)
+		mustIs(t, err, domain.ErrInvalidRefreshToken)
+		mustNotIs(t, err, domain.ErrRefreshTokenReused)
+	}
+	assertRevokedAt(t, st, sess, t2)
+}
+
+func testReuseRevokesOnlyItsSession(t *testing.T, st Store) {
+	ctx := t.Context()
+	a, aFirst := startSession(t, st)
+	b, bFirst := startSession(t, st)
+
+	t1 := t0.Add(time.Minute)
+	_, err := st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t1).Record(""), t1)
+	mustNil(t, err)
+	_, err = st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t1).Record(""), t1)
+	mustIs(t, err, domain.ErrRefreshTokenReused)
+	assertRevokedAt(t, st, a, t1)
+
+	got, err := st.RotateRefreshToken(ctx, bFirst.Hash(), newToken(t, t1).Record(""), t1)
+	mustNil(t, err)
+	assertSession(t, got, b)
+}
+
+func testConcurrentRotate(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, first := startSession(t, st)
+	t1 := t0.Add(time.Minute)
+	next := make([]domain.RefreshToken, concurrent)
+	for i := range next {
+		next[i] = newToken(t, t1)
+	}
+	sessions := make([]domain.Session, concurrent)
+	errs := together(concurrent, func(i int) error {
+		var err error
+		sessions[i], err = st.RotateRefreshToken(ctx, first.Hash(), next[i].Record(""), t1)
+		return err
+	})
+
+	winner, rejected, reused := -1, 0, 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if winner >= 0 {
+				t.Fatalf("rotation succeeded for goroutines %d and %d; want exactly one", winner, i)
+			}
+			winner = i
+		case errors.Is(err, domain.ErrInvalidRefreshToken):
+			rejected++
+			if errors.Is(err, domain.ErrRefreshTokenReused) {
+				reused++
+			}
+		default:
+			t.Errorf("goroutine %d: RotateRefreshToken = %v, want nil or ErrInvalidRefreshToken", i, err)
+		}
+	}
+	if winner < 0 || rejected != concurrent-1 {
+		t.Fatalf("got winner=%d and %d rejections; want exactly 1 success and %d ErrInvalidRefreshToken", winner, rejected, concurrent-1)
+	}
+	assertSession(t, sessions[winner], sess)
+	// Losers find the token spent: strict RFC 9700 reuse detection. The
+	// first of them to look revokes the session; later ones may find it
+	// revoked already (plain invalid), so how many say "reused" depends on
+	// timing, but at least one does, and the session, the winner's new
+	// token included, is dead.
+	if reused < 1 {
+		t.Fatalf("no loser reported ErrRefreshTokenReused; want at least one")
+	}
+	assertRevokedAt(t, st, sess, t1)
+
+	_, err := st.RotateRefreshToken(ctx, next[winner].Hash(), newToken(t, t1).Record(""), t1)
+	mustIs(t, err, domain.ErrInvalidRefreshToken)
+	mustNotIs(t, err, domain.ErrRefreshTokenReused)
+}
+
+// ---- revocation ----
+
+func testRevokeSession(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, tok := startSession(t, st)
+	other, otherTok := startSession(t, st)
+	t1 := t0.Add(time.Minute)
+	mustNil(t, st.RevokeSession(ctx, sess.ID(), t1))
+	assertRevokedAt(t, st, sess, t1)
+
+	_, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t1).Record(""), t1)
+	mustIs(t, err, domain.ErrInvalidRefreshToken)
+	mustNotIs(t, err, domain.ErrRefreshTokenReused)
+
+	got, err := st.RotateRefreshToken(ctx, otherTok.Hash(), newToken(t, t1).Record(""), t1)
+	mustNil(t, err)
+	assertSession(t, got, other)
+}
+
+func testRevokeIdempotent(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, _ := startSession(t, st)
+	t1 := t0.Add(time.Minute)
+	mustNil(t, st.RevokeSession(ctx, sess.ID(), t1))
+	mustNil(t, st.RevokeSession(ctx, sess.ID(), t1.Add(time.Hour)))
+	assertRevokedAt(t, st, sess, t1) // the first revocation time stays
+}
+
+func testRevokeUnknownSession(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, _ := startSession(t, st)
+	mustNil(t, st.RevokeSession(ctx, newSessionID(), t0))
+	mustNil(t, st.RevokeSession(ctx, domain.SessionID("not-a-uuid"), t0))
+	stored, err := st.SessionByID(ctx, sess.ID())
+	mustNil(t, err)
+	assertSession(t, stored, sess)
+}
+
+func testRevokeByLiveToken(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, tok := startSession(t, st)
+	other, _ := startSession(t, st)
+	t1 := t0.Add(time.Minute)
+	mustNil(t, st.RevokeSessionByRefreshToken(ctx, tok.Hash(), t1))
+	assertRevokedAt(t, st, sess, t1)
+	mustNil(t, st.RevokeSessionByRefreshToken(ctx, tok.Hash(), t1.Add(time.Hour)))
+	assertRevokedAt(t, st, sess, t1)
+
+	_, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t1).Record(""), t1)
+	mustIs(t, err, domain.ErrInvalidRefreshToken)
+	mustNotIs(t, err, domain.ErrRefreshTokenReused)
+
+	stored, err := st.SessionByID(ctx, other.ID())
+	mustNil(t, err)
+	assertSession(t, stored, other)
+}
+
+func testRevokeBySpentToken(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, first := startSession(t, st)
+	t1 := t0.Add(time.Minute)
+	second := newToken(t, t1)
+	_, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1)
+	mustNil(t, err)
+
+	t2 := t1.Add(time.Minute)
+	mustNil(t, st.RevokeSessionByRefreshToken(ctx, first.Hash(), t2))
+	assertRevokedAt(t, st, sess, t2)
+	_, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, t2).Record(""), t2)
+	mustIs(t, err, domain.ErrInvalidRefreshToken)
+	mustNotIs(t, err, domain.ErrRefreshTokenReused)
+}
+
+func testRevokeByExpiredToken(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, tok := startSession(t, st)
+	late := tok.ExpiresAt().Add(time.Hour)
+	mustNil(t, st.RevokeSessionByRefreshToken(ctx, tok.Hash(), late))
+	assertRevokedAt(t, st, sess, late)
+}
+
+func testRevokeByUnknownToken(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, _ := startSession(t, st)
+	mustNil(t, st.RevokeSessionByRefreshToken(ctx, newToken(t, t0).Hash(), t0))
+	stored, err := st.SessionByID(ctx, sess.ID())
+	mustNil(t, err)
+	assertSession(t, stored, sess)
+}
+
+// ---- helpers ----
+
+func newUserID() domain.UserID       { return domain.UserID(uuid.Must(uuid.NewV7()).String()) }
+func newSessionID() domain.SessionID { return domain.SessionID(uuid.Must(uuid.NewV7()).String()) }
+
+func mustEmail(t *testing.T, raw string) domain.Email {
+	t.Helper()
+	e, err := domain.NewEmail(raw)
+	if err != nil {
+		t.Fatalf("NewEmail(%q): %v", raw, err)
+	}
+	return e
+}
+
+func newUser(t *testing.T, email string) domain.User {
+	t.Helper()
+	u, err := domain.NewUser(newUserID(), mustEmail(t, email), "Ada Lovelace", hash, t0)
+	if err != nil {
+		t.Fatalf("NewUser: %v", err)
+	}
+	return u
+}
+
+func createUser(t *testing.T, st Store, email string) domain.User {
+	t.Helper()
+	u := newUser(t, email)
+	if err := st.CreateUser(t.Context(), u); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	return u
+}
+
+func newToken(t *testing.T, now time.Time) domain.RefreshToken {
+	t.Helper()
+	tok, err := domain.NewRefreshToken(rand.Reader, now, ttl)
+	if err != nil {
+		t.Fatalf("NewRefreshToken: %v", err)
+	}
+	return tok
+}
+
+// startSession creates a user and a session at t0 with its first token.
+func startSession(t *testing.T, st Store) (domain.Session, domain.RefreshToken) {
+	t.Helper()
+	u := createUser(t, st, uuid.NewString()+"@example.com")
+	sess := domain.NewSession(newSessionID(), u.ID(), t0)
+	tok := newToken(t, t0)
+	if err := st.CreateSession(t.Context(), sess, tok.Record(sess.ID())); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	return sess, tok
+}
+
+// together runs fn(0..n-1) in n goroutines released at once by a barrier,
+// so they contend as hard as the scheduler allows, and returns their errors.
+func together(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+func assertUser(t *testing.T, got, want domain.User) {
+	t.Helper()
+	if got.ID() != want.ID() || got.Email() != want.Email() || got.Name() != want.Name() ||
+		got.Role() != want.Role() || got.PasswordHash() != want.PasswordHash() || !got.CreatedAt().Equal(want.CreatedAt()) {
+		t.Fatalf("user mismatch:\n got  id=%s email=%s name=%q role=%s hash=%q created=%s\n want id=%s email=%s name=%q role=%s hash=%q created=%s",
+			got.ID(), got.Email(), got.Name(), got.Role(), got.PasswordHash(), got.CreatedAt().Format(time.RFC3339Nano),
+			want.ID(), want.Email(), want.Name(), want.Role(), want.PasswordHash(), want.CreatedAt().Format(time.RFC3339Nano))
+	}
+}
+
+func assertSession(t *testing.T, got, want domain.Session) {
+	t.Helper()
+	if got.ID() != want.ID() || got.UserID() != want.UserID() ||
+		!got.CreatedAt().Equal(want.CreatedAt()) || !got.RevokedAt().Equal(want.RevokedAt()) {
+		t.Fatalf("session mismatch:\n got  id=%s user=%s created=%s revoked=%s\n want id=%s user=%s created=%s revoked=%s",
+			got.ID(), got.UserID(), got.CreatedAt().Format(time.RFC3339Nano), got.RevokedAt().Format(time.RFC3339Nano),
+			want.ID(), want.UserID(), want.CreatedAt().Format(time.RFC3339Nano), want.RevokedAt().Format(time.RFC3339Nano))
+	}
+}
+
+// assertRevokedAt checks the stored session is sess revoked at exactly at.
+func assertRevokedAt(t *testing.T, st Store, sess domain.Session, at time.Time) {
+	t.Helper()
+	got, err := st.SessionByID(context.WithoutCancel(t.Context()), sess.ID())
+	if err != nil {
+		t.Fatalf("SessionByID: %v", err)
+	}
+	assertSession(t, got, domain.RehydrateSession(sess.ID(), sess.UserID(), sess.CreatedAt(), at))
+	if got.Active() {
+		t.Fatal("revoked session reports Active")
+	}
+}
+
+func mustNil(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("unexpected error: %v", err)
+	}
+}
+
+func mustIs(t *testing.T, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("error = %v, want errors.Is(err, %q)", err, target)
+	}
+}
+
+func mustNotIs(t *testing.T, err, target error) {
+	t.Helper()
+	if errors.Is(err, target) {
+		t.Fatalf("error = %v, want it not to be %q", err, target)
+	}
+}

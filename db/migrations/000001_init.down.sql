@@ -1,0 +1,7 @@
+BEGIN;
+
+DROP TABLE IF EXISTS refresh_tokens;
+DROP TABLE IF EXISTS sessions;
+DROP TABLE IF EXISTS users;
+
+COMMIT;
