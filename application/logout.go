@@ -11,8 +11,8 @@ import (
 // ErrNothingToRevoke: logout named neither a refresh token nor an access token.
 var ErrNothingToRevoke = errors.New("logout: a refresh token or a bearer access token is required")
 
-// LogoutInput names the session to end: by refresh token, or by the
-// session of an already verified access token.
+// LogoutInput names the session(s) to end: by refresh token, by the
+// session of an already verified access token, or both.
 type LogoutInput struct {
 	RefreshToken string
 	// Principal is set when the request carried a valid bearer token.
@@ -23,23 +23,22 @@ type LogoutInput struct {
 // idempotent: an unknown, spent or already revoked token is not an error, so
 // a retried logout never fails.
 func (s *Service) Logout(ctx context.Context, in LogoutInput) error {
+	if in.RefreshToken == "" && in.Principal == nil {
+		return ErrNothingToRevoke
+	}
 	now := s.clock.Now()
-	switch {
-	case in.RefreshToken != "":
-		hash, err := domain.ParseRefreshToken(in.RefreshToken)
-		if err != nil {
-			// A malformed token names no session: nothing to revoke.
-			return nil
+	if in.RefreshToken != "" {
+		// A malformed token names no session: nothing to revoke by it.
+		if hash, err := domain.ParseRefreshToken(in.RefreshToken); err == nil {
+			if err := s.sessions.RevokeSessionByRefreshToken(ctx, hash, now); err != nil {
+				return fmt.Errorf("logout: %w", err)
+			}
 		}
-		if err := s.sessions.RevokeSessionByRefreshToken(ctx, hash, now); err != nil {
-			return fmt.Errorf("logout: %w", err)
-		}
-	case in.Principal != nil:
+	}
+	if in.Principal != nil {
 		if err := s.sessions.RevokeSession(ctx, in.Principal.SessionID, now); err != nil {
 			return fmt.Errorf("logout: %w", err)
 		}
-	default:
-		return ErrNothingToRevoke
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package application
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/authd/authd/domain"
@@ -26,15 +25,7 @@ func (s *Service) Refresh(ctx context.Context, presented string) (TokenPair, err
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("refresh: %w", err)
 	}
-	session, err := s.sessions.RotateRefreshToken(ctx, hash, next.Record(""), now)
-	if err != nil {
-		return TokenPair{}, fmt.Errorf("refresh: %w", err)
-	}
-	u, err := s.users.UserByID(ctx, session.UserID())
-	if errors.Is(err, domain.ErrNotFound) {
-		// The account is gone (sessions cascade with it in Postgres).
-		return TokenPair{}, fmt.Errorf("refresh: user of session: %w", domain.ErrInvalidRefreshToken)
-	}
+	session, u, err := s.sessions.RotateRefreshToken(ctx, hash, next.Record(""), now)
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("refresh: %w", err)
 	}

@@ -3,6 +3,7 @@ package application
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/authd/authd/domain"
 )
@@ -27,6 +28,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (domain.User, 
 	if err := domain.MergeValidation(v, err); err != nil {
 		return domain.User{}, err
 	}
+	in.Name = strings.TrimSpace(in.Name)
 	if err := domain.MergeValidation(v, domain.ValidateName(in.Name)); err != nil {
 		return domain.User{}, err
 	}

@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -54,6 +56,11 @@ func (Password) GoString() string { return "[REDACTED]" }
 func ValidateName(name string) error {
 	if !utf8.ValidString(name) {
 		return fieldError("name", CodeInvalid, "name must be valid UTF-8")
+	}
+	// Control characters (NUL, newlines, bidi overrides' neighbours in Cc)
+	// have no place in a display name and NUL cannot be stored in Postgres.
+	if strings.ContainsFunc(name, unicode.IsControl) {
+		return fieldError("name", CodeInvalid, "name must not contain control characters")
 	}
 	if utf8.RuneCountInString(name) > MaxNameChars {
 		return fieldError("name", CodeTooLong, "name must be at most 100 characters")

@@ -36,8 +36,10 @@ type SessionRepository interface {
 	// domain.ErrInvalidRefreshToken. When presented was already spent it
 	// revokes the whole session in the same transaction and returns
 	// domain.ErrRefreshTokenReused. next.SessionID is ignored: the new token
-	// joins the presented token's session, which is returned.
-	RotateRefreshToken(ctx context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time) (domain.Session, error)
+	// joins the presented token's session, which is returned with its owner,
+	// read in the same transaction: once the token is spent nothing else can
+	// fail and strand the client without its successor.
+	RotateRefreshToken(ctx context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time) (domain.Session, domain.User, error)
 	// RevokeSession ends a session; revoking an unknown or already revoked
 	// session is not an error (logout is idempotent).
 	RevokeSession(ctx context.Context, id domain.SessionID, now time.Time) error

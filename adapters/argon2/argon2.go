@@ -117,16 +117,19 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, password domain.Password, enc
 		return ports.PasswordVerdict{}, err
 	}
 	pw := password.Reveal()
-	if len(pw) > maxBcryptPassword {
-		// bcrypt never saw more than 72 bytes, so no longer password can be
-		// the one it hashed; comparing would only match on the prefix.
-		return ports.PasswordVerdict{}, nil
-	}
 	release, err := h.gate.Acquire(ctx)
 	if err != nil {
 		return ports.PasswordVerdict{}, err
 	}
 	defer release()
+	if len(pw) > maxBcryptPassword {
+		// bcrypt never saw more than 72 bytes, so no longer password can be
+		// the one it hashed; comparing would only match on the prefix. Still
+		// pay the same bcrypt cost, so timing does not tell imported accounts
+		// from unknown ones.
+		_ = h.compareBcrypt([]byte(encoded), []byte(pw[:maxBcryptPassword]))
+		return ports.PasswordVerdict{}, nil
+	}
 	switch err := h.compareBcrypt([]byte(encoded), []byte(pw)); {
 	case err == nil:
 		return ports.PasswordVerdict{Match: true, NeedsRehash: true}, nil

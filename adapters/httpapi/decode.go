@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 )
 
 // maxBodyBytes bounds every request body (API.md: 64 KiB).
@@ -21,12 +22,24 @@ func hasBody(r *http.Request) bool {
 // ignored (API.md) so clients can evolve; everything else is strict: the
 // media type, the size, the syntax, the types and no trailing data.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
-	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/json" {
 		return errUnsupportedMedia
 	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return errUnsupportedMedia // JSON is UTF-8 (RFC 8259); anything else would be misread
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err := dec.Decode(dst); err != nil {
+	// The body must be an object: `null`, arrays and scalars are malformed,
+	// not an object with every field missing.
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return classifyDecodeError(err)
+	}
+	if raw[0] != '{' {
+		return &detailError{errMalformed, "the body must be a JSON object"}
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
 		return classifyDecodeError(err)
 	}
 	// Exactly one value: anything after it but whitespace is an error.

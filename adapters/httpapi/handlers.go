@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -116,8 +117,10 @@ func (a *api) refresh(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toTokenPairDTO(pair))
 }
 
-// logout revokes by refresh token (body) or by the session of a bearer
-// access token (header). The refresh token wins when both are sent.
+// logout revokes by refresh token (body), by the session of a bearer access
+// token (header), or both. A bearer that fails verification is an error only
+// when no refresh token was sent: a client logging out with an expired
+// access token and a good refresh token must still succeed.
 func (a *api) logout(w http.ResponseWriter, r *http.Request) {
 	var req refreshRequest
 	if hasBody(r) {
@@ -127,22 +130,16 @@ func (a *api) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	in := application.LogoutInput{RefreshToken: req.RefreshToken}
-	if in.RefreshToken == "" {
-		token, err := bearerToken(r)
-		switch {
-		case errors.Is(err, errNoBearer):
-			// Neither credential: the use case reports it.
-		case err != nil:
-			a.writeError(w, r, err)
-			return
-		default:
-			p, err := a.svc.Authenticate(r.Context(), token)
-			if err != nil {
-				a.writeError(w, r, err)
-				return
-			}
+	token, err := bearerToken(r)
+	if err == nil {
+		var p application.Principal
+		if p, err = a.svc.Authenticate(r.Context(), token); err == nil {
 			in.Principal = &p
 		}
+	}
+	if err != nil && !errors.Is(err, errNoBearer) && in.RefreshToken == "" {
+		a.writeError(w, r, err)
+		return
 	}
 	if err := a.svc.Logout(r.Context(), in); err != nil {
 		a.writeError(w, r, err)
@@ -177,7 +174,9 @@ func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
-	if err := a.svc.Ready(r.Context()); err != nil {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.svc.Ready(ctx); err != nil {
 		a.log.WarnContext(r.Context(), "not ready", "error", err.Error())
 		writeProblem(w, r, http.StatusServiceUnavailable, codeUnavailable, "the store does not answer")
 		return

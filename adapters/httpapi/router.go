@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -19,6 +20,10 @@ type Options struct {
 	Logger *slog.Logger
 	// JWKS returns the public key set document (RFC 7517) to publish.
 	JWKS func() []byte
+	// RequestTimeout bounds each request's work (store calls, queueing for a
+	// hash); 0 means 10s. Without it a stalled database would pile up
+	// goroutines until clients gave up.
+	RequestTimeout time.Duration
 }
 
 type api struct {
@@ -40,7 +45,11 @@ func NewHandler(svc *application.Service, opts Options) http.Handler {
 
 	r := chi.NewRouter()
 	a.mux = r
-	r.Use(middleware.RequestID, a.accessLog, a.recoverer, securityHeaders)
+	timeout := opts.RequestTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	r.Use(middleware.RequestID, a.accessLog, a.recoverer, securityHeaders, deadline(timeout))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, codeNotFound, "no such resource")
 	})

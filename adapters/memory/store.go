@@ -136,30 +136,34 @@ func (s *Store) CreateSession(_ context.Context, sess domain.Session, first doma
 // as adapters/postgres: unknown or revoked-session tokens are invalid; a
 // spent token (even an expired one) revokes its session and reports reuse;
 // an expired token is invalid.
-func (s *Store) RotateRefreshToken(_ context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time) (domain.Session, error) {
+func (s *Store) RotateRefreshToken(_ context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time) (domain.Session, domain.User, error) {
 	now = pgTime(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tok, ok := s.tokens[presented]
 	if !ok {
-		return domain.Session{}, domain.ErrInvalidRefreshToken
+		return domain.Session{}, domain.User{}, domain.ErrInvalidRefreshToken
 	}
 	sess := s.sessions[tok.session]
 	switch {
 	case !sess.Active():
-		return domain.Session{}, domain.ErrInvalidRefreshToken
+		return domain.Session{}, domain.User{}, domain.ErrInvalidRefreshToken
 	case !tok.spentAt.IsZero():
 		s.revoke(sess.ID(), now)
-		return domain.Session{}, domain.ErrRefreshTokenReused
+		return domain.Session{}, domain.User{}, domain.ErrRefreshTokenReused
 	case !tok.expiresAt.After(now):
-		return domain.Session{}, domain.ErrInvalidRefreshToken
+		return domain.Session{}, domain.User{}, domain.ErrInvalidRefreshToken
 	}
 	if _, dup := s.tokens[next.Hash]; dup {
-		return domain.Session{}, errors.New("memory: rotate refresh token: duplicate next token")
+		return domain.Session{}, domain.User{}, errors.New("memory: rotate refresh token: duplicate next token")
+	}
+	owner, ok := s.users[sess.UserID()]
+	if !ok {
+		return domain.Session{}, domain.User{}, domain.ErrInvalidRefreshToken
 	}
 	tok.spentAt = now
 	s.tokens[next.Hash] = &refreshToken{session: sess.ID(), expiresAt: pgTime(next.ExpiresAt)}
-	return sess, nil
+	return sess, owner, nil
 }
 
 // RevokeSession ends a session; unknown or already revoked sessions are fine.

@@ -71,6 +71,7 @@ func TestMigrateURL(t *testing.T) {
 		"postgresql://u@h/db":                      "pgx5://u@h/db",
 		"PostgreSQL://u@h/db":                      "pgx5://u@h/db",
 		"pgx5://u@h/db":                            "pgx5://u@h/db",
+		"postgres://u@h/db?pool_max_conns=8&sslmode=require&pool_min_conns=1": "pgx5://u@h/db?sslmode=require",
 	} {
 		got, err := migrateURL(in)
 		if err != nil || got != want {

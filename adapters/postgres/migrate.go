@@ -3,6 +3,7 @@ package postgres
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/golang-migrate/migrate/v4"
@@ -89,15 +90,30 @@ func closeMigrate(m *migrate.Migrate) {
 }
 
 // migrateURL rewrites a postgres:// or postgresql:// URL to the pgx5://
-// scheme golang-migrate's pgx/v5 driver registers under.
-func migrateURL(url string) (string, error) {
-	for _, scheme := range []string{"postgres://", "postgresql://"} {
-		if len(url) >= len(scheme) && strings.EqualFold(url[:len(scheme)], scheme) {
-			return "pgx5://" + url[len(scheme):], nil
+// scheme golang-migrate's pgx/v5 driver registers under, and drops the
+// pool_* parameters that only pgxpool understands (the server would refuse
+// them as unknown settings).
+func migrateURL(raw string) (string, error) {
+	rest, ok := "", false
+	for _, scheme := range []string{"postgres://", "postgresql://", "pgx5://"} {
+		if len(raw) >= len(scheme) && strings.EqualFold(raw[:len(scheme)], scheme) {
+			rest, ok = raw[len(scheme):], true
+			break
 		}
 	}
-	if strings.HasPrefix(url, "pgx5://") {
-		return url, nil
+	if !ok {
+		return "", errors.New("postgres: migrate: database url must start with postgres:// or postgresql://")
 	}
-	return "", errors.New("postgres: migrate: database url must start with postgres:// or postgresql://")
+	u, err := url.Parse("pgx5://" + rest)
+	if err != nil {
+		return "", errors.New("postgres: migrate: database url does not parse")
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.HasPrefix(k, "pool_") {
+			q.Del(k)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }

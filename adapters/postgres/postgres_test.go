@@ -195,7 +195,7 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 	if !errors.Is(err, domain.ErrUnavailable) {
 		t.Fatalf("UserByID after Close = %v, want ErrUnavailable", err)
 	}
-	_, err = st.RotateRefreshToken(t.Context(), domain.RefreshTokenHash{}, domain.IssuedRefreshToken{}, time.Now())
+	_, _, err = st.RotateRefreshToken(t.Context(), domain.RefreshTokenHash{}, domain.IssuedRefreshToken{}, time.Now())
 	if !errors.Is(err, domain.ErrUnavailable) || errors.Is(err, domain.ErrInvalidRefreshToken) {
 		t.Fatalf("RotateRefreshToken after Close = %v, want ErrUnavailable and not a token error", err)
 	}

@@ -60,9 +60,10 @@ func (s *Store) CreateSession(ctx context.Context, sess domain.Session, first do
 //
 // Concurrent losers therefore report reuse and revoke the session, the
 // winner's new token included: strict reuse detection, by design.
-func (s *Store) RotateRefreshToken(ctx context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time) (domain.Session, error) {
+func (s *Store) RotateRefreshToken(ctx context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time) (domain.Session, domain.User, error) {
 	const op = "rotate refresh token"
 	var rotated domain.Session
+	var owner domain.User
 	err := s.inTx(ctx, op, func(q *sqlcdb.Queries) error {
 		sess, err := q.SpendRefreshToken(ctx, sqlcdb.SpendRefreshTokenParams{Now: now, TokenHash: presented[:]})
 		if err == nil {
@@ -74,6 +75,13 @@ func (s *Store) RotateRefreshToken(ctx context.Context, presented domain.Refresh
 			})
 			if err != nil {
 				return s.translate(op+": store next token", err)
+			}
+			row, err := q.UserByID(ctx, sess.UserID)
+			if err != nil {
+				return s.translate(op+": load owner", err)
+			}
+			if owner, err = userFromRow(row); err != nil {
+				return err
 			}
 			rotated = sessionFromRow(sess)
 			return nil
@@ -102,9 +110,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, presented domain.Refresh
 		}
 	}, func(err error) bool { return errors.Is(err, domain.ErrRefreshTokenReused) })
 	if err != nil {
-		return domain.Session{}, err
+		return domain.Session{}, domain.User{}, err
 	}
-	return rotated, nil
+	return rotated, owner, nil
 }
 
 // RevokeSession sets revoked_at once; unknown or already revoked sessions are fine.

@@ -275,7 +275,7 @@ func testCreateSessionForeignToken(t *testing.T, st Store) {
 	}
 	_, err := st.SessionByID(ctx, sess.ID())
 	mustIs(t, err, domain.ErrNotFound)
-	_, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t0).Record(""), t0)
+	_, _, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t0).Record(""), t0)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 }
 
@@ -288,13 +288,16 @@ func testRotateHappyPath(t *testing.T, st Store) {
 	t1 := t0.Add(time.Minute)
 	second := newToken(t, t1)
 	// next.SessionID is ignored: the new token joins the presented token's session.
-	got, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(newSessionID()), t1)
+	got, owner, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(newSessionID()), t1)
 	mustNil(t, err)
 	assertSession(t, got, sess)
+	if owner.ID() != sess.UserID() || owner.Email().IsZero() || owner.Role() != domain.RoleUser {
+		t.Fatalf("rotation returned owner %v %q %q, want the session's user", owner.ID(), owner.Email(), owner.Role())
+	}
 
 	t2 := t1.Add(time.Minute)
 	third := newToken(t, t2)
-	got, err = st.RotateRefreshToken(ctx, second.Hash(), third.Record(""), t2)
+	got, _, err = st.RotateRefreshToken(ctx, second.Hash(), third.Record(""), t2)
 	mustNil(t, err)
 	assertSession(t, got, sess)
 
@@ -309,19 +312,19 @@ func testRotateReuse(t *testing.T, st Store) {
 
 	t1 := t0.Add(time.Minute)
 	second := newToken(t, t1)
-	_, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1)
+	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1)
 	mustNil(t, err)
 
 	// The spent token again: reuse, and the session dies with it.
 	t2 := t1.Add(time.Minute)
-	_, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t2).Record(""), t2)
+	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t2).Record(""), t2)
 	mustIs(t, err, domain.ErrRefreshTokenReused)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	assertRevokedAt(t, st, sess, t2)
 
 	// The newest token, never spent, now fails too, as plain invalid.
 	t3 := t2.Add(time.Minute)
-	_, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, t3).Record(""), t3)
+	_, _, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, t3).Record(""), t3)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 	assertRevokedAt(t, st, sess, t2)
@@ -333,7 +336,7 @@ func testRotateExpired(t *testing.T, st Store) {
 	exp := tok.ExpiresAt()
 
 	for _, now := range []time.Time{exp, exp.Add(time.Microsecond), exp.Add(24 * time.Hour)} {
-		_, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, now).Record(""), now)
+		_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, now).Record(""), now)
 		mustIs(t, err, domain.ErrInvalidRefreshToken)
 		mustNotIs(t, err, domain.ErrRefreshTokenReused)
 	}
@@ -343,7 +346,7 @@ func testRotateExpired(t *testing.T, st Store) {
 
 	// One microsecond before expiry it is still live.
 	now := exp.Add(-time.Microsecond)
-	got, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, now).Record(""), now)
+	got, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, now).Record(""), now)
 	mustNil(t, err)
 	assertSession(t, got, sess)
 }
@@ -354,11 +357,11 @@ func testRotateSpentExpired(t *testing.T, st Store) {
 	ctx := t.Context()
 	sess, first := startSession(t, st)
 	t1 := t0.Add(time.Minute)
-	_, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1)
+	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1)
 	mustNil(t, err)
 
 	late := first.ExpiresAt().Add(time.Hour)
-	_, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, late).Record(""), late)
+	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, late).Record(""), late)
 	mustIs(t, err, domain.ErrRefreshTokenReused)
 	assertRevokedAt(t, st, sess, late)
 }
@@ -366,7 +369,7 @@ func testRotateSpentExpired(t *testing.T, st Store) {
 func testRotateUnknown(t *testing.T, st Store) {
 	ctx := t.Context()
 	sess, _ := startSession(t, st)
-	_, err := st.RotateRefreshToken(ctx, newToken(t, t0).Hash(), newToken(t, t0).Record(""), t0)
+	_, _, err := st.RotateRefreshToken(ctx, newToken(t, t0).Hash(), newToken(t, t0).Record(""), t0)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 	stored, err := st.SessionByID(ctx, sess.ID())
@@ -379,7 +382,7 @@ func testRotateRevokedSession(t *testing.T, st Store) {
 	sess, first := startSession(t, st)
 	t1 := t0.Add(time.Minute)
 	second := newToken(t, t1)
-	_, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1)
+	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1)
 	mustNil(t, err)
 	t2 := t1.Add(time.Minute)
 	mustNil(t, st.RevokeSession(ctx, sess.ID(), t2))
@@ -388,7 +391,7 @@ func testRotateRevokedSession(t *testing.T, st Store) {
 	// and neither moves revoked_at.
 	t3 := t2.Add(time.Minute)
 	for _, presented := range []domain.RefreshToken{second, first} {
-		_, err = st.RotateRefreshToken(ctx, presented.Hash(), newToken(t, t3).Record(""), t3)
+		_, _, err = st.RotateRefreshToken(ctx, presented.Hash(), newToken(t, t3).Record(""), t3)
 		mustIs(t, err, domain.ErrInvalidRefreshToken)
 		mustNotIs(t, err, domain.ErrRefreshTokenReused)
 	}
@@ -401,13 +404,13 @@ func testReuseRevokesOnlyItsSession(t *testing.T, st Store) {
 	b, bFirst := startSession(t, st)
 
 	t1 := t0.Add(time.Minute)
-	_, err := st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t1).Record(""), t1)
+	_, _, err := st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t1).Record(""), t1)
 	mustNil(t, err)
-	_, err = st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t1).Record(""), t1)
+	_, _, err = st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t1).Record(""), t1)
 	mustIs(t, err, domain.ErrRefreshTokenReused)
 	assertRevokedAt(t, st, a, t1)
 
-	got, err := st.RotateRefreshToken(ctx, bFirst.Hash(), newToken(t, t1).Record(""), t1)
+	got, _, err := st.RotateRefreshToken(ctx, bFirst.Hash(), newToken(t, t1).Record(""), t1)
 	mustNil(t, err)
 	assertSession(t, got, b)
 }
@@ -423,7 +426,7 @@ func testConcurrentRotate(t *testing.T, st Store) {
 	sessions := make([]domain.Session, concurrent)
 	errs := together(concurrent, func(i int) error {
 		var err error
-		sessions[i], err = st.RotateRefreshToken(ctx, first.Hash(), next[i].Record(""), t1)
+		sessions[i], _, err = st.RotateRefreshToken(ctx, first.Hash(), next[i].Record(""), t1)
 		return err
 	})
 
@@ -458,7 +461,7 @@ func testConcurrentRotate(t *testing.T, st Store) {
 	}
 	assertRevokedAt(t, st, sess, t1)
 
-	_, err := st.RotateRefreshToken(ctx, next[winner].Hash(), newToken(t, t1).Record(""), t1)
+	_, _, err := st.RotateRefreshToken(ctx, next[winner].Hash(), newToken(t, t1).Record(""), t1)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 }
@@ -473,11 +476,11 @@ func testRevokeSession(t *testing.T, st Store) {
 	mustNil(t, st.RevokeSession(ctx, sess.ID(), t1))
 	assertRevokedAt(t, st, sess, t1)
 
-	_, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t1).Record(""), t1)
+	_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t1).Record(""), t1)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 
-	got, err := st.RotateRefreshToken(ctx, otherTok.Hash(), newToken(t, t1).Record(""), t1)
+	got, _, err := st.RotateRefreshToken(ctx, otherTok.Hash(), newToken(t, t1).Record(""), t1)
 	mustNil(t, err)
 	assertSession(t, got, other)
 }
@@ -511,7 +514,7 @@ func testRevokeByLiveToken(t *testing.T, st Store) {
 	mustNil(t, st.RevokeSessionByRefreshToken(ctx, tok.Hash(), t1.Add(time.Hour)))
 	assertRevokedAt(t, st, sess, t1)
 
-	_, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t1).Record(""), t1)
+	_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t1).Record(""), t1)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 
@@ -525,13 +528,13 @@ func testRevokeBySpentToken(t *testing.T, st Store) {
 	sess, first := startSession(t, st)
 	t1 := t0.Add(time.Minute)
 	second := newToken(t, t1)
-	_, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1)
+	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1)
 	mustNil(t, err)
 
 	t2 := t1.Add(time.Minute)
 	mustNil(t, st.RevokeSessionByRefreshToken(ctx, first.Hash(), t2))
 	assertRevokedAt(t, st, sess, t2)
-	_, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, t2).Record(""), t2)
+	_, _, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, t2).Record(""), t2)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 }

@@ -48,8 +48,8 @@ func (c config) validate() error {
 		return bad("AUTH_ISSUER", "must not be empty")
 	case strings.TrimSpace(c.Audience) == "":
 		return bad("AUTH_AUDIENCE", "must not be empty")
-	case c.AccessTTL <= 0:
-		return bad("AUTH_ACCESS_TTL", "must be a positive duration such as 15m")
+	case c.AccessTTL < time.Second:
+		return bad("AUTH_ACCESS_TTL", "must be a duration of at least 1s, such as 15m")
 	case c.AccessTTL > 24*time.Hour:
 		return bad("AUTH_ACCESS_TTL", "must be at most 24h: access tokens cannot be revoked everywhere")
 	case c.RefreshTTL <= 0:
