@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"time"
 
 	"github.com/authd/authd/adapters/jwt"
 	"github.com/authd/authd/adapters/postgres"
@@ -44,4 +48,35 @@ func keygen(alg string, stdout io.Writer) error {
 	}
 	_, err = stdout.Write(pemBytes)
 	return err
+}
+
+// healthcheck asks the server this environment configures for /readyz, so
+// a container image without curl can still have a HEALTHCHECK. It exits
+// non-zero unless the answer is 200 within three seconds.
+func healthcheck(ctx context.Context, cfg config, stdout io.Writer) error {
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("invalid configuration: AUTH_ADDR: %v", err)
+	}
+	switch host {
+	case "", "0.0.0.0", "::":
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	target := "http://" + net.JoinHostPort(host, port) + "/readyz"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %s", target, resp.Status)
+	}
+	fmt.Fprintln(stdout, "ready")
+	return nil
 }

@@ -300,3 +300,27 @@ func TestCommandLine(t *testing.T) {
 		}
 	}
 }
+
+// The container image has no curl: its HEALTHCHECK is `authd healthcheck`.
+func TestHealthcheckCommand(t *testing.T) {
+	p := start(t)
+	addr := strings.TrimPrefix(p.base, "http://")
+	check := func() (string, error) {
+		cmd := exec.Command(binary(t), "healthcheck")
+		cmd.Env = append(os.Environ(), "AUTH_ADDR="+addr)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := check(); err != nil || strings.TrimSpace(out) != "ready" {
+		t.Fatalf("healthcheck against a running server: %v %q", err, out)
+	}
+	p.stop(t)
+	out, err := check()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, "healthcheck") {
+		t.Fatalf("healthcheck against a stopped server: want exit 1 naming the check, got %v %q", err, out)
+	}
+	if err := exec.Command(binary(t), "healthcheck", "extra").Run(); !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Fatalf("healthcheck extra: want usage exit 2, got %v", err)
+	}
+}

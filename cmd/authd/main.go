@@ -19,6 +19,7 @@ const usage = `usage:
   authd [serve]                        run the HTTP server
   authd migrate up|down|version        manage the Postgres schema (AUTH_DATABASE_URL)
   authd keygen [-alg ES256|RS256|EdDSA] write a new PEM private key to stdout
+  authd healthcheck                    exit 0 when the server on AUTH_ADDR is ready
 
 Configuration is read from AUTH_* environment variables; see README.md.
 `
@@ -75,6 +76,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return usageError{"keygen takes only -alg ES256|RS256|EdDSA"}
 		}
 		return keygen(*alg, stdout)
+	case "healthcheck":
+		if len(args) > 0 {
+			return usageError{"healthcheck takes no arguments"}
+		}
+		cfg, err := loadConfig()
+		if err != nil {
+			return err
+		}
+		return healthcheck(ctx, cfg, stdout)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -3,9 +3,13 @@ package pgtest
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"time"
+
+	"github.com/moby/moby/client"
 
 	"github.com/testcontainers/testcontainers-go"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
@@ -37,6 +41,9 @@ func fromTestcontainers() (*server, error) {
 		return nil, fmt.Errorf("no Docker daemon: %w", err)
 	}
 	_, err = cli.ImageInspect(probe, image)
+	if err == nil {
+		useLocalhostIfDaemonIsLocal(probe, cli)
+	}
 	_ = cli.Close()
 	if err != nil {
 		return nil, fmt.Errorf("image %s is not present locally (pgtest does not pull; set %s or build it): %w", image, EnvImage, err)
@@ -78,6 +85,49 @@ func fromTestcontainers() (*server, error) {
 	s.source = fmt.Sprintf("using testcontainers image %s (PostgreSQL %s) on %s", image, s.version(), host)
 	return s, nil
 }
+
+// useLocalhostIfDaemonIsLocal points testcontainers at localhost when the
+// Docker daemon shares this process's network namespace, which it knows
+// because the default bridge's subnet holds one of our own addresses.
+//
+// testcontainers guesses the address of published ports: "localhost",
+// unless /.dockerenv exists, when it assumes Docker-in-Docker and dials the
+// bridge gateway or, failing that, the default route's gateway. On a
+// sandbox that is itself a container but runs its own daemon (CI here),
+// the bridge has no gateway in its IPAM config and the default route leads
+// off the machine, so every wait times out. An explicit
+// TESTCONTAINERS_HOST_OVERRIDE always wins.
+func useLocalhostIfDaemonIsLocal(ctx context.Context, cli *testcontainers.DockerClient) {
+	if _, set := os.LookupEnv(hostOverrideEnv); set {
+		return
+	}
+	if u, err := url.Parse(cli.DaemonHost()); err != nil || u.Scheme != "unix" {
+		return
+	}
+	bridge, err := cli.NetworkInspect(ctx, "bridge", client.NetworkInspectOptions{})
+	if err != nil {
+		return
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return
+	}
+	for _, cfg := range bridge.Network.IPAM.Config {
+		for _, a := range addrs {
+			ipNet, ok := a.(*net.IPNet)
+			if !ok {
+				continue
+			}
+			ip, ok := netip.AddrFromSlice(ipNet.IP)
+			if ok && cfg.Subnet.IsValid() && cfg.Subnet.Contains(ip.Unmap()) {
+				_ = os.Setenv(hostOverrideEnv, "localhost")
+				return
+			}
+		}
+	}
+}
+
+const hostOverrideEnv = "TESTCONTAINERS_HOST_OVERRIDE"
 
 // errorsJoinStop stops what was started and reports both failures.
 func errorsJoinStop(err error, stop func() error) error {
