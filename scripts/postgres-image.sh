@@ -12,18 +12,14 @@ TAG="${1:-authd-test/postgres:17}"
 SUITE="${SUITE:-trixie}"
 MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/lib.sh"
 
-if [ -z "${FORCE:-}" ] && docker image inspect "$TAG" >/dev/null 2>&1; then
+if have_image "$TAG"; then
   echo "postgres-image: $TAG already present, reusing it"
   exit 0
 fi
-
-if ! command -v mmdebstrap >/dev/null; then
-  echo "postgres-image: installing mmdebstrap"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq mmdebstrap >/dev/null
-fi
+need_mmdebstrap
+workdir
 
 start=$(date +%s)
 echo "postgres-image: building $TAG from Debian $SUITE packages"
@@ -39,25 +35,15 @@ mmdebstrap --quiet --variant=essential --mode=root \
   --essential-hook='mkdir -p "$1/etc/postgresql-common/createcluster.d" && echo "create_main_cluster = false" > "$1/etc/postgresql-common/createcluster.d/authd.conf"' \
   --customize-hook="copy-in $here/postgres-image/docker-entrypoint.sh /usr/local/bin" \
   --customize-hook='chmod 755 "$1/usr/local/bin/docker-entrypoint.sh" && mkdir -p "$1/docker-entrypoint-initdb.d" "$1/var/lib/postgresql/data" "$1/var/run/postgresql" && chroot "$1" chown -R postgres:postgres /var/lib/postgresql /var/run/postgresql && rm -rf "$1/var/cache/apt/"* "$1/var/lib/apt/lists/"*' \
-  "$SUITE" - "$MIRROR" |
-docker import \
-  --message "PostgreSQL 17 root file system from Debian $SUITE packages (authd scripts/postgres-image.sh)" \
-  - "$TAG-rootfs" >/dev/null
-
-# docker import cannot set STOPSIGNAL on older engines, so the image config
-# is a one-step build on top of the imported root file system (no registry:
-# FROM names a local image).
-docker build -q -t "$TAG" - >/dev/null <<DOCKERFILE
-FROM $TAG-rootfs
-ENV PATH=/usr/lib/postgresql/17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
-    PGDATA=/var/lib/postgresql/data \\
+  "$SUITE" "$tmp/rootfs.tar" "$MIRROR"
+import_rootfs "$TAG" "PostgreSQL 17 root file system from Debian $SUITE packages (authd scripts/postgres-image.sh)" \
+'ENV PATH=/usr/lib/postgresql/17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    PGDATA=/var/lib/postgresql/data \
     LANG=C.UTF-8
 VOLUME /var/lib/postgresql/data
 EXPOSE 5432
 STOPSIGNAL SIGINT
 ENTRYPOINT ["docker-entrypoint.sh"]
-CMD ["postgres"]
-DOCKERFILE
-docker rmi "$TAG-rootfs" >/dev/null 2>&1 || true
+CMD ["postgres"]' "$tmp/rootfs.tar"
 
-echo "postgres-image: built $TAG in $(( $(date +%s) - start ))s ($(docker image inspect -f '{{.Size}}' "$TAG" | awk '{printf "%.0f MB", $1/1e6}'))"
+echo "postgres-image: built $TAG in $(( $(date +%s) - start ))s ($(image_size "$TAG"))"

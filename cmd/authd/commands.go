@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"net"
 	"net/http"
 	"time"
@@ -37,7 +40,11 @@ func migrate(direction string, cfg config, stdout io.Writer) error {
 	return nil
 }
 
-func keygen(alg string, stdout io.Writer) error {
+// keygen writes a new private key to stdout, or to out: created with mode
+// 0600 and never overwriting. With ifMissing, an existing file that holds a
+// valid key is kept (so a container's first start can make the key and
+// later starts keep it); a file holding anything else is an error.
+func keygen(alg, out string, ifMissing bool, stdout io.Writer) error {
 	key, err := jwt.GenerateKey(alg)
 	if err != nil {
 		return usageError{err.Error()}
@@ -46,8 +53,44 @@ func keygen(alg string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = stdout.Write(pemBytes)
-	return err
+	if out == "" {
+		_, err = stdout.Write(pemBytes)
+		return err
+	}
+	if ifMissing {
+		existing, err := os.ReadFile(out)
+		switch {
+		case err == nil:
+			k, err := jwt.LoadKeyPEM(existing)
+			if err != nil {
+				return fmt.Errorf("keygen: %s exists but is not a usable key: %w", out, err)
+			}
+			fmt.Fprintf(stdout, "kept existing %s key %s in %s\n", k.Alg(), k.ID(), out)
+			return nil
+		case !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("keygen: %w", err)
+		}
+	}
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("keygen: %w", err)
+	}
+	if _, err := f.Write(pemBytes); err != nil {
+		_ = f.Close()
+		_ = os.Remove(out)
+		return fmt.Errorf("keygen: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		_ = os.Remove(out)
+		return fmt.Errorf("keygen: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		_ = os.Remove(out)
+		return fmt.Errorf("keygen: %w", err)
+	}
+	fmt.Fprintf(stdout, "wrote new %s key %s to %s\n", key.Alg(), key.ID(), out)
+	return nil
 }
 
 // healthcheck asks the server this environment configures for /readyz, so

@@ -292,12 +292,52 @@ func TestCommandLine(t *testing.T) {
 			t.Fatalf("keygen %s: %v %s", alg, err, out)
 		}
 	}
-	for _, args := range [][]string{{"keygen", "-alg", "HS256"}, {"frobnicate"}, {"migrate"}, {"serve", "extra"}} {
+	for _, args := range [][]string{{"keygen", "-alg", "HS256"}, {"keygen", "-if-missing"}, {"frobnicate"}, {"migrate"}, {"serve", "extra"}} {
 		err := exec.Command(binary(t), args...).Run()
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != 2 {
 			t.Errorf("%v: want usage exit 2, got %v", args, err)
 		}
+	}
+}
+
+// keygen -out is what the compose stack's one-shot key service runs on
+// every start: the first makes the key, later ones keep it.
+func TestKeygenToFile(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "signing.pem")
+	run := func(args ...string) (string, error) {
+		b, err := exec.Command(binary(t), append([]string{"keygen"}, args...)...).CombinedOutput()
+		return string(b), err
+	}
+	if msg, err := run("-out", out, "-if-missing"); err != nil || !strings.Contains(msg, "wrote new ES256 key") {
+		t.Fatalf("first run: %v %q", err, msg)
+	}
+	first, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(out); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, want 0600", fi.Mode().Perm())
+	}
+	if msg, err := run("-out", out, "-if-missing"); err != nil || !strings.Contains(msg, "kept existing ES256 key") {
+		t.Fatalf("second run: %v %q", err, msg)
+	}
+	if msg, err := run("-out", out); err == nil || !strings.Contains(msg, "exists") {
+		t.Fatalf("without -if-missing an existing file must not be overwritten: %v %q", err, msg)
+	}
+	if again, _ := os.ReadFile(out); !bytes.Equal(again, first) {
+		t.Fatal("the key file changed")
+	}
+	junk := filepath.Join(dir, "junk.pem")
+	if err := os.WriteFile(junk, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := run("-out", junk, "-if-missing"); err == nil || !strings.Contains(msg, "not a usable key") {
+		t.Fatalf("a file that is not a key must be an error: %v %q", err, msg)
+	}
+	if msg, err := run("-alg", "EdDSA", "-out", filepath.Join(dir, "nope", "k.pem")); err == nil || msg == "" {
+		t.Fatalf("unwritable path must be an error: %v %q", err, msg)
 	}
 }
 

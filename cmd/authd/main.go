@@ -18,7 +18,8 @@ import (
 const usage = `usage:
   authd [serve]                        run the HTTP server
   authd migrate up|down|version        manage the Postgres schema (AUTH_DATABASE_URL)
-  authd keygen [-alg ES256|RS256|EdDSA] write a new PEM private key to stdout
+  authd keygen [-alg ES256|RS256|EdDSA] [-out FILE [-if-missing]]
+                                       write a new PEM private key to stdout or FILE
   authd healthcheck                    exit 0 when the server on AUTH_ADDR is ready
 
 Configuration is read from AUTH_* environment variables; see README.md.
@@ -72,10 +73,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
 		alg := fs.String("alg", "ES256", "ES256, RS256 or EdDSA")
-		if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-			return usageError{"keygen takes only -alg ES256|RS256|EdDSA"}
+		out := fs.String("out", "", "write to this file (mode 0600, never overwritten) instead of stdout")
+		ifMissing := fs.Bool("if-missing", false, "with -out: keep an existing valid key")
+		if err := fs.Parse(args); err != nil || fs.NArg() > 0 || (*ifMissing && *out == "") {
+			return usageError{"keygen takes only -alg ES256|RS256|EdDSA, -out FILE and -if-missing (with -out)"}
 		}
-		return keygen(*alg, stdout)
+		return keygen(*alg, *out, *ifMissing, stdout)
 	case "healthcheck":
 		if len(args) > 0 {
 			return usageError{"healthcheck takes no arguments"}
