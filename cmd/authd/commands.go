@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/authd/authd/adapters/jwt"
