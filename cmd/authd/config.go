@@ -23,6 +23,7 @@ type config struct {
 	AutoMigrate    bool          `envconfig:"AUTO_MIGRATE" default:"true"`
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat      string        `envconfig:"LOG_FORMAT" default:"json"`
+	DebugAddr      string        `envconfig:"DEBUG_ADDR"` // net/http/pprof listener; off when empty
 }
 
 // loadConfig reads and validates the configuration. Every error names the

@@ -249,6 +249,26 @@ func TestEndToEndOnPostgres(t *testing.T) {
 	}
 }
 
+func TestDebugListenerServesPprofApart(t *testing.T) {
+	p := start(t, "AUTH_DEBUG_ADDR=127.0.0.1:0")
+	m := regexp.MustCompile(`"debug_addr":"([^"]+)"`).FindStringSubmatch(p.log())
+	if m == nil {
+		t.Fatalf("no debug_addr in the log:\n%s", p.log())
+	}
+	res, err := http.Get("http://" + m[1] + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("debug listener: %d", res.StatusCode)
+	}
+	if code, _ := p.call(t, "GET", "/debug/pprof/", "", ""); code != 404 {
+		t.Fatalf("pprof must not be on the API listener: %d", code)
+	}
+	p.stop(t)
+}
+
 func TestInMemoryDefaultWarnsLoudly(t *testing.T) {
 	p := start(t)
 	if !strings.Contains(p.log(), "IN-MEMORY store") || !strings.Contains(p.log(), "EPHEMERAL") {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"net/netip"
 	"os"
 	"time"
 
@@ -96,6 +98,15 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("kid", key.ID()), slog.String("alg", key.Alg()))
 
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer stopDebug()
+	}
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -130,4 +141,27 @@ func loadSigningKey(cfg config, log *slog.Logger) (*jwt.Key, error) {
 		return nil, fmt.Errorf("invalid configuration: AUTH_SIGNING_KEY_FILE: %w", err)
 	}
 	return key, nil
+}
+
+// serveDebug serves net/http/pprof on its own listener, never on the API's:
+// profiles reveal internals and cost CPU, so the address should be
+// loopback or otherwise private (a warning says so when it is not).
+func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on AUTH_DEBUG_ADDR %s: %w", addr, err)
+	}
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err != nil || !ap.Addr().IsLoopback() {
+		log.Warn("AUTH_DEBUG_ADDR is not a loopback address: anyone who can reach it can read profiles", slog.String("debug_addr", ln.Addr().String()))
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("debug listener (pprof)", slog.String("debug_addr", ln.Addr().String()))
+	return func() { _ = srv.Close() }, nil
 }
