@@ -39,6 +39,10 @@ type Config struct {
 	Clock     ports.Clock
 	Random    io.Reader     // Signer only: jti source; nil means crypto/rand
 	Leeway    time.Duration // 0 means DefaultLeeway; above MaxLeeway is an error
+	// VerifiedCache (Verifier only) is how many verified tokens to remember
+	// so that a repeat costs no signature check: 0 means
+	// DefaultVerifiedCache, negative disables the cache.
+	VerifiedCache int
 }
 
 // check validates the fields both sides need and returns the effective leeway.

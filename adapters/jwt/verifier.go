@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	jwtlib "github.com/golang-jwt/jwt/v5"
 
@@ -34,6 +36,9 @@ type Verifier struct {
 	keys   map[string]verificationKey
 	parser *jwtlib.Parser
 	jwks   []byte
+	clock  ports.Clock
+	leeway time.Duration
+	cache  *verifiedCache // nil when disabled
 }
 
 var _ ports.TokenVerifier = (*Verifier)(nil)
@@ -49,7 +54,16 @@ func NewVerifier(cfg Config, keys ...*Key) (*Verifier, error) {
 	if len(keys) == 0 {
 		return nil, errors.New("jwt config: verifier needs at least one key")
 	}
-	v := &Verifier{keys: make(map[string]verificationKey, len(keys))}
+	size := cfg.VerifiedCache
+	if size == 0 {
+		size = DefaultVerifiedCache
+	}
+	v := &Verifier{
+		keys:   make(map[string]verificationKey, len(keys)),
+		clock:  cfg.Clock,
+		cache:  newVerifiedCache(size),
+		leeway: leeway,
+	}
 	set := struct {
 		Keys []jwk `json:"keys"`
 	}{Keys: make([]jwk, 0, len(keys))}
@@ -129,36 +143,60 @@ func (v *Verifier) VerifyAccessToken(_ context.Context, token string) (domain.Ac
 	case len(token) > MaxTokenBytes:
 		return domain.AccessClaims{}, invalid(rejectTooLarge)
 	}
+	digest := sha256.Sum256([]byte(token))
+	now := v.clock.Now()
+	if claims, ok := v.cache.get(digest, now); ok {
+		return claims, nil
+	}
+	ok, err := v.verify(token)
+	if err != nil {
+		return domain.AccessClaims{}, err
+	}
+	v.cache.put(digest, ok, now)
+	return ok.claims, nil
+}
+
+// verify does every check, uncached, and says in which window the time
+// checks hold.
+func (v *Verifier) verify(token string) (verified, error) {
 	var wire accessClaims
 	if _, err := v.parser.ParseWithClaims(token, &wire, v.keyFor); err != nil {
-		return domain.AccessClaims{}, invalid(classify(err))
+		return verified{}, invalid(classify(err))
 	}
 	// RFC 9068 section 2.2 makes iat and jti mandatory; golang-jwt only
 	// checks them when present.
 	if wire.IssuedAt == nil {
-		return domain.AccessClaims{}, invalid(rejectNoIat)
+		return verified{}, invalid(rejectNoIat)
 	}
 	if wire.ID == "" {
-		return domain.AccessClaims{}, invalid(rejectNoJti)
+		return verified{}, invalid(rejectNoJti)
 	}
 	user, err := domain.ParseUserID(wire.Subject)
 	if err != nil {
-		return domain.AccessClaims{}, invalid(rejectSub)
+		return verified{}, invalid(rejectSub)
 	}
 	session, err := domain.ParseSessionID(wire.SessionID)
 	if err != nil {
-		return domain.AccessClaims{}, invalid(rejectSid)
+		return verified{}, invalid(rejectSid)
 	}
 	role, err := domain.ParseRole(wire.Role)
 	if err != nil {
-		return domain.AccessClaims{}, invalid(rejectRole)
+		return verified{}, invalid(rejectRole)
 	}
-	return domain.AccessClaims{
-		UserID:    user,
-		SessionID: session,
-		Role:      role,
-		IssuedAt:  wire.IssuedAt.UTC(),
-		ExpiresAt: wire.ExpiresAt.UTC(), // present: WithExpirationRequired
+	from := wire.IssuedAt.Time
+	if wire.NotBefore != nil && wire.NotBefore.After(from) {
+		from = wire.NotBefore.Time
+	}
+	return verified{
+		claims: domain.AccessClaims{
+			UserID:    user,
+			SessionID: session,
+			Role:      role,
+			IssuedAt:  wire.IssuedAt.UTC(),
+			ExpiresAt: wire.ExpiresAt.UTC(), // present: WithExpirationRequired
+		},
+		from:  from.Add(-v.leeway),
+		until: wire.ExpiresAt.Add(v.leeway),
 	}, nil
 }
 
