@@ -432,29 +432,3 @@ func TestConcurrentVerify(t *testing.T) {
 	}
 	wg.Wait()
 }
-
-func BenchmarkIssue(b *testing.B) {
-	s := mustSigner(b, testConfig(t0), testKey(b, AlgES256, "main"))
-	c := testClaims()
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := s.IssueAccessToken(ctx, c); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkVerify(b *testing.B) {
-	k := testKey(b, AlgES256, "main")
-	cfg := testConfig(t0)
-	tok := mustIssue(b, mustSigner(b, cfg, k))
-	v := mustVerifier(b, cfg, k)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := v.VerifyAccessToken(ctx, tok); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -22,7 +22,7 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-func openStore(t *testing.T, url string) *postgres.Store {
+func openStore(t testing.TB, url string) *postgres.Store {
 	t.Helper()
 	st, err := postgres.Open(t.Context(), url)
 	if err != nil {
@@ -63,7 +63,7 @@ func tableExists(t *testing.T, url, table string) bool {
 	return exists
 }
 
-func rawConn(t *testing.T, url string) *pgx.Conn {
+func rawConn(t testing.TB, url string) *pgx.Conn {
 	t.Helper()
 	conn, err := pgx.Connect(t.Context(), url)
 	if err != nil {
@@ -321,7 +321,7 @@ func TestErrorsDoNotCarryTokenHashes(t *testing.T) {
 	}
 }
 
-func mustEmail(t *testing.T, raw string) domain.Email {
+func mustEmail(t testing.TB, raw string) domain.Email {
 	t.Helper()
 	e, err := domain.NewEmail(raw)
 	if err != nil {
@@ -330,7 +330,7 @@ func mustEmail(t *testing.T, raw string) domain.Email {
 	return e
 }
 
-func newUser(t *testing.T, email string) domain.User {
+func newUser(t testing.TB, email string) domain.User {
 	t.Helper()
 	u, err := domain.NewUser(domain.UserID(uuid.Must(uuid.NewV7()).String()), mustEmail(t, email), "", "hash", time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	if err != nil {

@@ -1,0 +1,338 @@
+package postgres_test
+
+import (
+	"crypto/rand"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/authd/authd/adapters/postgres"
+	"github.com/authd/authd/adapters/postgres/pgtest"
+	"github.com/authd/authd/domain"
+)
+
+// One benchmark per repository method, against the Postgres pgtest
+// provides, so each figure is one call's full cost: round trips, the
+// transaction where there is one, and row translation. The server usually
+// shares this machine's CPUs with the benchmark, and pgtest runs it with
+// fsync=off and synchronous_commit=off, so the writes here do not wait for
+// a disk: a production commit costs more. Compare figures from one machine
+// and one pgtest source only. Rows a benchmark needs are made before the
+// timer starts.
+//
+// The hot paths of a concurrent server (every authenticated request reads
+// a session and its user; every refresh rotates) have Parallel variants.
+
+const (
+	// seedUsers is how many unrelated accounts, each with one session and
+	// one live refresh token, sit in the tables, so that look-ups walk
+	// indexes of some size rather than a one-row table.
+	seedUsers  = 10_000
+	benchTTL   = 720 * time.Hour
+	benchHash  = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA"
+	benchHash2 = "$argon2id$v=19$m=19456,t=2,p=1$dGxhc3RsYXN0bGFzdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA"
+)
+
+// benchNow is the fixed "now" of the benchmarks: every refresh token is
+// issued and spent at it, well before it expires.
+var benchNow = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// seed is the background data; ANALYZE gives the planner real statistics,
+// as a long-running database would have.
+const seed = `
+INSERT INTO users (id, email, role, password_hash, created_at, updated_at)
+SELECT gen_random_uuid(), 'seed' || g || '@example.com', 'user', 'h', now(), now()
+FROM generate_series(1, %d) AS g;
+INSERT INTO sessions (id, user_id, created_at)
+SELECT gen_random_uuid(), id, now() FROM users;
+INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at)
+SELECT sha256(convert_to(id::text, 'UTF8')), id, now(), now() + interval '30 days' FROM sessions;
+ANALYZE;`
+
+// benchStore opens a store on a fresh, seeded database.
+func benchStore(b *testing.B) *postgres.Store {
+	b.Helper()
+	url := pgtest.NewDatabase(b)
+	if _, err := rawConn(b, url).Exec(b.Context(), fmt.Sprintf(seed, seedUsers)); err != nil {
+		b.Fatalf("seed: %v", err)
+	}
+	return openStore(b, url)
+}
+
+// benchUser stores a new account.
+func benchUser(b *testing.B, st *postgres.Store, email string) domain.User {
+	b.Helper()
+	u := newUser(b, email)
+	if err := st.CreateUser(b.Context(), u); err != nil {
+		b.Fatalf("CreateUser: %v", err)
+	}
+	return u
+}
+
+func newSessionID() domain.SessionID { return domain.SessionID(uuid.Must(uuid.NewV7()).String()) }
+
+func newRefreshToken(b *testing.B) domain.RefreshToken {
+	b.Helper()
+	tok, err := domain.NewRefreshToken(rand.Reader, benchNow, benchTTL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tok
+}
+
+// benchSession stores a new session of u with its first refresh token and
+// returns both.
+func benchSession(b *testing.B, st *postgres.Store, u domain.User) (domain.Session, domain.RefreshToken) {
+	b.Helper()
+	s := domain.NewSession(newSessionID(), u.ID(), benchNow)
+	tok := newRefreshToken(b)
+	if err := st.CreateSession(b.Context(), s, tok.Record(s.ID())); err != nil {
+		b.Fatalf("CreateSession: %v", err)
+	}
+	return s, tok
+}
+
+// BenchmarkPing is the floor: one round trip on a pooled connection.
+func BenchmarkPing(b *testing.B) {
+	st := benchStore(b)
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := st.Ping(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// ---- users ----
+
+func BenchmarkCreateUser(b *testing.B) {
+	st := benchStore(b)
+	users := make([]domain.User, b.N)
+	for i := range users {
+		users[i] = newUser(b, fmt.Sprintf("user%d@example.com", i))
+	}
+	ctx := b.Context()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := st.CreateUser(ctx, users[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUserByEmail(b *testing.B) {
+	st := benchStore(b)
+	u := benchUser(b, st, "ada@example.com")
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if got, err := st.UserByEmail(ctx, u.Email()); err != nil || got.ID() != u.ID() {
+			b.Fatal(got.ID(), err)
+		}
+	}
+}
+
+func BenchmarkUserByID(b *testing.B) {
+	st := benchStore(b)
+	u := benchUser(b, st, "ada@example.com")
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := st.UserByID(ctx, u.ID()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUserByIDParallel(b *testing.B) {
+	st := benchStore(b)
+	u := benchUser(b, st, "ada@example.com")
+	ctx := b.Context()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := st.UserByID(ctx, u.ID()); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkUpdatePasswordHash alternates two hashes so that every UPDATE
+// writes a changed row, as a rehash on login does.
+func BenchmarkUpdatePasswordHash(b *testing.B) {
+	st := benchStore(b)
+	u := benchUser(b, st, "ada@example.com")
+	hashes := [2]string{benchHash, benchHash2}
+	ctx := b.Context()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := st.UpdatePasswordHash(ctx, u.ID(), hashes[i%2]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// ---- sessions ----
+
+// BenchmarkCreateSession: one transaction inserting the session and its
+// first refresh token, what every login pays.
+func BenchmarkCreateSession(b *testing.B) {
+	st := benchStore(b)
+	u := benchUser(b, st, "ada@example.com")
+	type login struct {
+		session domain.Session
+		first   domain.IssuedRefreshToken
+	}
+	logins := make([]login, b.N)
+	for i := range logins {
+		s := domain.NewSession(newSessionID(), u.ID(), benchNow)
+		logins[i] = login{s, newRefreshToken(b).Record(s.ID())}
+	}
+	ctx := b.Context()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := st.CreateSession(ctx, logins[i].session, logins[i].first); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSessionByID(b *testing.B) {
+	st := benchStore(b)
+	s, _ := benchSession(b, st, benchUser(b, st, "ada@example.com"))
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := st.SessionByID(ctx, s.ID()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSessionByIDParallel(b *testing.B) {
+	st := benchStore(b)
+	s, _ := benchSession(b, st, benchUser(b, st, "ada@example.com"))
+	ctx := b.Context()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := st.SessionByID(ctx, s.ID()); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkRotateRefreshToken walks one session's rotation chain: each
+// iteration spends the token the previous one stored. The successors are
+// minted in setup.
+func BenchmarkRotateRefreshToken(b *testing.B) {
+	st := benchStore(b)
+	_, first := benchSession(b, st, benchUser(b, st, "ada@example.com"))
+	next := make([]domain.IssuedRefreshToken, b.N)
+	for i := range next {
+		next[i] = newRefreshToken(b).Record("")
+	}
+	presented := first.Hash()
+	ctx := b.Context()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, _, err := st.RotateRefreshToken(ctx, presented, next[i], benchNow); err != nil {
+			b.Fatal(err)
+		}
+		presented = next[i].Hash
+	}
+}
+
+// BenchmarkRotateRefreshTokenParallel: each goroutine walks the chain of
+// its own session, like many clients refreshing at once. Rotations of one
+// token contend by design (the losers revoke the session), so sharing a
+// session here would measure reuse detection, not rotation. Successors are
+// minted in the loop (crypto/rand and SHA-256, about a microsecond, next to
+// a transaction's several round trips), since how many each goroutine
+// needs is unknown beforehand.
+func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
+	st := benchStore(b)
+	u := benchUser(b, st, "ada@example.com")
+	// RunParallel starts GOMAXPROCS goroutines (no SetParallelism here).
+	firsts := make([]domain.RefreshToken, runtime.GOMAXPROCS(0))
+	for i := range firsts {
+		_, firsts[i] = benchSession(b, st, u)
+	}
+	var started atomic.Int64
+	ctx := b.Context()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(started.Add(1)) - 1
+		if i >= len(firsts) {
+			b.Errorf("goroutine %d has no session of its own (%d made)", i, len(firsts))
+			return
+		}
+		presented := firsts[i].Hash()
+		for pb.Next() {
+			next, err := domain.NewRefreshToken(rand.Reader, benchNow, benchTTL)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if _, _, err := st.RotateRefreshToken(ctx, presented, next.Record(""), benchNow); err != nil {
+				b.Error(err)
+				return
+			}
+			presented = next.Hash()
+		}
+	})
+}
+
+// The revoke benchmarks end a live session per iteration: revoking an
+// already revoked one changes nothing and would flatter the figure.
+
+func BenchmarkRevokeSession(b *testing.B) {
+	st := benchStore(b)
+	u := benchUser(b, st, "ada@example.com")
+	ids := make([]domain.SessionID, b.N)
+	for i := range ids {
+		s, _ := benchSession(b, st, u)
+		ids[i] = s.ID()
+	}
+	ctx := b.Context()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := st.RevokeSession(ctx, ids[i], benchNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRevokeSessionByRefreshToken(b *testing.B) {
+	st := benchStore(b)
+	u := benchUser(b, st, "ada@example.com")
+	tokens := make([]domain.RefreshTokenHash, b.N)
+	for i := range tokens {
+		_, tok := benchSession(b, st, u)
+		tokens[i] = tok.Hash()
+	}
+	ctx := b.Context()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := st.RevokeSessionByRefreshToken(ctx, tokens[i], benchNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

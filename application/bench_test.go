@@ -1,0 +1,175 @@
+package application_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/authd/authd/adapters/memory"
+	"github.com/authd/authd/application"
+)
+
+// These benchmarks measure the use cases' own logic over the memory store.
+// The password hasher and the token issuer/verifier are the tests' fakes
+// (fakeHasher, fakeTokens), deliberately: a real argon2id hash costs tens of
+// milliseconds and would swamp everything else, and a real signature tens
+// of microseconds. Their costs are measured where they live:
+// adapters/argon2 (BenchmarkHashOWASP, BenchmarkVerifyOWASP) and
+// adapters/jwt (BenchmarkIssue, BenchmarkVerify). Storage over Postgres is
+// measured in adapters/postgres.
+//
+// newFixture is not reused: its countingRandom repeats every 8 refresh
+// tokens, which is fine for a test and a duplicate-token error after a few
+// benchmark iterations. Refresh tokens come from crypto/rand here, as in
+// production, so minting one is part of what Login and Refresh cost.
+
+const benchPassword = "correct horse battery staple"
+
+// newBenchService wires a Service like newFixture does, over a bare memory
+// store and crypto/rand.
+func newBenchService(b *testing.B) *application.Service {
+	b.Helper()
+	st := memory.NewStore()
+	clock := &fixedClock{now: t0}
+	tokens := fakeTokens{clock: clock}
+	svc, err := application.NewService(context.Background(), application.Deps{
+		Users: st, Sessions: st, Store: st, Hasher: &fakeHasher{},
+		Issuer: tokens, Verifier: tokens, Clock: clock, IDs: &seqIDs{}, Random: rand.Reader,
+	}, application.Config{RefreshTTL: 720 * time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return svc
+}
+
+func benchRegister(b *testing.B, svc *application.Service, email string) {
+	b.Helper()
+	if _, err := svc.Register(context.Background(), application.RegisterInput{Email: email, Password: benchPassword, Name: "Ada"}); err != nil {
+		b.Fatalf("register %s: %v", email, err)
+	}
+}
+
+func benchLogin(b *testing.B, svc *application.Service, email string) application.TokenPair {
+	b.Helper()
+	p, err := svc.Login(context.Background(), application.LoginInput{Email: email, Password: benchPassword})
+	if err != nil {
+		b.Fatalf("login %s: %v", email, err)
+	}
+	return p
+}
+
+func BenchmarkRegister(b *testing.B) {
+	svc := newBenchService(b)
+	// Every registration needs a fresh address; formatting them is setup.
+	inputs := make([]application.RegisterInput, b.N)
+	for i := range inputs {
+		inputs[i] = application.RegisterInput{Email: fmt.Sprintf("user%d@example.com", i), Password: benchPassword, Name: "Ada"}
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := svc.Register(ctx, inputs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLogin(b *testing.B) {
+	svc := newBenchService(b)
+	benchRegister(b, svc, "ada@example.com")
+	in := application.LoginInput{Email: "ada@example.com", Password: benchPassword}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := svc.Login(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRefresh walks one session's rotation chain: each iteration
+// spends the token the previous one returned, as a well-behaved client does.
+func BenchmarkRefresh(b *testing.B) {
+	svc := newBenchService(b)
+	benchRegister(b, svc, "ada@example.com")
+	token := benchLogin(b, svc, "ada@example.com").RefreshToken
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		pair, err := svc.Refresh(ctx, token)
+		if err != nil {
+			b.Fatal(err)
+		}
+		token = pair.RefreshToken
+	}
+}
+
+// BenchmarkLogout ends a live session per iteration (a revoked one would
+// take the cheaper idempotent path), by each of the two ways a client can
+// name it. The sessions are opened in setup.
+func BenchmarkLogout(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		input func(b *testing.B, svc *application.Service, pair application.TokenPair) application.LogoutInput
+	}{
+		{"RefreshToken", func(_ *testing.B, _ *application.Service, pair application.TokenPair) application.LogoutInput {
+			return application.LogoutInput{RefreshToken: pair.RefreshToken}
+		}},
+		{"AccessToken", func(b *testing.B, svc *application.Service, pair application.TokenPair) application.LogoutInput {
+			p, err := svc.Authenticate(context.Background(), pair.AccessToken)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return application.LogoutInput{Principal: &p}
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			svc := newBenchService(b)
+			benchRegister(b, svc, "ada@example.com")
+			inputs := make([]application.LogoutInput, b.N)
+			for i := range inputs {
+				inputs[i] = tc.input(b, svc, benchLogin(b, svc, "ada@example.com"))
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if err := svc.Logout(ctx, inputs[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkAuthenticate(b *testing.B) {
+	svc := newBenchService(b)
+	benchRegister(b, svc, "ada@example.com")
+	access := benchLogin(b, svc, "ada@example.com").AccessToken
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := svc.Authenticate(ctx, access); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCurrentUser(b *testing.B) {
+	svc := newBenchService(b)
+	benchRegister(b, svc, "ada@example.com")
+	ctx := context.Background()
+	p, err := svc.Authenticate(ctx, benchLogin(b, svc, "ada@example.com").AccessToken)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := svc.CurrentUser(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
