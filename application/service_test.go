@@ -29,9 +29,9 @@ func (f *flakyStore) UserByEmail(ctx context.Context, e domain.Email) (domain.Us
 	return f.Store.UserByEmail(ctx, e)
 }
 
-func (f *flakyStore) SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, error) {
+func (f *flakyStore) SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, domain.User, error) {
 	if f.failSession != nil {
-		return domain.Session{}, f.failSession
+		return domain.Session{}, domain.User{}, f.failSession
 	}
 	return f.Store.SessionByID(ctx, id)
 }

@@ -46,8 +46,10 @@ type SessionRepository interface {
 	// RevokeSessionByRefreshToken ends the session that token (spent or not)
 	// belongs to; an unknown token is not an error.
 	RevokeSessionByRefreshToken(ctx context.Context, token domain.RefreshTokenHash, now time.Time) error
-	// SessionByID returns domain.ErrNotFound when no such session exists.
-	SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, error)
+	// SessionByID returns the session, revoked or not, with its owner, read
+	// together (one round trip where the store has them); domain.ErrNotFound
+	// when no such session exists.
+	SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, domain.User, error)
 }
 
 // Pinger reports whether the store answers (readiness).

@@ -185,15 +185,20 @@ func (s *Store) RevokeSessionByRefreshToken(_ context.Context, token domain.Refr
 	return nil
 }
 
-// SessionByID returns domain.ErrNotFound when no such session exists.
-func (s *Store) SessionByID(_ context.Context, id domain.SessionID) (domain.Session, error) {
+// SessionByID returns the session with its owner, or domain.ErrNotFound
+// when no such session exists.
+func (s *Store) SessionByID(_ context.Context, id domain.SessionID) (domain.Session, domain.User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess, ok := s.sessions[id]
 	if !ok {
-		return domain.Session{}, fmt.Errorf("memory: session by id: %w", domain.ErrNotFound)
+		return domain.Session{}, domain.User{}, fmt.Errorf("memory: session by id: %w", domain.ErrNotFound)
 	}
-	return sess, nil
+	owner, ok := s.users[sess.UserID()]
+	if !ok {
+		return domain.Session{}, domain.User{}, fmt.Errorf("memory: session by id: owner: %w", domain.ErrNotFound)
+	}
+	return sess, owner, nil
 }
 
 // revoke keeps the first revocation time. Callers hold s.mu.

@@ -213,7 +213,7 @@ func BenchmarkSessionByID(b *testing.B) {
 	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := st.SessionByID(ctx, s.ID()); err != nil {
+		if _, _, err := st.SessionByID(ctx, s.ID()); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -227,7 +227,7 @@ func BenchmarkSessionByIDParallel(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := st.SessionByID(ctx, s.ID()); err != nil {
+			if _, _, err := st.SessionByID(ctx, s.ID()); err != nil {
 				b.Error(err)
 				return
 			}

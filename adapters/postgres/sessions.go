@@ -48,71 +48,55 @@ func (s *Store) CreateSession(ctx context.Context, sess domain.Session, first do
 	}, nil)
 }
 
-// RotateRefreshToken spends presented and stores next in its session, in
-// one transaction. The conditional UPDATE (SpendRefreshToken) is the only
-// decision point, so of N concurrent rotations of one token exactly one
-// gets a row back. The others look the token up to tell why:
+// RotateRefreshToken spends presented and stores next in its session with
+// one statement (see the RotateRefreshToken query): one round trip, one
+// implicit transaction, and the only decision point, so of N concurrent
+// rotations of one token exactly one gets a row back. The others look the
+// token up to tell why:
 //
 //   - unknown, or its session revoked         -> domain.ErrInvalidRefreshToken
-//   - spent (even if also expired by now)     -> revoke the session, commit,
+//   - spent (even if also expired by now)     -> revoke the session,
 //     domain.ErrRefreshTokenReused (RFC 9700 section 4.14.2)
 //   - expired                                 -> domain.ErrInvalidRefreshToken
+//
+// The look-up and the revocation need no transaction: a spent token never
+// becomes unspent, and revoking is idempotent.
 //
 // Concurrent losers therefore report reuse and revoke the session, the
 // winner's new token included: strict reuse detection, by design.
 func (s *Store) RotateRefreshToken(ctx context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time) (domain.Session, domain.User, error) {
 	const op = "rotate refresh token"
-	var rotated domain.Session
-	var owner domain.User
-	err := s.inTx(ctx, op, func(q *sqlcdb.Queries) error {
-		sess, err := q.SpendRefreshToken(ctx, sqlcdb.SpendRefreshTokenParams{Now: now, TokenHash: presented[:]})
-		if err == nil {
-			err = q.InsertRefreshToken(ctx, sqlcdb.InsertRefreshTokenParams{
-				TokenHash: next.Hash[:],
-				SessionID: sess.ID,
-				IssuedAt:  now,
-				ExpiresAt: next.ExpiresAt,
-			})
-			if err != nil {
-				return s.translate(op+": store next token", err)
-			}
-			row, err := q.UserByID(ctx, sess.UserID)
-			if err != nil {
-				return s.translate(op+": load owner", err)
-			}
-			if owner, err = userFromRow(row); err != nil {
-				return err
-			}
-			rotated = sessionFromRow(sess)
-			return nil
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return s.translate(op, err)
-		}
-
-		st, err := q.RefreshTokenState(ctx, presented[:])
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return domain.ErrInvalidRefreshToken
-		case err != nil:
-			return s.translate(op+": look up token", err)
-		case st.RevokedAt != nil:
-			return domain.ErrInvalidRefreshToken
-		case st.SpentAt != nil:
-			err := q.RevokeSession(ctx, sqlcdb.RevokeSessionParams{Now: now, ID: st.SessionID})
-			if err != nil {
-				return s.translate(op+": revoke reused session", err)
-			}
-			return domain.ErrRefreshTokenReused
-		default:
-			// Expired; or, defensively, anything else the UPDATE refused.
-			return domain.ErrInvalidRefreshToken
-		}
-	}, func(err error) bool { return errors.Is(err, domain.ErrRefreshTokenReused) })
-	if err != nil {
-		return domain.Session{}, domain.User{}, err
+	row, err := s.q.RotateRefreshToken(ctx, sqlcdb.RotateRefreshTokenParams{
+		Now:           now,
+		TokenHash:     presented[:],
+		NextHash:      next.Hash[:],
+		NextExpiresAt: next.ExpiresAt,
+	})
+	if err == nil {
+		return sessionWithOwner(sqlcdb.SessionWithOwnerRow(row))
 	}
-	return rotated, owner, nil
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return domain.Session{}, domain.User{}, s.translate(op, err)
+	}
+
+	st, err := s.q.RefreshTokenState(ctx, presented[:])
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return domain.Session{}, domain.User{}, domain.ErrInvalidRefreshToken
+	case err != nil:
+		return domain.Session{}, domain.User{}, s.translate(op+": look up token", err)
+	case st.RevokedAt != nil:
+		return domain.Session{}, domain.User{}, domain.ErrInvalidRefreshToken
+	case st.SpentAt != nil:
+		err := s.q.RevokeSession(ctx, sqlcdb.RevokeSessionParams{Now: now, ID: st.SessionID})
+		if err != nil {
+			return domain.Session{}, domain.User{}, s.translate(op+": revoke reused session", err)
+		}
+		return domain.Session{}, domain.User{}, domain.ErrRefreshTokenReused
+	default:
+		// Expired; or, defensively, anything else the UPDATE refused.
+		return domain.Session{}, domain.User{}, domain.ErrInvalidRefreshToken
+	}
 }
 
 // RevokeSession sets revoked_at once; unknown or already revoked sessions are fine.
@@ -132,25 +116,38 @@ func (s *Store) RevokeSessionByRefreshToken(ctx context.Context, token domain.Re
 	return s.translate("revoke session by refresh token", err)
 }
 
-// SessionByID returns the session, revoked or not.
-func (s *Store) SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, error) {
+// SessionByID returns the session, revoked or not, with its owner, in one
+// query.
+func (s *Store) SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, domain.User, error) {
 	sid, ok := sessionUUID(id)
 	if !ok {
-		return domain.Session{}, fmt.Errorf("postgres: session by id: %w", domain.ErrNotFound)
+		return domain.Session{}, domain.User{}, fmt.Errorf("postgres: session by id: %w", domain.ErrNotFound)
 	}
-	row, err := s.q.SessionByID(ctx, sid)
+	row, err := s.q.SessionWithOwner(ctx, sid)
 	if err != nil {
-		return domain.Session{}, s.translate("session by id", err)
+		return domain.Session{}, domain.User{}, s.translate("session by id", err)
 	}
-	return sessionFromRow(row), nil
+	return sessionWithOwner(row)
 }
 
-func sessionFromRow(r sqlcdb.Session) domain.Session {
+func sessionWithOwner(r sqlcdb.SessionWithOwnerRow) (domain.Session, domain.User, error) {
 	var revoked time.Time
 	if r.RevokedAt != nil {
 		revoked = *r.RevokedAt
 	}
-	return domain.RehydrateSession(domain.SessionID(r.ID.String()), domain.UserID(r.UserID.String()), r.CreatedAt, revoked)
+	sess := domain.RehydrateSession(domain.SessionID(r.ID.String()), domain.UserID(r.UserID.String()), r.CreatedAt, revoked)
+	owner, err := userFromRow(sqlcdb.UserByIDRow{
+		ID:           r.UserID,
+		Email:        r.Email,
+		Name:         r.Name,
+		Role:         r.Role,
+		PasswordHash: r.PasswordHash,
+		CreatedAt:    r.UserCreatedAt,
+	})
+	if err != nil {
+		return domain.Session{}, domain.User{}, err
+	}
+	return sess, owner, nil
 }
 
 func nullTime(t time.Time) *time.Time {

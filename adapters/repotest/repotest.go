@@ -58,7 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Users/UpdatePasswordHash", testUpdatePasswordHash},
 		{"Users/UpdatePasswordHashUnknownUserIsNotFound", testUpdatePasswordHashUnknown},
 		{"Users/ConcurrentCreateSameEmail", testConcurrentCreateSameEmail},
-		{"Sessions/CreateThenSessionByID", testCreateSession},
+		{"Sessions/CreateThenSessionByIDWithOwner", testCreateSession},
 		{"Sessions/UnknownSessionIsNotFound", testUnknownSession},
 		{"Sessions/CreateForUnknownUserFails", testCreateSessionUnknownUser},
 		{"Sessions/CreateWithTokenOfAnotherSessionFails", testCreateSessionForeignToken},
@@ -238,9 +238,10 @@ func testCreateSession(t *testing.T, st Store) {
 	tok := newToken(t, t0)
 	mustNil(t, st.CreateSession(ctx, sess, tok.Record(sess.ID())))
 
-	got, err := st.SessionByID(ctx, sess.ID())
+	got, owner, err := st.SessionByID(ctx, sess.ID())
 	mustNil(t, err)
 	assertSession(t, got, sess)
+	assertUser(t, owner, u)
 	if !got.Active() {
 		t.Fatal("new session is not active")
 	}
@@ -249,9 +250,9 @@ func testCreateSession(t *testing.T, st Store) {
 func testUnknownSession(t *testing.T, st Store) {
 	ctx := t.Context()
 	startSession(t, st)
-	_, err := st.SessionByID(ctx, newSessionID())
+	_, _, err := st.SessionByID(ctx, newSessionID())
 	mustIs(t, err, domain.ErrNotFound)
-	_, err = st.SessionByID(ctx, domain.SessionID("not-a-uuid"))
+	_, _, err = st.SessionByID(ctx, domain.SessionID("not-a-uuid"))
 	mustIs(t, err, domain.ErrNotFound)
 }
 
@@ -261,7 +262,7 @@ func testCreateSessionUnknownUser(t *testing.T, st Store) {
 	if err := st.CreateSession(ctx, sess, newToken(t, t0).Record(sess.ID())); err == nil {
 		t.Fatal("CreateSession for an unknown user = nil, want an error")
 	}
-	_, err := st.SessionByID(ctx, sess.ID())
+	_, _, err := st.SessionByID(ctx, sess.ID())
 	mustIs(t, err, domain.ErrNotFound)
 }
 
@@ -273,7 +274,7 @@ func testCreateSessionForeignToken(t *testing.T, st Store) {
 	if err := st.CreateSession(ctx, sess, tok.Record(newSessionID())); err == nil {
 		t.Fatal("CreateSession with a first token naming another session = nil, want an error")
 	}
-	_, err := st.SessionByID(ctx, sess.ID())
+	_, _, err := st.SessionByID(ctx, sess.ID())
 	mustIs(t, err, domain.ErrNotFound)
 	_, _, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t0).Record(""), t0)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
@@ -301,7 +302,7 @@ func testRotateHappyPath(t *testing.T, st Store) {
 	mustNil(t, err)
 	assertSession(t, got, sess)
 
-	stored, err := st.SessionByID(ctx, sess.ID())
+	stored, _, err := st.SessionByID(ctx, sess.ID())
 	mustNil(t, err)
 	assertSession(t, stored, sess)
 }
@@ -340,7 +341,7 @@ func testRotateExpired(t *testing.T, st Store) {
 		mustIs(t, err, domain.ErrInvalidRefreshToken)
 		mustNotIs(t, err, domain.ErrRefreshTokenReused)
 	}
-	stored, err := st.SessionByID(ctx, sess.ID())
+	stored, _, err := st.SessionByID(ctx, sess.ID())
 	mustNil(t, err)
 	assertSession(t, stored, sess) // an expired token does not revoke
 
@@ -372,7 +373,7 @@ func testRotateUnknown(t *testing.T, st Store) {
 	_, _, err := st.RotateRefreshToken(ctx, newToken(t, t0).Hash(), newToken(t, t0).Record(""), t0)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
-	stored, err := st.SessionByID(ctx, sess.ID())
+	stored, _, err := st.SessionByID(ctx, sess.ID())
 	mustNil(t, err)
 	assertSession(t, stored, sess)
 }
@@ -499,7 +500,7 @@ func testRevokeUnknownSession(t *testing.T, st Store) {
 	sess, _ := startSession(t, st)
 	mustNil(t, st.RevokeSession(ctx, newSessionID(), t0))
 	mustNil(t, st.RevokeSession(ctx, domain.SessionID("not-a-uuid"), t0))
-	stored, err := st.SessionByID(ctx, sess.ID())
+	stored, _, err := st.SessionByID(ctx, sess.ID())
 	mustNil(t, err)
 	assertSession(t, stored, sess)
 }
@@ -518,7 +519,7 @@ func testRevokeByLiveToken(t *testing.T, st Store) {
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 
-	stored, err := st.SessionByID(ctx, other.ID())
+	stored, _, err := st.SessionByID(ctx, other.ID())
 	mustNil(t, err)
 	assertSession(t, stored, other)
 }
@@ -551,7 +552,7 @@ func testRevokeByUnknownToken(t *testing.T, st Store) {
 	ctx := t.Context()
 	sess, _ := startSession(t, st)
 	mustNil(t, st.RevokeSessionByRefreshToken(ctx, newToken(t, t0).Hash(), t0))
-	stored, err := st.SessionByID(ctx, sess.ID())
+	stored, _, err := st.SessionByID(ctx, sess.ID())
 	mustNil(t, err)
 	assertSession(t, stored, sess)
 }
@@ -649,7 +650,7 @@ func assertSession(t *testing.T, got, want domain.Session) {
 // assertRevokedAt checks the stored session is sess revoked at exactly at.
 func assertRevokedAt(t *testing.T, st Store, sess domain.Session, at time.Time) {
 	t.Helper()
-	got, err := st.SessionByID(context.WithoutCancel(t.Context()), sess.ID())
+	got, _, err := st.SessionByID(context.WithoutCancel(t.Context()), sess.ID())
 	if err != nil {
 		t.Fatalf("SessionByID: %v", err)
 	}

@@ -116,53 +116,113 @@ func (q *Queries) RevokeSessionByRefreshToken(ctx context.Context, arg RevokeSes
 	return err
 }
 
-const sessionByID = `-- name: SessionByID :one
-SELECT id, user_id, created_at, revoked_at
-FROM sessions
-WHERE id = $1
+const rotateRefreshToken = `-- name: RotateRefreshToken :one
+WITH spent AS (
+    UPDATE refresh_tokens AS rt
+    SET spent_at = $1::timestamptz
+    FROM sessions AS s
+    WHERE rt.token_hash = $2
+      AND s.id = rt.session_id
+      AND rt.spent_at IS NULL
+      AND rt.expires_at > $1::timestamptz
+      AND s.revoked_at IS NULL
+    RETURNING s.id, s.user_id, s.created_at, s.revoked_at
+), successor AS (
+    INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at)
+    SELECT $3::bytea, spent.id, $1::timestamptz, $4::timestamptz
+    FROM spent
+    RETURNING session_id
+)
+SELECT spent.id, spent.user_id, spent.created_at, spent.revoked_at,
+       u.email, u.name, u.role, u.password_hash, u.created_at AS user_created_at
+FROM spent
+JOIN successor ON successor.session_id = spent.id
+JOIN users AS u ON u.id = spent.user_id
 `
 
-func (q *Queries) SessionByID(ctx context.Context, id uuid.UUID) (Session, error) {
-	row := q.db.QueryRow(ctx, sessionByID, id)
-	var i Session
+type RotateRefreshTokenParams struct {
+	Now           time.Time
+	TokenHash     []byte
+	NextHash      []byte
+	NextExpiresAt time.Time
+}
+
+type RotateRefreshTokenRow struct {
+	ID            uuid.UUID
+	UserID        uuid.UUID
+	CreatedAt     time.Time
+	RevokedAt     *time.Time
+	Email         string
+	Name          string
+	Role          string
+	PasswordHash  string
+	UserCreatedAt time.Time
+}
+
+// RotateRefreshToken is the atomic heart of rotation, in one statement (one
+// round trip, one implicit transaction): it spends the presented token only
+// if it is live (unspent, unexpired, session not revoked), stores its
+// successor in the same session, and returns the session with its owner.
+// Two concurrent calls serialize on the token's row lock; under READ
+// COMMITTED the second re-checks the row, sees spent_at set and gets no row
+// back, and inserts nothing.
+func (q *Queries) RotateRefreshToken(ctx context.Context, arg RotateRefreshTokenParams) (RotateRefreshTokenRow, error) {
+	row := q.db.QueryRow(ctx, rotateRefreshToken,
+		arg.Now,
+		arg.TokenHash,
+		arg.NextHash,
+		arg.NextExpiresAt,
+	)
+	var i RotateRefreshTokenRow
 	err := row.Scan(
 		&i.ID,
 		&i.UserID,
 		&i.CreatedAt,
 		&i.RevokedAt,
+		&i.Email,
+		&i.Name,
+		&i.Role,
+		&i.PasswordHash,
+		&i.UserCreatedAt,
 	)
 	return i, err
 }
 
-const spendRefreshToken = `-- name: SpendRefreshToken :one
-UPDATE refresh_tokens AS rt
-SET spent_at = $1::timestamptz
+const sessionWithOwner = `-- name: SessionWithOwner :one
+SELECT s.id, s.user_id, s.created_at, s.revoked_at,
+       u.email, u.name, u.role, u.password_hash, u.created_at AS user_created_at
 FROM sessions AS s
-WHERE rt.token_hash = $2
-  AND s.id = rt.session_id
-  AND rt.spent_at IS NULL
-  AND rt.expires_at > $1::timestamptz
-  AND s.revoked_at IS NULL
-RETURNING s.id, s.user_id, s.created_at, s.revoked_at
+JOIN users AS u ON u.id = s.user_id
+WHERE s.id = $1
 `
 
-type SpendRefreshTokenParams struct {
-	Now       time.Time
-	TokenHash []byte
+type SessionWithOwnerRow struct {
+	ID            uuid.UUID
+	UserID        uuid.UUID
+	CreatedAt     time.Time
+	RevokedAt     *time.Time
+	Email         string
+	Name          string
+	Role          string
+	PasswordHash  string
+	UserCreatedAt time.Time
 }
 
-// SpendRefreshToken is the atomic heart of rotation: it spends the token only
-// if it is live (unspent, unexpired, session not revoked). Two concurrent
-// calls serialize on the row lock; under READ COMMITTED the second re-checks
-// the row, sees spent_at set and gets no row back.
-func (q *Queries) SpendRefreshToken(ctx context.Context, arg SpendRefreshTokenParams) (Session, error) {
-	row := q.db.QueryRow(ctx, spendRefreshToken, arg.Now, arg.TokenHash)
-	var i Session
+// SessionWithOwner reads a session and its user in one round trip: every
+// authenticated request that must see a logout at once makes this call.
+func (q *Queries) SessionWithOwner(ctx context.Context, id uuid.UUID) (SessionWithOwnerRow, error) {
+	row := q.db.QueryRow(ctx, sessionWithOwner, id)
+	var i SessionWithOwnerRow
 	err := row.Scan(
 		&i.ID,
 		&i.UserID,
 		&i.CreatedAt,
 		&i.RevokedAt,
+		&i.Email,
+		&i.Name,
+		&i.Role,
+		&i.PasswordHash,
+		&i.UserCreatedAt,
 	)
 	return i, err
 }
