@@ -51,3 +51,23 @@ func BenchmarkGateParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkVerifyOWASPParallel runs one verify per core at once, as a
+// saturated server does: its ns/op is wall time per verify with all cores
+// hashing, so 1e9/ns is the machine's real hashing throughput (memory
+// bandwidth and the garbage collector are shared).
+func BenchmarkVerifyOWASPParallel(b *testing.B) {
+	h := New(OWASP, GateConfig{}, rand.Reader)
+	p := pw(b, "correct horse battery staple")
+	enc := mustHash(b, h, "correct horse battery staple")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if v, err := h.Verify(ctx, p, enc); err != nil || !v.Match {
+				b.Error(v, err)
+				return
+			}
+		}
+	})
+}
