@@ -31,6 +31,10 @@ var owners = map[string][]string{
 	// with the same load tool as authd.
 	"github.com/go-chi/chi":                {"adapters/httpapi", "cmd/authload"},
 	"github.com/kelseyhightower/envconfig": {"cmd/authd"},
+	"github.com/prometheus/client_golang":  {"adapters/metrics"},
+	"github.com/getkin/kin-openapi":        {"adapters/httpapi"}, // its tests validate against docs/openapi.yaml
+	// The example resource server shows a third-party verifier, on purpose.
+	"github.com/lestrrat-go/jwx": {"examples/resource-server"},
 	"github.com/google/uuid":               {"adapters"}, // a value type: fine in any adapter, never in the core
 }
 

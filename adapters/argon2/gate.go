@@ -48,6 +48,37 @@ type Gate struct {
 
 	inUse   atomic.Int64
 	waiting atomic.Int64
+
+	// Counters since start, for metrics (see Stats).
+	admitted      atomic.Int64 // slots granted, at once or after waiting
+	waited        atomic.Int64 // of those, granted after queueing
+	waitNanos     atomic.Int64 // total time spent queueing by granted waiters
+	rejectedFull  atomic.Int64 // turned away at once: the queue was full
+	rejectedTimer atomic.Int64 // waited MaxWait without a slot
+}
+
+// GateStats is a snapshot of a gate's gauges and counters.
+type GateStats struct {
+	Capacity          int           // Concurrency
+	InUse, Waiting    int           // gauges, now
+	Admitted, Waited  int64         // counters since start
+	WaitTime          time.Duration // total queueing time of admitted waiters
+	RejectedQueueFull int64
+	RejectedTimeout   int64
+}
+
+// Stats returns the gate's current gauges and counters.
+func (g *Gate) Stats() GateStats {
+	return GateStats{
+		Capacity:          cap(g.slots),
+		InUse:             g.InUse(),
+		Waiting:           g.Waiting(),
+		Admitted:          g.admitted.Load(),
+		Waited:            g.waited.Load(),
+		WaitTime:          time.Duration(g.waitNanos.Load()),
+		RejectedQueueFull: g.rejectedFull.Load(),
+		RejectedTimeout:   g.rejectedTimer.Load(),
+	}
 }
 
 // NewGate builds a gate from cfg, filling in defaults.
@@ -92,18 +123,23 @@ func (g *Gate) Acquire(ctx context.Context) (release func(), err error) {
 
 	if g.waiting.Add(1) > g.maxQueue {
 		g.waiting.Add(-1)
+		g.rejectedFull.Add(1)
 		return nil, &BusyError{QueueFull: true, Retry: g.maxWait}
 	}
 	defer g.waiting.Add(-1)
 
+	start := time.Now()
 	timer := time.NewTimer(g.maxWait)
 	defer timer.Stop()
 	select {
 	case g.slots <- struct{}{}:
+		g.waited.Add(1)
+		g.waitNanos.Add(int64(time.Since(start)))
 		return g.granted(), nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("argon2: waiting for a hashing slot: %w", ctx.Err())
 	case <-timer.C:
+		g.rejectedTimer.Add(1)
 		return nil, &BusyError{Retry: g.maxWait}
 	}
 }
@@ -113,6 +149,7 @@ func (g *Gate) Acquire(ctx context.Context) (release func(), err error) {
 // InUse never exceeds Concurrency, even momentarily.
 func (g *Gate) granted() func() {
 	g.inUse.Add(1)
+	g.admitted.Add(1)
 	var released atomic.Bool
 	return func() {
 		if released.CompareAndSwap(false, true) {

@@ -88,6 +88,10 @@ func TestGateWaitTimeout(t *testing.T) {
 	if g.Waiting() != 0 || g.InUse() != 1 {
 		t.Errorf("after timeout: waiting %d, in use %d; want 0, 1", g.Waiting(), g.InUse())
 	}
+	st := g.Stats()
+	if st.Capacity != 1 || st.Admitted != 1 || st.Waited != 0 || st.RejectedTimeout != 1 || st.RejectedQueueFull != 0 {
+		t.Errorf("stats after one grant and one timeout: %+v", st)
+	}
 }
 
 func TestGateQueueFullRejectsAtOnce(t *testing.T) {
@@ -124,6 +128,13 @@ func TestGateQueueFullRejectsAtOnce(t *testing.T) {
 			}
 			if g.InUse() != 0 || g.Waiting() != 0 {
 				t.Errorf("after drain: in use %d, waiting %d", g.InUse(), g.Waiting())
+			}
+			st := g.Stats()
+			if st.Admitted != int64(1+queued) || st.Waited != int64(queued) || st.RejectedQueueFull != 1 || st.RejectedTimeout != 0 {
+				t.Errorf("stats: %+v; want admitted %d, waited %d, one queue-full rejection", st, 1+queued, queued)
+			}
+			if (queued > 0) != (st.WaitTime > 0) {
+				t.Errorf("wait time %v with %d waiters", st.WaitTime, queued)
 			}
 		})
 	}

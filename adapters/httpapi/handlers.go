@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/authd/authd/application"
@@ -67,6 +70,7 @@ type registerRequest struct {
 }
 
 func (a *api) register(w http.ResponseWriter, r *http.Request) {
+	countOutcome(r, "register")
 	var req registerRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		a.writeError(w, r, err)
@@ -77,6 +81,7 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	info(r).userID = u.ID()
 	writeJSON(w, http.StatusCreated, userEnvelope{User: toUserDTO(u)})
 }
 
@@ -86,6 +91,7 @@ type loginRequest struct {
 }
 
 func (a *api) login(w http.ResponseWriter, r *http.Request) {
+	countOutcome(r, "login")
 	var req loginRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		a.writeError(w, r, err)
@@ -96,6 +102,7 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	info(r).userID = pair.User.ID()
 	writeJSON(w, http.StatusOK, toTokenPairDTO(pair))
 }
 
@@ -104,6 +111,7 @@ type refreshRequest struct {
 }
 
 func (a *api) refresh(w http.ResponseWriter, r *http.Request) {
+	countOutcome(r, "refresh")
 	var req refreshRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		a.writeError(w, r, err)
@@ -114,6 +122,7 @@ func (a *api) refresh(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	info(r).userID = pair.User.ID()
 	writeJSON(w, http.StatusOK, toTokenPairDTO(pair))
 }
 
@@ -122,6 +131,7 @@ func (a *api) refresh(w http.ResponseWriter, r *http.Request) {
 // when no refresh token was sent: a client logging out with an expired
 // access token and a good refresh token must still succeed.
 func (a *api) logout(w http.ResponseWriter, r *http.Request) {
+	countOutcome(r, "logout")
 	var req refreshRequest
 	if hasBody(r) {
 		if err := decodeJSON(w, r, &req); err != nil {
@@ -135,6 +145,7 @@ func (a *api) logout(w http.ResponseWriter, r *http.Request) {
 		var p application.Principal
 		if p, err = a.svc.Authenticate(r.Context(), token); err == nil {
 			in.Principal = &p
+			info(r).userID = p.UserID
 		}
 	}
 	if err != nil && !errors.Is(err, errNoBearer) && in.RefreshToken == "" {
@@ -162,11 +173,84 @@ func (a *api) me(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, userEnvelope{User: toUserDTO(u)})
 }
 
+// jwksMaxAge is how long verifiers may cache the key set; a new key is
+// published at least this long before it signs (docs/OPERATIONS.md).
+const jwksMaxAge = "public, max-age=300"
+
 func (a *api) jwksDocument(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	// Verifiers may cache briefly; a rotated key is published before use.
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	_, _ = w.Write(a.jwks())
+	serveCacheable(w, r, "application/json", jwksMaxAge, a.jwks())
+}
+
+// serveCacheable writes a public document with a strong ETag (a digest of
+// its bytes) and answers a matching If-None-Match with 304, so resource
+// servers polling the JWKS or discovery document cost almost nothing.
+func serveCacheable(w http.ResponseWriter, r *http.Request, contentType, cacheControl string, body []byte) {
+	sum := sha256.Sum256(body)
+	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`
+	w.Header().Set("Cache-Control", cacheControl)
+	w.Header().Set("ETag", etag)
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	_, _ = w.Write(body)
+}
+
+// etagMatches implements If-None-Match's weak comparison (RFC 9110 section
+// 13.1.2) for a list of entity tags or "*".
+func etagMatches(header, etag string) bool {
+	for _, candidate := range strings.Split(header, ",") {
+		candidate = strings.TrimSpace(candidate)
+		if candidate == "*" || strings.TrimPrefix(candidate, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// discoveryDocument is the RFC 8414 subset a resource server needs to
+// configure itself from the issuer URL; the authd-specific endpoints use
+// their own names, as RFC 8414 section 2 allows.
+type discoveryDocument struct {
+	Issuer                   string   `json:"issuer"`
+	JWKSURI                  string   `json:"jwks_uri"`
+	RegistrationEndpoint     string   `json:"registration_endpoint"`
+	LoginEndpoint            string   `json:"login_endpoint"`
+	TokenEndpoint            string   `json:"token_endpoint"`
+	RevocationEndpoint       string   `json:"revocation_endpoint"`
+	UserinfoEndpoint         string   `json:"userinfo_endpoint"`
+	TokenEndpointAuthMethods []string `json:"token_endpoint_auth_methods_supported"`
+	AccessTokenSigningAlgs   []string `json:"access_token_signing_alg_values_supported"`
+	ServiceDocumentation     string   `json:"service_documentation"`
+}
+
+func newDiscovery(issuer string, algs []string) []byte {
+	base := strings.TrimSuffix(issuer, "/")
+	doc, err := json.Marshal(discoveryDocument{
+		Issuer:                   issuer,
+		JWKSURI:                  base + "/.well-known/jwks.json",
+		RegistrationEndpoint:     base + "/v1/auth/register",
+		LoginEndpoint:            base + "/v1/auth/login",
+		TokenEndpoint:            base + "/v1/auth/refresh",
+		RevocationEndpoint:       base + "/v1/auth/logout",
+		UserinfoEndpoint:         base + "/v1/users/me",
+		TokenEndpointAuthMethods: []string{"none"},
+		AccessTokenSigningAlgs:   algs,
+		ServiceDocumentation:     base + "/openapi.yaml",
+	})
+	if err != nil {
+		panic("httpapi: encode discovery document: " + err.Error()) // plain strings cannot fail
+	}
+	return doc
+}
+
+func (a *api) discovery(w http.ResponseWriter, r *http.Request) {
+	serveCacheable(w, r, "application/json", jwksMaxAge, a.discoveryDoc)
+}
+
+func (a *api) openAPIDocument(w http.ResponseWriter, r *http.Request) {
+	serveCacheable(w, r, "application/yaml", "public, max-age=3600", a.openAPI)
 }
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/authd/authd/application"
@@ -42,22 +43,54 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// accessLog records one line per request: never the body, the query string
-// or the Authorization header, so no password or token reaches the logs.
+// accessLog records one line per request and reports it to the observer:
+// never the body, the query string or the Authorization header, so no
+// password or token reaches the logs. It runs inside requestID.
 func (a *api) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
-		a.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("request_id", middleware.GetReqID(r.Context())),
+		elapsed := time.Since(start)
+		ri := info(r)
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			route = rc.RoutePattern()
+		}
+		attrs := []slog.Attr{
+			slog.String("request_id", ri.id),
 			slog.String("method", r.Method),
+			slog.String("route", route),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", ww.Status()),
 			slog.Int("bytes", ww.BytesWritten()),
-			slog.Duration("duration", time.Since(start)),
-		)
+			slog.Duration("duration", elapsed),
+		}
+		if ri.userID != "" {
+			attrs = append(attrs, slog.String("user_id", ri.userID.String()))
+		}
+		a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		if a.obs != nil {
+			a.obs.Request(route, methodLabel(r.Method), ww.Status(), elapsed)
+			if ri.operation != "" {
+				outcome := ri.outcome
+				if outcome == "" {
+					outcome = outcomeOf(nil)
+				}
+				a.obs.Outcome(ri.operation, outcome)
+			}
+		}
 	})
+}
+
+// methodLabel keeps the method label a closed set: a client can send any
+// token as a method.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "OTHER"
 }
 
 // recoverer turns a panic into a logged 500 problem instead of a dropped
@@ -70,7 +103,7 @@ func (a *api) recoverer(next http.Handler) http.Handler {
 					panic(v)
 				}
 				a.log.ErrorContext(r.Context(), "panic", slog.Any("panic", v),
-					slog.String("request_id", middleware.GetReqID(r.Context())))
+					slog.String("request_id", info(r).id))
 				writeProblem(w, r, http.StatusInternalServerError, codeInternal, "internal error")
 			}
 		}()
@@ -116,6 +149,7 @@ func (a *api) requireBearer(next http.Handler) http.Handler {
 			a.writeError(w, r, err)
 			return
 		}
+		info(r).userID = p.UserID
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
 }

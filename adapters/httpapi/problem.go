@@ -72,6 +72,7 @@ func writeProblemDoc(w http.ResponseWriter, p problem) {
 // Anything it does not recognise is a 500 with a generic body; the cause is
 // logged, never sent.
 func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	info(r).outcome = outcomeOf(err)
 	var validation *domain.ValidationError
 	var retry ports.RetryAfter
 	switch {

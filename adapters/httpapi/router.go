@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/authd/authd/application"
 )
@@ -24,18 +23,32 @@ type Options struct {
 	// hash); 0 means 10s. Without it a stalled database would pile up
 	// goroutines until clients gave up.
 	RequestTimeout time.Duration
+	// Issuer and SigningAlgs fill the discovery document
+	// (/.well-known/oauth-authorization-server); with no Issuer it is 404.
+	Issuer      string
+	SigningAlgs []string
+	// OpenAPI is served at /openapi.yaml when set.
+	OpenAPI []byte
+	// Metrics is served at /metrics when set (nil when metrics are off or
+	// served on their own address).
+	Metrics http.Handler
+	// Observer receives per-request and per-operation measurements.
+	Observer Observer
 }
 
 type api struct {
-	svc  *application.Service
-	log  *slog.Logger
-	jwks func() []byte
-	mux  *chi.Mux
+	svc          *application.Service
+	log          *slog.Logger
+	jwks         func() []byte
+	discoveryDoc []byte
+	openAPI      []byte
+	obs          Observer
+	mux          *chi.Mux
 }
 
 // NewHandler builds the router for the whole API.
 func NewHandler(svc *application.Service, opts Options) http.Handler {
-	a := &api{svc: svc, log: opts.Logger, jwks: opts.JWKS}
+	a := &api{svc: svc, log: opts.Logger, jwks: opts.JWKS, openAPI: opts.OpenAPI, obs: opts.Observer}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -49,7 +62,7 @@ func NewHandler(svc *application.Service, opts Options) http.Handler {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	r.Use(middleware.RequestID, a.accessLog, a.recoverer, securityHeaders, deadline(timeout))
+	r.Use(requestID, a.accessLog, a.recoverer, securityHeaders, deadline(timeout))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, codeNotFound, "no such resource")
 	})
@@ -58,6 +71,16 @@ func NewHandler(svc *application.Service, opts Options) http.Handler {
 	r.Get("/healthz", a.healthz)
 	r.Get("/readyz", a.readyz)
 	r.Get("/.well-known/jwks.json", a.jwksDocument)
+	if opts.Issuer != "" {
+		a.discoveryDoc = newDiscovery(opts.Issuer, opts.SigningAlgs)
+		r.Get("/.well-known/oauth-authorization-server", a.discovery)
+	}
+	if opts.OpenAPI != nil {
+		r.Get("/openapi.yaml", a.openAPIDocument)
+	}
+	if opts.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", opts.Metrics)
+	}
 
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(noStore)

@@ -119,3 +119,30 @@ func (s *Store) inTx(ctx context.Context, op string, fn func(q *sqlcdb.Queries) 
 	}
 	return fnErr
 }
+
+// PoolStats is a snapshot of the connection pool, for metrics. Counters
+// are totals since Open.
+type PoolStats struct {
+	MaxConns, TotalConns, IdleConns, AcquiredConns int32
+	Acquires                                       int64         // connections handed out
+	EmptyAcquires                                  int64         // of those, ones that had to wait or dial
+	CanceledAcquires                               int64         // waits abandoned (context ended)
+	AcquireWait                                    time.Duration // total time spent acquiring
+	NewConns                                       int64         // connections opened
+}
+
+// PoolStats reports the pool's gauges and counters.
+func (s *Store) PoolStats() PoolStats {
+	st := s.pool.Stat()
+	return PoolStats{
+		MaxConns:         st.MaxConns(),
+		TotalConns:       st.TotalConns(),
+		IdleConns:        st.IdleConns(),
+		AcquiredConns:    st.AcquiredConns(),
+		Acquires:         st.AcquireCount(),
+		EmptyAcquires:    st.EmptyAcquireCount(),
+		CanceledAcquires: st.CanceledAcquireCount(),
+		AcquireWait:      st.AcquireDuration(),
+		NewConns:         st.NewConnsCount(),
+	}
+}
