@@ -35,7 +35,7 @@ var owners = map[string][]string{
 	"github.com/getkin/kin-openapi":        {"adapters/httpapi"}, // its tests validate against docs/openapi.yaml
 	// The example resource server shows a third-party verifier, on purpose.
 	"github.com/lestrrat-go/jwx": {"examples/resource-server"},
-	"github.com/google/uuid":               {"adapters"}, // a value type: fine in any adapter, never in the core
+	"github.com/google/uuid":     {"adapters"}, // a value type: fine in any adapter, never in the core
 }
 
 // inner says which project packages each layer may import.

@@ -203,7 +203,7 @@ func TestObserverSeesRoutesAndOutcomes(t *testing.T) {
 	_ = json.Unmarshal(body, &pair)
 	send(t, srv, "POST", "/v1/auth/refresh", `{"refresh_token":"`+pair.RefreshToken+`"}`)
 	send(t, srv, "POST", "/v1/auth/refresh", `{"refresh_token":"`+pair.RefreshToken+`"}`) // reuse
-	send(t, srv, "POST", "/v1/auth/logout", `{"refresh_token":`) // malformed
+	send(t, srv, "POST", "/v1/auth/logout", `{"refresh_token":`)                          // malformed
 	send(t, srv, "BREW", "/v1/users/me", "")
 
 	obs.mu.Lock()
