@@ -135,6 +135,29 @@ func TestNewUser(t *testing.T) {
 	}
 }
 
+func TestUserWithRole(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	email, _ := domain.NewEmail("ada@example.com")
+	u, err := domain.NewUser("0190a8b6-0000-7000-8000-000000000001", email, "Ada", "hash", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := u.WithRole(domain.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if admin.Role() != domain.RoleAdmin || admin.ID() != u.ID() || admin.Email() != u.Email() || admin.Name() != u.Name() ||
+		admin.PasswordHash() != u.PasswordHash() || !admin.CreatedAt().Equal(u.CreatedAt()) {
+		t.Fatalf("WithRole changed more than the role: %+v", admin)
+	}
+	if u.Role() != domain.RoleUser {
+		t.Fatal("WithRole modified the receiver")
+	}
+	if _, err := u.WithRole("root"); codeOf(t, err, "role") != domain.CodeInvalid {
+		t.Fatal("unknown role accepted")
+	}
+}
+
 func TestIDsAndRoles(t *testing.T) {
 	good := "0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0b"
 	if _, err := domain.ParseUserID(good); err != nil {

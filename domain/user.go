@@ -46,3 +46,13 @@ func (u User) Name() string         { return u.name }
 func (u User) Role() Role           { return u.role }
 func (u User) PasswordHash() string { return u.passwordHash }
 func (u User) CreatedAt() time.Time { return u.createdAt }
+
+// WithRole returns u with role r: a role change decided by an administrator.
+// An unknown role is a *ValidationError on the field "role".
+func (u User) WithRole(r Role) (User, error) {
+	if _, err := ParseRole(string(r)); err != nil {
+		return User{}, fieldError("role", CodeInvalid, "role must be user or admin")
+	}
+	u.role = r
+	return u, nil
+}

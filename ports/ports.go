@@ -23,6 +23,30 @@ type UserRepository interface {
 	UserByID(ctx context.Context, id domain.UserID) (domain.User, error)
 	// UpdatePasswordHash replaces the stored hash (rehash on login).
 	UpdatePasswordHash(ctx context.Context, id domain.UserID, hash string) error
+	// SetRole gives the user role and records now as the change time;
+	// domain.ErrNotFound when no such user exists. Setting the role the user
+	// already has is not an error; an unknown role is an error and changes
+	// nothing. Issued access tokens keep the role they carry: the new one
+	// shows from the user's next login or refresh.
+	SetRole(ctx context.Context, id domain.UserID, role domain.Role, now time.Time) error
+	// ListUsers returns at most filter.Limit users matching filter, in
+	// ascending id order (UUIDv7 ids: oldest first). Paging passes the last
+	// id of one page as the After of the next: a keyset cursor, so inserts
+	// between pages neither repeat nor skip the rows already there. A limit
+	// below 1 or an After that is not a UUID is an error.
+	ListUsers(ctx context.Context, filter UserFilter) ([]domain.User, error)
+}
+
+// UserFilter selects a page of users for ListUsers.
+type UserFilter struct {
+	// EmailContains keeps the users whose email contains it, compared
+	// case-insensitively as plain text (no wildcards); empty keeps all.
+	EmailContains string
+	// After is the cursor: only users whose id sorts after it; empty starts
+	// at the beginning.
+	After domain.UserID
+	// Limit is the most users returned; it must be positive.
+	Limit int
 }
 
 // SessionRepository stores sessions and their refresh-token families. Every
@@ -46,6 +70,11 @@ type SessionRepository interface {
 	// RevokeSessionByRefreshToken ends the session that token (spent or not)
 	// belongs to; an unknown token is not an error.
 	RevokeSessionByRefreshToken(ctx context.Context, token domain.RefreshTokenHash, now time.Time) error
+	// RevokeUserSessions ends every active session of the user at now and
+	// returns how many it ended; sessions revoked earlier keep their time
+	// and are not counted, so a second call returns 0. An unknown user has
+	// no sessions: 0, not an error. Concurrent calls count each session once.
+	RevokeUserSessions(ctx context.Context, user domain.UserID, now time.Time) (int, error)
 	// SessionByID returns the session, revoked or not, with its owner, read
 	// together (one round trip where the store has them); domain.ErrNotFound
 	// when no such session exists.

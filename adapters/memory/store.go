@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -106,6 +107,52 @@ func (s *Store) UpdatePasswordHash(_ context.Context, id domain.UserID, hash str
 	return nil
 }
 
+// SetRole changes the user's role; an unknown user is domain.ErrNotFound and
+// an unknown role an error (the Postgres CHECK constraint's counterpart).
+// The memory store keeps no updated_at, so now is not recorded.
+func (s *Store) SetRole(_ context.Context, id domain.UserID, role domain.Role, _ time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return fmt.Errorf("memory: set role: %w", domain.ErrNotFound)
+	}
+	changed, err := u.WithRole(role)
+	if err != nil {
+		return fmt.Errorf("memory: set role: %w", err)
+	}
+	s.users[id] = changed
+	return nil
+}
+
+// ListUsers filters and sorts on every call: fine for a development store.
+// Ids compare as strings, which for canonical lower-case UUIDs is the
+// byte order Postgres sorts its uuid column in.
+func (s *Store) ListUsers(_ context.Context, f ports.UserFilter) ([]domain.User, error) {
+	if f.Limit < 1 {
+		return nil, fmt.Errorf("memory: list users: limit %d is not positive", f.Limit)
+	}
+	if f.After != "" {
+		if _, err := domain.ParseUserID(string(f.After)); err != nil {
+			return nil, fmt.Errorf("memory: list users: cursor: %w", err)
+		}
+	}
+	needle := strings.ToLower(f.EmailContains)
+	s.mu.Lock()
+	page := make([]domain.User, 0, min(f.Limit, len(s.users)))
+	for id, u := range s.users {
+		if id > f.After && strings.Contains(strings.ToLower(u.Email().String()), needle) {
+			page = append(page, u)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(page, func(a, b domain.User) int { return strings.Compare(string(a.ID()), string(b.ID())) })
+	if len(page) > f.Limit {
+		page = page[:f.Limit]
+	}
+	return page, nil
+}
+
 // CreateSession stores sess and its first refresh token. The user must
 // exist (Postgres has a foreign key), and first.SessionID, when set, must
 // name sess.
@@ -183,6 +230,22 @@ func (s *Store) RevokeSessionByRefreshToken(_ context.Context, token domain.Refr
 		s.revoke(tok.session, pgTime(now))
 	}
 	return nil
+}
+
+// RevokeUserSessions ends the user's active sessions and counts them; under
+// the store's one mutex concurrent calls cannot count a session twice.
+func (s *Store) RevokeUserSessions(_ context.Context, user domain.UserID, now time.Time) (int, error) {
+	now = pgTime(now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, sess := range s.sessions {
+		if sess.UserID() == user && sess.Active() {
+			s.revoke(id, now)
+			n++
+		}
+	}
+	return n, nil
 }
 
 // SessionByID returns the session with its owner, or domain.ErrNotFound

@@ -338,3 +338,28 @@ func newUser(t testing.TB, email string) domain.User {
 	}
 	return u
 }
+
+// updated_at is not part of domain.User, so the contract suite cannot see
+// it: a role change records the caller's time there.
+func TestSetRoleRecordsUpdatedAt(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	st := openStore(t, url)
+	ctx := t.Context()
+	u := newUser(t, "ada@example.com")
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	changed := time.Date(2031, 5, 6, 7, 8, 9, 123456000, time.UTC)
+	if err := st.SetRole(ctx, u.ID(), domain.RoleAdmin, changed); err != nil {
+		t.Fatalf("SetRole: %v", err)
+	}
+	var role string
+	var created, updated time.Time
+	err := rawConn(t, url).QueryRow(ctx, "SELECT role, created_at, updated_at FROM users WHERE id = $1", u.ID().String()).Scan(&role, &created, &updated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if role != "admin" || !updated.Equal(changed) || !created.Equal(u.CreatedAt()) {
+		t.Fatalf("row: role=%s created=%s updated=%s; want admin, %s, %s", role, created, updated, u.CreatedAt(), changed)
+	}
+}

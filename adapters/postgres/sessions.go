@@ -116,6 +116,20 @@ func (s *Store) RevokeSessionByRefreshToken(ctx context.Context, token domain.Re
 	return s.translate("revoke session by refresh token", err)
 }
 
+// RevokeUserSessions ends the user's active sessions in one statement and
+// returns the row count; an id that is not a canonical UUID names no user.
+func (s *Store) RevokeUserSessions(ctx context.Context, user domain.UserID, now time.Time) (int, error) {
+	uid, ok := userUUID(user)
+	if !ok {
+		return 0, nil
+	}
+	n, err := s.q.RevokeUserSessions(ctx, sqlcdb.RevokeUserSessionsParams{Now: now, UserID: uid})
+	if err != nil {
+		return 0, s.translate("revoke user sessions", err)
+	}
+	return int(n), nil
+}
+
 // SessionByID returns the session, revoked or not, with its owner, in one
 // query.
 func (s *Store) SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, domain.User, error) {

@@ -3,11 +3,14 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/authd/authd/adapters/postgres/internal/sqlcdb"
 	"github.com/authd/authd/domain"
+	"github.com/authd/authd/ports"
 )
 
 // CreateUser inserts u. The unique index on lower(email) decides
@@ -64,6 +67,51 @@ func (s *Store) UpdatePasswordHash(ctx context.Context, id domain.UserID, hash s
 		return fmt.Errorf("postgres: update password hash: %w", domain.ErrNotFound)
 	}
 	return nil
+}
+
+// SetRole changes the role and sets updated_at to now; an unknown user is
+// domain.ErrNotFound, an unknown role the CHECK constraint's error.
+func (s *Store) SetRole(ctx context.Context, id domain.UserID, role domain.Role, now time.Time) error {
+	uid, ok := userUUID(id)
+	if !ok {
+		return fmt.Errorf("postgres: set role: %w", domain.ErrNotFound)
+	}
+	n, err := s.q.SetRole(ctx, sqlcdb.SetRoleParams{Role: role.String(), Now: now, ID: uid})
+	if err != nil {
+		return s.translate("set role", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("postgres: set role: %w", domain.ErrNotFound)
+	}
+	return nil
+}
+
+// ListUsers reads one keyset page (see the ListUsers query).
+func (s *Store) ListUsers(ctx context.Context, f ports.UserFilter) ([]domain.User, error) {
+	if f.Limit < 1 || f.Limit > math.MaxInt32 {
+		return nil, fmt.Errorf("postgres: list users: limit %d out of range", f.Limit)
+	}
+	var after *uuid.UUID
+	if f.After != "" {
+		u, ok := userUUID(f.After)
+		if !ok {
+			return nil, fmt.Errorf("postgres: list users: cursor %q is not a canonical UUID", f.After)
+		}
+		after = &u
+	}
+	rows, err := s.q.ListUsers(ctx, sqlcdb.ListUsersParams{After: after, EmailContains: f.EmailContains, MaxRows: int32(f.Limit)})
+	if err != nil {
+		return nil, s.translate("list users", err)
+	}
+	users := make([]domain.User, 0, len(rows))
+	for _, r := range rows {
+		u, err := userFromRow(sqlcdb.UserByIDRow(r))
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, nil
 }
 
 func userFromRow(r sqlcdb.UserByIDRow) (domain.User, error) {

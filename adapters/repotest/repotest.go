@@ -14,6 +14,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	mrand "math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -58,6 +61,15 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Users/UpdatePasswordHash", testUpdatePasswordHash},
 		{"Users/UpdatePasswordHashUnknownUserIsNotFound", testUpdatePasswordHashUnknown},
 		{"Users/ConcurrentCreateSameEmail", testConcurrentCreateSameEmail},
+		{"Users/SetRole", testSetRole},
+		{"Users/SetRoleShowsInSessionOwnerAndRotation", testSetRoleShowsInSessions},
+		{"Users/SetRoleUnknownUserIsNotFound", testSetRoleUnknownUser},
+		{"Users/SetRoleUnknownRoleChangesNothing", testSetRoleUnknownRole},
+		{"Users/ListAllInIDOrder", testListUsersAll},
+		{"Users/ListFilterIsCaseInsensitivePlainSubstring", testListUsersFilter},
+		{"Users/ListPagesWithoutGapsOrDuplicates", testListUsersPages},
+		{"Users/ListPagesFiltered", testListUsersPagesFiltered},
+		{"Users/ListRejectsBadLimitAndCursor", testListUsersBadInput},
 		{"Sessions/CreateThenSessionByIDWithOwner", testCreateSession},
 		{"Sessions/UnknownSessionIsNotFound", testUnknownSession},
 		{"Sessions/CreateForUnknownUserFails", testCreateSessionUnknownUser},
@@ -77,6 +89,9 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Revoke/BySpentRefreshToken", testRevokeBySpentToken},
 		{"Revoke/ByExpiredRefreshToken", testRevokeByExpiredToken},
 		{"Revoke/ByUnknownRefreshTokenIsNoError", testRevokeByUnknownToken},
+		{"Revoke/UserSessionsCountsOnlyActiveOnes", testRevokeUserSessions},
+		{"Revoke/UserSessionsUnknownUserIsZero", testRevokeUserSessionsUnknownUser},
+		{"Revoke/ConcurrentUserSessionsCountEachOnce", testConcurrentRevokeUserSessions},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -227,6 +242,232 @@ func testConcurrentCreateSameEmail(t *testing.T, st Store) {
 	got, err := st.UserByEmail(ctx, mustEmail(t, "race@example.com"))
 	mustNil(t, err)
 	assertUser(t, got, users[winner])
+}
+
+func testSetRole(t *testing.T, st Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "ada@example.com")
+	other := createUser(t, st, "grace@example.com")
+	t1 := t0.Add(time.Minute)
+
+	mustNil(t, st.SetRole(ctx, u.ID(), domain.RoleAdmin, t1))
+	admin := domain.RehydrateUser(u.ID(), u.Email(), u.Name(), domain.RoleAdmin, u.PasswordHash(), u.CreatedAt())
+	got, err := st.UserByID(ctx, u.ID())
+	mustNil(t, err)
+	assertUser(t, got, admin)
+	got, err = st.UserByEmail(ctx, u.Email())
+	mustNil(t, err)
+	assertUser(t, got, admin)
+
+	// The role it already has: no error, no change.
+	mustNil(t, st.SetRole(ctx, u.ID(), domain.RoleAdmin, t1))
+	got, err = st.UserByID(ctx, u.ID())
+	mustNil(t, err)
+	assertUser(t, got, admin)
+
+	got, err = st.UserByID(ctx, other.ID())
+	mustNil(t, err)
+	assertUser(t, got, other)
+
+	mustNil(t, st.SetRole(ctx, u.ID(), domain.RoleUser, t1.Add(time.Minute)))
+	got, err = st.UserByID(ctx, u.ID())
+	mustNil(t, err)
+	assertUser(t, got, u)
+}
+
+// A role change reaches the owner that SessionByID and RotateRefreshToken
+// return: that is how it reaches the next access token.
+func testSetRoleShowsInSessions(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, first := startSession(t, st)
+	t1 := t0.Add(time.Minute)
+	mustNil(t, st.SetRole(ctx, sess.UserID(), domain.RoleAdmin, t1))
+
+	_, owner, err := st.SessionByID(ctx, sess.ID())
+	mustNil(t, err)
+	if owner.Role() != domain.RoleAdmin {
+		t.Fatalf("SessionByID owner role = %q, want admin", owner.Role())
+	}
+	_, owner, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1)
+	mustNil(t, err)
+	if owner.Role() != domain.RoleAdmin {
+		t.Fatalf("RotateRefreshToken owner role = %q, want admin", owner.Role())
+	}
+}
+
+func testSetRoleUnknownUser(t *testing.T, st Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "ada@example.com")
+	mustIs(t, st.SetRole(ctx, newUserID(), domain.RoleAdmin, t0), domain.ErrNotFound)
+	mustIs(t, st.SetRole(ctx, domain.UserID("not-a-uuid"), domain.RoleAdmin, t0), domain.ErrNotFound)
+	got, err := st.UserByID(ctx, u.ID())
+	mustNil(t, err)
+	assertUser(t, got, u)
+}
+
+func testSetRoleUnknownRole(t *testing.T, st Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "ada@example.com")
+	err := st.SetRole(ctx, u.ID(), domain.Role("root"), t0)
+	if err == nil || errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("SetRole(root) = %v, want an error that is not ErrNotFound", err)
+	}
+	got, err := st.UserByID(context.WithoutCancel(ctx), u.ID())
+	mustNil(t, err)
+	assertUser(t, got, u)
+}
+
+// createUsers stores one user per email, in an order unrelated to their
+// ids, and returns them sorted by id (the order ListUsers promises).
+func createUsers(t *testing.T, st Store, emails ...string) []domain.User {
+	t.Helper()
+	users := make([]domain.User, len(emails))
+	for i, e := range emails {
+		users[i] = newUser(t, e)
+	}
+	for _, i := range mrand.Perm(len(users)) {
+		if err := st.CreateUser(t.Context(), users[i]); err != nil {
+			t.Fatalf("CreateUser: %v", err)
+		}
+	}
+	slices.SortFunc(users, func(a, b domain.User) int { return strings.Compare(a.ID().String(), b.ID().String()) })
+	return users
+}
+
+func listUsers(t *testing.T, st Store, f ports.UserFilter) []domain.User {
+	t.Helper()
+	got, err := st.ListUsers(t.Context(), f)
+	if err != nil {
+		t.Fatalf("ListUsers(%+v): %v", f, err)
+	}
+	return got
+}
+
+func assertUsers(t *testing.T, got, want []domain.User) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d users %v, want %d %v", len(got), emails(got), len(want), emails(want))
+	}
+	for i := range want {
+		assertUser(t, got[i], want[i])
+	}
+}
+
+func emails(users []domain.User) []string {
+	out := make([]string, len(users))
+	for i, u := range users {
+		out[i] = u.Email().String()
+	}
+	return out
+}
+
+func testListUsersAll(t *testing.T, st Store) {
+	if got := listUsers(t, st, ports.UserFilter{Limit: 10}); len(got) != 0 {
+		t.Fatalf("empty store listed %v", emails(got))
+	}
+	users := createUsers(t, st, "ada@example.com", "grace@example.com", "edsger@example.org", "barbara@example.net")
+	assertUsers(t, listUsers(t, st, ports.UserFilter{Limit: 10}), users)
+	assertUsers(t, listUsers(t, st, ports.UserFilter{Limit: 4}), users)
+	assertUsers(t, listUsers(t, st, ports.UserFilter{Limit: 1}), users[:1])
+	assertUsers(t, listUsers(t, st, ports.UserFilter{Limit: 10, After: users[3].ID()}), nil)
+	// A cursor need not name an existing user: it is only a position.
+	assertUsers(t, listUsers(t, st, ports.UserFilter{Limit: 10, After: domain.UserID("00000000-0000-0000-0000-000000000000")}), users)
+}
+
+func testListUsersFilter(t *testing.T, st Store) {
+	ctx := t.Context()
+	users := createUsers(t, st, "ada@example.com", "grace@example.org")
+	// Stored as they came (older rows, imports): mixed case and the
+	// characters LIKE would treat as wildcards or escapes.
+	for _, raw := range []string{"Mixed.Case@Example.COM", "per%cent@example.net", "under_score@example.net", `back\slash@example.net`} {
+		u := domain.RehydrateUser(newUserID(), domain.RehydrateEmail(raw), "", domain.RoleUser, hash, t0)
+		mustNil(t, st.CreateUser(ctx, u))
+		users = append(users, u)
+	}
+	slices.SortFunc(users, func(a, b domain.User) int { return strings.Compare(a.ID().String(), b.ID().String()) })
+	byEmail := func(want ...string) []domain.User {
+		var out []domain.User
+		for _, u := range users {
+			if slices.Contains(want, u.Email().String()) {
+				out = append(out, u)
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		needle string
+		want   []domain.User
+	}{
+		{"", users},
+		{"EXAMPLE.COM", byEmail("ada@example.com", "Mixed.Case@Example.COM")},
+		{"mixed.case", byEmail("Mixed.Case@Example.COM")},
+		{"ADA@", byEmail("ada@example.com")},
+		{"%", byEmail("per%cent@example.net")},
+		{"_", byEmail("under_score@example.net")},
+		{`\`, byEmail(`back\slash@example.net`)},
+		{"r%c", byEmail("per%cent@example.net")},
+		{"a%e", nil},
+		{"e_s", nil},
+		{"nobody", nil},
+	} {
+		assertUsers(t, listUsers(t, st, ports.UserFilter{EmailContains: tc.needle, Limit: 10}), tc.want)
+	}
+}
+
+func testListUsersPages(t *testing.T, st Store) {
+	var all []string
+	for i := range 7 {
+		all = append(all, "user"+string(rune('a'+i))+"@example.com")
+	}
+	users := createUsers(t, st, all...)
+	for _, limit := range []int{1, 2, 3, 7, 8} {
+		var walked []domain.User
+		var after domain.UserID
+		for pages := 0; ; pages++ {
+			if pages > len(users) {
+				t.Fatalf("limit %d: no end after %d pages", limit, pages)
+			}
+			page := listUsers(t, st, ports.UserFilter{After: after, Limit: limit})
+			if len(page) > limit {
+				t.Fatalf("limit %d: page of %d", limit, len(page))
+			}
+			if len(page) == 0 {
+				break
+			}
+			walked = append(walked, page...)
+			after = page[len(page)-1].ID()
+		}
+		assertUsers(t, walked, users)
+	}
+}
+
+func testListUsersPagesFiltered(t *testing.T, st Store) {
+	users := createUsers(t, st, "a1@keep.example.com", "b1@drop.example.com", "a2@keep.example.com",
+		"b2@drop.example.com", "a3@keep.example.com", "b3@drop.example.com")
+	var keep []domain.User
+	for _, u := range users {
+		if strings.Contains(u.Email().String(), "keep") {
+			keep = append(keep, u)
+		}
+	}
+	first := listUsers(t, st, ports.UserFilter{EmailContains: "KEEP", Limit: 2})
+	assertUsers(t, first, keep[:2])
+	rest := listUsers(t, st, ports.UserFilter{EmailContains: "KEEP", Limit: 2, After: first[1].ID()})
+	assertUsers(t, rest, keep[2:])
+}
+
+func testListUsersBadInput(t *testing.T, st Store) {
+	ctx := t.Context()
+	createUser(t, st, "ada@example.com")
+	for _, f := range []ports.UserFilter{
+		{Limit: 0},
+		{Limit: -1},
+		{Limit: 10, After: "not-a-uuid"},
+	} {
+		if got, err := st.ListUsers(ctx, f); err == nil {
+			t.Errorf("ListUsers(%+v) = %d users, nil; want an error", f, len(got))
+		}
+	}
 }
 
 // ---- sessions ----
@@ -557,6 +798,101 @@ func testRevokeByUnknownToken(t *testing.T, st Store) {
 	assertSession(t, stored, sess)
 }
 
+func testRevokeUserSessions(t *testing.T, st Store) {
+	ctx := t.Context()
+	a, aFirst := startSession(t, st)
+	_, owner, err := st.SessionByID(ctx, a.ID())
+	mustNil(t, err)
+	b, bFirst := startSessionOf(t, st, owner)
+	ended, _ := startSessionOf(t, st, owner)
+	other, otherTok := startSession(t, st)
+
+	t1 := t0.Add(time.Minute)
+	mustNil(t, st.RevokeSession(ctx, ended.ID(), t1))
+	// A rotated session is still active: it counts.
+	_, _, err = st.RotateRefreshToken(ctx, bFirst.Hash(), newToken(t, t1).Record(""), t1)
+	mustNil(t, err)
+
+	t2 := t1.Add(time.Minute)
+	n, err := st.RevokeUserSessions(ctx, owner.ID(), t2)
+	mustNil(t, err)
+	if n != 2 {
+		t.Fatalf("RevokeUserSessions = %d, want 2 (the already revoked session does not count)", n)
+	}
+	assertRevokedAt(t, st, a, t2)
+	assertRevokedAt(t, st, b, t2)
+	assertRevokedAt(t, st, ended, t1)
+	_, _, err = st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t2).Record(""), t2)
+	mustIs(t, err, domain.ErrInvalidRefreshToken)
+	mustNotIs(t, err, domain.ErrRefreshTokenReused)
+
+	// Idempotent: nothing left to end, and the times stay.
+	n, err = st.RevokeUserSessions(ctx, owner.ID(), t2.Add(time.Hour))
+	mustNil(t, err)
+	if n != 0 {
+		t.Fatalf("second RevokeUserSessions = %d, want 0", n)
+	}
+	assertRevokedAt(t, st, a, t2)
+
+	// Another user's session is untouched.
+	got, _, err := st.RotateRefreshToken(ctx, otherTok.Hash(), newToken(t, t2).Record(""), t2)
+	mustNil(t, err)
+	assertSession(t, got, other)
+
+	// The user can log in again afterwards.
+	fresh, _ := startSessionOf(t, st, owner)
+	stored, _, err := st.SessionByID(ctx, fresh.ID())
+	mustNil(t, err)
+	if !stored.Active() {
+		t.Fatal("a session started after RevokeUserSessions is not active")
+	}
+}
+
+func testRevokeUserSessionsUnknownUser(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, _ := startSession(t, st)
+	noSessions := createUser(t, st, "idle@example.com")
+	for _, id := range []domain.UserID{newUserID(), "not-a-uuid", noSessions.ID()} {
+		n, err := st.RevokeUserSessions(ctx, id, t0)
+		if err != nil || n != 0 {
+			t.Fatalf("RevokeUserSessions(%q) = %d, %v; want 0, nil", id, n, err)
+		}
+	}
+	stored, _, err := st.SessionByID(ctx, sess.ID())
+	mustNil(t, err)
+	assertSession(t, stored, sess)
+}
+
+// Concurrent calls (two operators, a retried command) end every session
+// and count each exactly once between them.
+func testConcurrentRevokeUserSessions(t *testing.T, st Store) {
+	ctx := t.Context()
+	u := createUser(t, st, "ada@example.com")
+	const sessions = 5
+	started := make([]domain.Session, sessions)
+	for i := range started {
+		started[i], _ = startSessionOf(t, st, u)
+	}
+	t1 := t0.Add(time.Minute)
+	counts := make([]int, concurrent)
+	errs := together(concurrent, func(i int) error {
+		var err error
+		counts[i], err = st.RevokeUserSessions(ctx, u.ID(), t1)
+		return err
+	})
+	total := 0
+	for i, err := range errs {
+		mustNil(t, err)
+		total += counts[i]
+	}
+	if total != sessions {
+		t.Fatalf("concurrent RevokeUserSessions counted %d in all (%v), want %d", total, counts, sessions)
+	}
+	for _, s := range started {
+		assertRevokedAt(t, st, s, t1)
+	}
+}
+
 // ---- helpers ----
 
 func newUserID() domain.UserID       { return domain.UserID(uuid.Must(uuid.NewV7()).String()) }
@@ -602,6 +938,17 @@ func newToken(t *testing.T, now time.Time) domain.RefreshToken {
 func startSession(t *testing.T, st Store) (domain.Session, domain.RefreshToken) {
 	t.Helper()
 	u := createUser(t, st, uuid.NewString()+"@example.com")
+	sess := domain.NewSession(newSessionID(), u.ID(), t0)
+	tok := newToken(t, t0)
+	if err := st.CreateSession(t.Context(), sess, tok.Record(sess.ID())); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	return sess, tok
+}
+
+// startSessionOf starts another session of u at t0 with its first token.
+func startSessionOf(t *testing.T, st Store, u domain.User) (domain.Session, domain.RefreshToken) {
+	t.Helper()
 	sess := domain.NewSession(newSessionID(), u.ID(), t0)
 	tok := newToken(t, t0)
 	if err := st.CreateSession(t.Context(), sess, tok.Record(sess.ID())); err != nil {

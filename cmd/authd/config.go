@@ -23,7 +23,8 @@ type config struct {
 	AutoMigrate    bool          `envconfig:"AUTO_MIGRATE" default:"true"`
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat      string        `envconfig:"LOG_FORMAT" default:"json"`
-	DebugAddr      string        `envconfig:"DEBUG_ADDR"` // net/http/pprof listener; off when empty
+	DebugAddr      string        `envconfig:"DEBUG_ADDR"`   // net/http/pprof listener; off when empty
+	MetricsAddr    string        `envconfig:"METRICS_ADDR"` // separate /metrics listener; empty: /metrics on AUTH_ADDR
 }
 
 // loadConfig reads and validates the configuration. Every error names the

@@ -21,6 +21,17 @@ const usage = `usage:
   authd keygen [-alg ES256|RS256|EdDSA] [-out FILE [-if-missing]]
                                        write a new PEM private key to stdout or FILE
   authd healthcheck                    exit 0 when the server on AUTH_ADDR is ready
+  authd admin create-user EMAIL [-name NAME] [-role user|admin] [-password-file FILE]
+                                       create an account; the password is the first line of
+                                       stdin (or of FILE), never a command-line argument
+  authd admin set-role EMAIL user|admin
+                                       change a role; issued access tokens keep the old one
+                                       until they expire, the next login or refresh gets it
+  authd admin revoke-sessions EMAIL    end every active session of a user; prints how many
+  authd admin list-users [-email TEXT] [-limit N] [-after CURSOR]
+                                       list users oldest first, N a page (default 50, at most
+                                       500); prints "next cursor: ..." when more follow
+                                       (admin commands need AUTH_DATABASE_URL)
 
 Configuration is read from AUTH_* environment variables; see README.md.
 `
@@ -88,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return healthcheck(ctx, cfg, stdout)
+	case "admin":
+		return admin(ctx, args, os.Stdin, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -10,15 +10,18 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/authd/authd/adapters/argon2"
 	"github.com/authd/authd/adapters/httpapi"
 	"github.com/authd/authd/adapters/jwt"
 	"github.com/authd/authd/adapters/memory"
+	"github.com/authd/authd/adapters/metrics"
 	"github.com/authd/authd/adapters/postgres"
 	"github.com/authd/authd/adapters/system"
 	"github.com/authd/authd/application"
+	"github.com/authd/authd/docs"
 	"github.com/authd/authd/ports"
 )
 
@@ -38,6 +41,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 
 	var st store
+	var pool func() metrics.PoolStats
 	if cfg.DatabaseURL == "" {
 		log.Warn("AUTH_DATABASE_URL is empty: using the IN-MEMORY store; every user and session is LOST when the process stops")
 		st = memory.NewStore()
@@ -54,6 +58,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		}
 		defer pg.Close()
 		st = pg
+		pool = func() metrics.PoolStats { return metrics.PoolStats(pg.PoolStats()) }
 		log.Info("using postgres store")
 	}
 
@@ -67,20 +72,28 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	svc, err := application.NewService(ctx, application.Deps{
-		Users: st, Sessions: st, Store: st,
-		Hasher:   argon2.New(argon2.OWASP, argon2.GateConfig{}, system.Random),
-		Issuer:   signer,
-		Verifier: verifier,
-		Clock:    clock,
-		IDs:      system.IDs{},
-		Random:   system.Random,
-	}, application.Config{RefreshTTL: cfg.RefreshTTL})
+	hasher := newHasher()
+	svc, err := newService(ctx, cfg, st, hasher, signer, verifier)
 	if err != nil {
 		return err
 	}
 	jwks := verifier.JWKS()
-	handler := httpapi.NewHandler(svc, httpapi.Options{Logger: log, JWKS: func() []byte { return jwks }})
+	m := metrics.New(metrics.Sources{
+		Gate: func() metrics.GateStats { return metrics.GateStats(hasher.Gate().Stats()) },
+		Pool: pool,
+	})
+	opts := httpapi.Options{
+		Logger:      log,
+		JWKS:        func() []byte { return jwks },
+		Issuer:      cfg.Issuer,
+		SigningAlgs: []string{key.Alg()},
+		OpenAPI:     docs.OpenAPI,
+		Observer:    m,
+	}
+	if cfg.MetricsAddr == "" {
+		opts.Metrics = m.Handler()
+	}
+	handler := httpapi.NewHandler(svc, opts)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -97,12 +110,22 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	if cfg.DebugAddr != "" {
-		stopDebug, err := serveDebug(cfg.DebugAddr, log)
+		stopDebug, err := serveSide("AUTH_DEBUG_ADDR", cfg.DebugAddr, debugMux(), log)
 		if err != nil {
 			_ = ln.Close()
 			return err
 		}
 		defer stopDebug()
+	}
+	if cfg.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.Handler())
+		stopMetrics, err := serveSide("AUTH_METRICS_ADDR", cfg.MetricsAddr, mux, log)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer stopMetrics()
 	}
 
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("kid", key.ID()), slog.String("alg", key.Alg()))
@@ -127,6 +150,25 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	return nil
 }
 
+// newHasher is the production password hasher: argon2id at OWASP's
+// parameters behind the default admission gate.
+func newHasher() *argon2.Hasher { return argon2.New(argon2.OWASP, argon2.GateConfig{}, system.Random) }
+
+// newService wires the use cases over st with the system clock, ids and
+// randomness; the server and the admin commands differ only in the store
+// and the token ports.
+func newService(ctx context.Context, cfg config, st store, hasher *argon2.Hasher, issuer ports.TokenIssuer, verifier ports.TokenVerifier) (*application.Service, error) {
+	return application.NewService(ctx, application.Deps{
+		Users: st, Sessions: st, Store: st,
+		Hasher:   hasher,
+		Issuer:   issuer,
+		Verifier: verifier,
+		Clock:    system.Clock{},
+		IDs:      system.IDs{},
+		Random:   system.Random,
+	}, application.Config{RefreshTTL: cfg.RefreshTTL})
+}
+
 func loadSigningKey(cfg config, log *slog.Logger) (*jwt.Key, error) {
 	if cfg.SigningKeyFile == "" {
 		log.Warn("AUTH_SIGNING_KEY_FILE is empty: using an EPHEMERAL ES256 key; tokens become invalid on restart (create one with `authd keygen`)")
@@ -143,25 +185,32 @@ func loadSigningKey(cfg config, log *slog.Logger) (*jwt.Key, error) {
 	return key, nil
 }
 
-// serveDebug serves net/http/pprof on its own listener, never on the API's:
-// profiles reveal internals and cost CPU, so the address should be
-// loopback or otherwise private (a warning says so when it is not).
-func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on AUTH_DEBUG_ADDR %s: %w", addr, err)
-	}
-	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err != nil || !ap.Addr().IsLoopback() {
-		log.Warn("AUTH_DEBUG_ADDR is not a loopback address: anyone who can reach it can read profiles", slog.String("debug_addr", ln.Addr().String()))
-	}
+// debugMux serves net/http/pprof: profiles reveal internals and cost CPU,
+// so it only ever runs on its own, private listener.
+func debugMux() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return mux
+}
+
+// serveSide runs an operator-only listener (pprof, metrics) next to the API;
+// the address should be loopback or otherwise private, and a warning says
+// so when it is not. The log names it by its variable.
+func serveSide(variable, addr string, h http.Handler, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s %s: %w", variable, addr, err)
+	}
+	attr := slog.String(strings.ToLower(strings.TrimPrefix(variable, "AUTH_")), ln.Addr().String())
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err != nil || !ap.Addr().IsLoopback() {
+		log.Warn(variable+" is not a loopback address: anyone who can reach it can read what it serves", attr)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	log.Info("debug listener (pprof)", slog.String("debug_addr", ln.Addr().String()))
+	log.Info("side listener", slog.String("variable", variable), attr)
 	return func() { _ = srv.Close() }, nil
 }

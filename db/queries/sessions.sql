@@ -62,3 +62,11 @@ SELECT s.id, s.user_id, s.created_at, s.revoked_at,
 FROM sessions AS s
 JOIN users AS u ON u.id = s.user_id
 WHERE s.id = @id;
+
+-- Only active sessions are touched, so the row count is how many this call
+-- ended. Concurrent calls serialize on the row locks; under READ COMMITTED
+-- the later one re-checks revoked_at, skips the row and does not count it.
+-- name: RevokeUserSessions :execrows
+UPDATE sessions
+SET revoked_at = sqlc.arg(now)::timestamptz
+WHERE user_id = sqlc.arg(user_id) AND revoked_at IS NULL;

@@ -116,6 +116,28 @@ func (q *Queries) RevokeSessionByRefreshToken(ctx context.Context, arg RevokeSes
 	return err
 }
 
+const revokeUserSessions = `-- name: RevokeUserSessions :execrows
+UPDATE sessions
+SET revoked_at = $1::timestamptz
+WHERE user_id = $2 AND revoked_at IS NULL
+`
+
+type RevokeUserSessionsParams struct {
+	Now    time.Time
+	UserID uuid.UUID
+}
+
+// Only active sessions are touched, so the row count is how many this call
+// ended. Concurrent calls serialize on the row locks; under READ COMMITTED
+// the later one re-checks revoked_at, skips the row and does not count it.
+func (q *Queries) RevokeUserSessions(ctx context.Context, arg RevokeUserSessionsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, revokeUserSessions, arg.Now, arg.UserID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const rotateRefreshToken = `-- name: RotateRefreshToken :one
 WITH spent AS (
     UPDATE refresh_tokens AS rt

@@ -38,6 +38,84 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) error {
 	return err
 }
 
+const listUsers = `-- name: ListUsers :many
+SELECT id, email, name, role, password_hash, created_at
+FROM users
+WHERE ($1::uuid IS NULL OR id > $1::uuid)
+  AND strpos(lower(email), lower($2::text)) > 0
+ORDER BY id
+LIMIT $3::integer
+`
+
+type ListUsersParams struct {
+	After         *uuid.UUID
+	EmailContains string
+	MaxRows       int32
+}
+
+type ListUsersRow struct {
+	ID           uuid.UUID
+	Email        string
+	Name         string
+	Role         string
+	PasswordHash string
+	CreatedAt    time.Time
+}
+
+// ListUsers is one page of a keyset walk in id order (UUIDv7: creation
+// order) over the primary key: no OFFSET, so a page costs the same wherever
+// it starts (the cursor is an index condition), and inserts between pages
+// neither repeat nor skip the rows already there.
+// strpos matches the needle as plain text, so the caller's % _ \ need no
+// escaping, as they would with LIKE; lower() on both sides makes it
+// case-insensitive. An empty needle matches every row.
+func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]ListUsersRow, error) {
+	rows, err := q.db.Query(ctx, listUsers, arg.After, arg.EmailContains, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListUsersRow
+	for rows.Next() {
+		var i ListUsersRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Email,
+			&i.Name,
+			&i.Role,
+			&i.PasswordHash,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const setRole = `-- name: SetRole :execrows
+UPDATE users
+SET role = $1, updated_at = $2
+WHERE id = $3
+`
+
+type SetRoleParams struct {
+	Role string
+	Now  time.Time
+	ID   uuid.UUID
+}
+
+func (q *Queries) SetRole(ctx context.Context, arg SetRoleParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setRole, arg.Role, arg.Now, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const updatePasswordHash = `-- name: UpdatePasswordHash :execrows
 UPDATE users
 SET password_hash = $1, updated_at = statement_timestamp()

@@ -1,0 +1,187 @@
+package application
+
+import (
+	"context"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/authd/authd/domain"
+	"github.com/authd/authd/ports"
+)
+
+// The administration use cases: account management for an operator, driven
+// by the admin CLI today. They name accounts by email, as people do; the
+// transport decides who may call them (the CLI: whoever holds the database
+// URL), so none of them takes a Principal.
+
+// Page sizes of ListUsers.
+const (
+	DefaultUserPageSize = 50
+	MaxUserPageSize     = 500
+)
+
+// CreateUserInput is an account created by an operator: a sign-up with a
+// chosen role.
+type CreateUserInput struct {
+	Email    string
+	Password string
+	Name     string
+	// Role is "user" or "admin"; empty means "user".
+	Role string
+}
+
+// CreateUser creates an account with the given role. It applies Register's
+// rules (the same validation, every invalid field reported at once, the
+// same hashing, domain.ErrEmailTaken from the store's unique index) plus
+// the role.
+func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (domain.User, error) {
+	v := &domain.ValidationError{}
+	acct, err := parseAccount(v, RegisterInput{Email: in.Email, Password: in.Password, Name: in.Name})
+	if err != nil {
+		return domain.User{}, err
+	}
+	role := domain.RoleUser
+	if in.Role != "" {
+		role = parseRole(v, in.Role)
+	}
+	if err := v.Err(); err != nil {
+		return domain.User{}, fmt.Errorf("create user: %w", err)
+	}
+	u, err := s.createAccount(ctx, acct, role)
+	if err != nil {
+		return domain.User{}, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// SetRoleInput names an account by email and the role it should have.
+type SetRoleInput struct {
+	Email string
+	Role  string
+}
+
+// RoleChange is the outcome of SetRole: the account as it is now, and the
+// role it had when it was read.
+type RoleChange struct {
+	User     domain.User
+	Previous domain.Role
+}
+
+// SetRole gives an account a role; an unknown email is domain.ErrNotFound.
+// Access tokens already issued keep the role they carry until they expire;
+// the account's next login or refresh gets the new one.
+func (s *Service) SetRole(ctx context.Context, in SetRoleInput) (RoleChange, error) {
+	v := &domain.ValidationError{}
+	email, err := domain.NewEmail(in.Email)
+	if err := domain.MergeValidation(v, err); err != nil {
+		return RoleChange{}, err
+	}
+	role := parseRole(v, in.Role)
+	if err := v.Err(); err != nil {
+		return RoleChange{}, fmt.Errorf("set role: %w", err)
+	}
+	u, err := s.users.UserByEmail(ctx, email)
+	if err != nil {
+		return RoleChange{}, fmt.Errorf("set role: %w", err)
+	}
+	changed, err := u.WithRole(role)
+	if err != nil {
+		return RoleChange{}, fmt.Errorf("set role: %w", err)
+	}
+	if err := s.users.SetRole(ctx, u.ID(), role, s.clock.Now()); err != nil {
+		return RoleChange{}, fmt.Errorf("set role: %w", err)
+	}
+	return RoleChange{User: changed, Previous: u.Role()}, nil
+}
+
+// RevokeUserSessions ends every active session of the account and returns
+// how many it ended (0 when there were none: it is idempotent); an unknown
+// email is domain.ErrNotFound. The sessions' refresh tokens stop working at
+// once, and so do their access tokens wherever the session is checked
+// (CurrentUser); a verifier that only checks signatures accepts them until
+// they expire.
+func (s *Service) RevokeUserSessions(ctx context.Context, email string) (int, error) {
+	e, err := domain.NewEmail(email)
+	if err != nil {
+		return 0, fmt.Errorf("revoke user sessions: %w", err)
+	}
+	u, err := s.users.UserByEmail(ctx, e)
+	if err != nil {
+		return 0, fmt.Errorf("revoke user sessions: %w", err)
+	}
+	n, err := s.sessions.RevokeUserSessions(ctx, u.ID(), s.clock.Now())
+	if err != nil {
+		return 0, fmt.Errorf("revoke user sessions: %w", err)
+	}
+	return n, nil
+}
+
+// ListUsersInput selects one page of accounts.
+type ListUsersInput struct {
+	// EmailContains keeps accounts whose email contains it (plain text,
+	// case-insensitive); empty keeps all.
+	EmailContains string
+	// After is the Next of the previous page; empty starts at the beginning.
+	After string
+	// Limit is the page size: 0 means DefaultUserPageSize, at most MaxUserPageSize.
+	Limit int
+}
+
+// UserPage is one page of accounts, oldest first.
+type UserPage struct {
+	Users []domain.User
+	// Next is the cursor of the following page; empty on the last page.
+	Next string
+}
+
+// ListUsers returns one page of accounts in id order (creation order for
+// UUIDv7 ids). It asks the store for one row more than the page holds, so
+// Next is empty exactly when nothing follows: a full last page does not
+// promise a page that turns out empty.
+func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, error) {
+	v := &domain.ValidationError{}
+	limit := in.Limit
+	switch {
+	case limit == 0:
+		limit = DefaultUserPageSize
+	case limit < 0 || limit > MaxUserPageSize:
+		v.Add("limit", domain.CodeInvalid, fmt.Sprintf("limit must be between 1 and %d", MaxUserPageSize))
+	}
+	var after domain.UserID
+	if in.After != "" {
+		id, err := domain.ParseUserID(in.After)
+		if err != nil {
+			v.Add("after", domain.CodeInvalid, "after must be a cursor printed by a previous page")
+		}
+		after = id
+	}
+	switch {
+	case !utf8.ValidString(in.EmailContains):
+		v.Add("email", domain.CodeInvalid, "email filter must be valid UTF-8")
+	case len(in.EmailContains) > domain.MaxEmailBytes:
+		v.Add("email", domain.CodeTooLong, fmt.Sprintf("email filter must be at most %d bytes", domain.MaxEmailBytes))
+	}
+	if err := v.Err(); err != nil {
+		return UserPage{}, fmt.Errorf("list users: %w", err)
+	}
+
+	users, err := s.users.ListUsers(ctx, ports.UserFilter{EmailContains: in.EmailContains, After: after, Limit: limit + 1})
+	if err != nil {
+		return UserPage{}, fmt.Errorf("list users: %w", err)
+	}
+	page := UserPage{Users: users}
+	if len(users) > limit {
+		page.Users = users[:limit]
+		page.Next = users[limit-1].ID().String()
+	}
+	return page, nil
+}
+
+// parseRole records an unknown role in v.
+func parseRole(v *domain.ValidationError, raw string) domain.Role {
+	r, err := domain.ParseRole(raw)
+	if err != nil {
+		v.Add("role", domain.CodeInvalid, "role must be user or admin")
+	}
+	return r
+}

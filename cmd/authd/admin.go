@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+
+	"github.com/authd/authd/adapters/postgres"
+	"github.com/authd/authd/application"
+	"github.com/authd/authd/domain"
+)
+
+// The admin commands are a second driving adapter next to adapters/httpapi:
+// they parse a command line instead of a request, call the same
+// application.Service, and print text instead of JSON. Like the HTTP
+// adapter, they never touch a repository themselves.
+//
+// Exit status (see main): 0 done, 1 the command failed (unknown email,
+// invalid input, database trouble), 2 the command line is wrong.
+
+// adminCommand is a parsed admin command line, run once the store is open.
+type adminCommand struct {
+	// email is the account the command names, as typed, for messages.
+	email string
+	// needsPassword: read it (from passwordFile, or stdin) before connecting.
+	needsPassword bool
+	passwordFile  string
+	run           func(ctx context.Context, svc *application.Service, password string, stdout, stderr io.Writer) error
+}
+
+// admin runs `authd admin SUBCOMMAND ...`. The command line is checked
+// before anything else is touched, so a usage error never waits on a
+// database.
+func admin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"admin needs a subcommand: create-user, set-role, revoke-sessions or list-users"}
+	}
+	cmd, err := parseAdmin(args[0], args[1:])
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	if cfg.DatabaseURL == "" {
+		// The in-memory store lives inside one process: a user created
+		// here would vanish when this command exits, unseen by any server.
+		return errors.New("invalid configuration: AUTH_DATABASE_URL: required for admin commands (they act on the server's database; the in-memory store is private to one process)")
+	}
+	var password string
+	if cmd.needsPassword {
+		if password, err = readPassword(stdin, cmd.passwordFile, stderr); err != nil {
+			return err
+		}
+	}
+	svc, closeStore, err := adminService(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	return describeAdminError(cmd.run(ctx, svc, password, stdout, stderr), cmd.email)
+}
+
+func parseAdmin(sub string, args []string) (adminCommand, error) {
+	switch sub {
+	case "create-user":
+		fs := newFlagSet(sub)
+		name := fs.String("name", "", "display name")
+		role := fs.String("role", "user", "user or admin")
+		file := fs.String("password-file", "", "read the password from the first line of this file instead of stdin")
+		pos, err := parseInterleaved(fs, args)
+		if err != nil || len(pos) != 1 {
+			return adminCommand{}, usageError{"create-user takes one EMAIL and only -name NAME, -role user|admin and -password-file FILE; " +
+				"the password comes from stdin or the file, never from the command line (ps and shell history would show it)" + flagProblem(err)}
+		}
+		if _, err := domain.ParseRole(*role); err != nil {
+			return adminCommand{}, usageError{fmt.Sprintf("create-user: unknown role %q (want user or admin)", *role)}
+		}
+		in := application.CreateUserInput{Email: pos[0], Name: *name, Role: *role}
+		return adminCommand{email: pos[0], needsPassword: true, passwordFile: *file,
+			run: func(ctx context.Context, svc *application.Service, password string, stdout, _ io.Writer) error {
+				in.Password = password
+				u, err := svc.CreateUser(ctx, in)
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(stdout, "created user %s (id %s, role %s)\n", printable(u.Email().String()), u.ID(), u.Role())
+				return err
+			}}, nil
+
+	case "set-role":
+		pos, err := parseInterleaved(newFlagSet(sub), args)
+		if err != nil || len(pos) != 2 {
+			return adminCommand{}, usageError{"set-role takes EMAIL and a role, user or admin" + flagProblem(err)}
+		}
+		if _, err := domain.ParseRole(pos[1]); err != nil {
+			return adminCommand{}, usageError{fmt.Sprintf("set-role: unknown role %q (want user or admin)", pos[1])}
+		}
+		in := application.SetRoleInput{Email: pos[0], Role: pos[1]}
+		return adminCommand{email: pos[0],
+			run: func(ctx context.Context, svc *application.Service, _ string, stdout, stderr io.Writer) error {
+				c, err := svc.SetRole(ctx, in)
+				if err != nil {
+					return err
+				}
+				email := printable(c.User.Email().String())
+				if c.Previous == c.User.Role() {
+					_, err = fmt.Fprintf(stdout, "%s already has role %s\n", email, c.User.Role())
+					return err
+				}
+				fmt.Fprintln(stderr, "note: access tokens already issued keep the old role until they expire; the next login or refresh gets the new one ('authd admin revoke-sessions' ends the sessions now)")
+				_, err = fmt.Fprintf(stdout, "%s: role %s -> %s\n", email, c.Previous, c.User.Role())
+				return err
+			}}, nil
+
+	case "revoke-sessions":
+		pos, err := parseInterleaved(newFlagSet(sub), args)
+		if err != nil || len(pos) != 1 {
+			return adminCommand{}, usageError{"revoke-sessions takes one EMAIL" + flagProblem(err)}
+		}
+		email := pos[0]
+		return adminCommand{email: email,
+			run: func(ctx context.Context, svc *application.Service, _ string, stdout, _ io.Writer) error {
+				n, err := svc.RevokeUserSessions(ctx, email)
+				if err != nil {
+					return err
+				}
+				noun := "sessions"
+				if n == 1 {
+					noun = "session"
+				}
+				_, err = fmt.Fprintf(stdout, "revoked %d active %s of %s\n", n, noun, printable(strings.TrimSpace(email)))
+				return err
+			}}, nil
+
+	case "list-users":
+		fs := newFlagSet(sub)
+		contains := fs.String("email", "", "only emails containing this text (case-insensitive)")
+		limit := fs.Int("limit", application.DefaultUserPageSize, fmt.Sprintf("users per page, at most %d", application.MaxUserPageSize))
+		after := fs.String("after", "", "the cursor a previous page printed")
+		pos, err := parseInterleaved(fs, args)
+		if err != nil || len(pos) != 0 {
+			return adminCommand{}, usageError{"list-users takes only -email TEXT, -limit N and -after CURSOR" + flagProblem(err)}
+		}
+		if *limit < 1 || *limit > application.MaxUserPageSize {
+			return adminCommand{}, usageError{fmt.Sprintf("list-users: -limit must be between 1 and %d", application.MaxUserPageSize)}
+		}
+		if *after != "" {
+			if _, err := domain.ParseUserID(*after); err != nil {
+				return adminCommand{}, usageError{"list-users: -after must be a cursor printed by a previous page (a user id)"}
+			}
+		}
+		in := application.ListUsersInput{EmailContains: *contains, Limit: *limit, After: *after}
+		return adminCommand{
+			run: func(ctx context.Context, svc *application.Service, _ string, stdout, _ io.Writer) error {
+				page, err := svc.ListUsers(ctx, in)
+				if err != nil {
+					return err
+				}
+				return printUsers(stdout, page)
+			}}, nil
+	}
+	return adminCommand{}, usageError{fmt.Sprintf("unknown admin subcommand %q (want create-user, set-role, revoke-sessions or list-users)", sub)}
+}
+
+// printUsers writes the page as an aligned table, then the cursor of the
+// next page when there is one.
+func printUsers(w io.Writer, page application.UserPage) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tCREATED")
+	for _, u := range page.Users {
+		name := printable(u.Name())
+		if name == "" {
+			name = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID(), printable(u.Email().String()), name, u.Role(), u.CreatedAt().UTC().Format(time.RFC3339))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if page.Next != "" {
+		_, err := fmt.Fprintf(w, "next cursor: %s\n", page.Next)
+		return err
+	}
+	return nil
+}
+
+// printable keeps stored text from steering the terminal or breaking the
+// table: control characters (escape sequences, tabs, newlines) become '?'.
+// New names and emails cannot hold them; imported rows might.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// describeAdminError turns the use cases' errors into what an operator
+// needs to read, the way adapters/httpapi maps them to problem+json.
+func describeAdminError(err error, email string) error {
+	if err == nil {
+		return nil
+	}
+	email = printable(strings.TrimSpace(email))
+	var v *domain.ValidationError
+	switch {
+	case errors.As(err, &v):
+		msgs := make([]string, len(v.Fields))
+		for i, f := range v.Fields {
+			msgs[i] = f.Message
+		}
+		return fmt.Errorf("invalid input: %s", strings.Join(msgs, "; "))
+	case errors.Is(err, domain.ErrNotFound):
+		return fmt.Errorf("no user with email %s", email)
+	case errors.Is(err, domain.ErrEmailTaken):
+		return fmt.Errorf("a user with email %s already exists", email)
+	case errors.Is(err, domain.ErrUnavailable):
+		return fmt.Errorf("the database is unavailable, try again later: %w", err)
+	}
+	return err
+}
+
+// maxPasswordLine is the most read for a password: the policy's maximum
+// plus a CRLF. A longer line arrives cut here and still fails the policy
+// as too long, which is the right message.
+const maxPasswordLine = domain.MaxPasswordBytes + 2
+
+// readPassword returns the first line of file, or of stdin when file is
+// empty, without its line ending. Nothing else is trimmed: spaces are part
+// of a password. An empty first line is an error.
+func readPassword(stdin io.Reader, file string, stderr io.Writer) (string, error) {
+	src, from := stdin, "stdin"
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return "", fmt.Errorf("password file: %w", err)
+		}
+		defer f.Close()
+		src, from = f, file
+	} else if isTerminal(stdin) {
+		// No dependency here can turn echo off; say so rather than surprise.
+		fmt.Fprint(stderr, "password (first line; the terminal shows what you type, prefer a pipe or -password-file): ")
+	}
+	line, err := bufio.NewReader(io.LimitReader(src, maxPasswordLine)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from %s: %w", from, err)
+	}
+	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	if line == "" {
+		return "", fmt.Errorf("no password: the first line of %s is empty (write the password as the first line of stdin, or use -password-file FILE)", from)
+	}
+	return line, nil
+}
+
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// adminService opens the configured Postgres store and builds the use cases
+// over it; the returned func closes the store.
+//
+// It repeats serve's construction of application.Deps (the same argon2
+// parameters, so a created account's hash needs no upgrade at its first
+// login; the system clock, ids and randomness), with one difference: the
+// token ports are noTokens, because no admin command issues or verifies a
+// token, so none needs the signing key. Worth sharing with serve.go once
+// both have settled.
+func adminService(ctx context.Context, cfg config) (*application.Service, func(), error) {
+	pg, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, describeAdminError(fmt.Errorf("open database: %w", err), "")
+	}
+	// A database nobody migrated yet would fail at the first query with
+	// "relation users does not exist"; say what to do instead. The server
+	// migrates at start (AUTH_AUTO_MIGRATE); an admin command never changes
+	// the schema as a side effect.
+	version, dirty, err := postgres.MigrationVersion(cfg.DatabaseURL)
+	switch {
+	case err != nil:
+		pg.Close()
+		return nil, nil, describeAdminError(fmt.Errorf("read schema version: %w", err), "")
+	case version == 0:
+		pg.Close()
+		return nil, nil, errors.New("the database has no authd schema yet: run `authd migrate up` (or start the server once) first")
+	case dirty:
+		pg.Close()
+		return nil, nil, fmt.Errorf("the database schema is dirty (migration %d failed half-way): fix it by hand, see `authd migrate version`", version)
+	}
+	svc, err := newService(ctx, cfg, pg, newHasher(), noTokens{}, noTokens{})
+	if err != nil {
+		pg.Close()
+		return nil, nil, err
+	}
+	return svc, pg.Close, nil
+}
+
+// noTokens fills the token ports of the admin commands' Service, which
+// never issues or verifies a token: should a future admin use case try,
+// it fails loudly instead of signing with a key nobody configured.
+type noTokens struct{}
+
+var errNoTokens = errors.New("admin commands issue and verify no tokens")
+
+func (noTokens) IssueAccessToken(context.Context, domain.AccessClaims) (string, domain.AccessClaims, error) {
+	return "", domain.AccessClaims{}, errNoTokens
+}
+
+func (noTokens) VerifyAccessToken(context.Context, string) (domain.AccessClaims, error) {
+	return domain.AccessClaims{}, fmt.Errorf("%w: %w", domain.ErrInvalidToken, errNoTokens)
+}
+
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseInterleaved parses flags before, between and after the positional
+// arguments (`create-user EMAIL -role admin` reads naturally; package flag
+// alone stops at EMAIL) and returns the positionals. After "--" everything
+// is positional, for an email that starts with '-'.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if consumed := args[:len(args)-len(rest)]; len(consumed) > 0 && consumed[len(consumed)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
+
+// flagProblem appends package flag's complaint (it names the flag, never a
+// value of an undefined one) to a usage message.
+func flagProblem(err error) string {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return ""
+	}
+	return " (" + err.Error() + ")"
+}
