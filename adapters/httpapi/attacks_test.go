@@ -107,7 +107,11 @@ func TestVerifierAttacks(t *testing.T) {
 	}
 	for name, token := range attacks {
 		t.Run(name, func(t *testing.T) {
-			r := h.do(t, "GET", "/v1/users/me", "", "Authorization", "Bearer "+token)
+			headers := []string{"Authorization", "Bearer " + token}
+			if token == "" {
+				headers = append(headers, deliberatelyInvalid, "a bearer credential without a token")
+			}
+			r := h.do(t, "GET", "/v1/users/me", "", headers...)
 			if r.status != 401 || r.json(t)["code"] != "invalid_token" || r.header.Get("WWW-Authenticate") == "" {
 				t.Fatalf("got %d %s", r.status, r.body)
 			}

@@ -30,6 +30,7 @@ type call struct {
 	code    string            // problem code, "" for a success
 	ctype   string            // expected Content-Type ("" = no body)
 	want    map[string]string // headers that must be present with these values ("*" = any non-empty)
+	invalid string            // why the request deliberately breaks docs/openapi.yaml ("" = it conforms)
 }
 
 func lit(s string) func(*harness, pair) string { return func(*harness, pair) string { return s } }
@@ -48,42 +49,42 @@ func TestEndpointTable(t *testing.T) {
 		{name: "register ok", method: "POST", path: "/v1/auth/register", body: lit(`{"email":"New@Example.com","password":"correct horse","name":"New"}`), status: 201, ctype: plainJSON, want: noStore},
 		{name: "register charset param ok", method: "POST", path: "/v1/auth/register", body: lit(`{"email":"c@example.com","password":"correct horse"}`), headers: hdr("Content-Type", "application/json; charset=utf-8"), status: 201, ctype: plainJSON},
 		{name: "register unknown fields ignored", method: "POST", path: "/v1/auth/register", body: lit(`{"email":"u@example.com","password":"correct horse","role":"admin"}`), status: 201, ctype: plainJSON},
-		{name: "register malformed json", method: "POST", path: "/v1/auth/register", body: lit(`{"email":`), status: 400, code: "malformed_request", ctype: problemJSON, want: noStore},
-		{name: "register wrong type", method: "POST", path: "/v1/auth/register", body: lit(`{"email":"a@example.com","password":12345678}`), status: 400, code: "malformed_request", ctype: problemJSON},
-		{name: "register trailing data", method: "POST", path: "/v1/auth/register", body: lit(`{"email":"a@example.com","password":"correct horse"} {}`), status: 400, code: "malformed_request", ctype: problemJSON},
-		{name: "register array body", method: "POST", path: "/v1/auth/register", body: lit(`[]`), status: 400, code: "malformed_request", ctype: problemJSON},
-		{name: "register empty body", method: "POST", path: "/v1/auth/register", headers: hdr("Content-Type", "application/json"), status: 400, code: "malformed_request", ctype: problemJSON},
+		{name: "register malformed json", invalid: "the body is not JSON", method: "POST", path: "/v1/auth/register", body: lit(`{"email":`), status: 400, code: "malformed_request", ctype: problemJSON, want: noStore},
+		{name: "register wrong type", invalid: "password is a number", method: "POST", path: "/v1/auth/register", body: lit(`{"email":"a@example.com","password":12345678}`), status: 400, code: "malformed_request", ctype: problemJSON},
+		{name: "register trailing data", invalid: "trailing data after the object", method: "POST", path: "/v1/auth/register", body: lit(`{"email":"a@example.com","password":"correct horse"} {}`), status: 400, code: "malformed_request", ctype: problemJSON},
+		{name: "register array body", invalid: "the body is an array", method: "POST", path: "/v1/auth/register", body: lit(`[]`), status: 400, code: "malformed_request", ctype: problemJSON},
+		{name: "register empty body", invalid: "no body", method: "POST", path: "/v1/auth/register", headers: hdr("Content-Type", "application/json"), status: 400, code: "malformed_request", ctype: problemJSON},
 		{name: "register duplicate", method: "POST", path: "/v1/auth/register", body: lit(`{"email":"ADA@example.com","password":"another password"}`), status: 409, code: "email_taken", ctype: problemJSON, want: noStore},
-		{name: "register too large", method: "POST", path: "/v1/auth/register", body: lit(big), status: 413, code: "payload_too_large", ctype: problemJSON},
-		{name: "register no content type", method: "POST", path: "/v1/auth/register", body: lit(creds), headers: hdr("Content-Type", ""), status: 415, code: "unsupported_media_type", ctype: problemJSON},
-		{name: "register text/plain", method: "POST", path: "/v1/auth/register", body: lit(creds), headers: hdr("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", ctype: problemJSON},
-		{name: "register invalid fields", method: "POST", path: "/v1/auth/register", body: lit(`{"email":"nope","password":"short"}`), status: 422, code: "validation_failed", ctype: problemJSON},
+		{name: "register too large", invalid: "the password is over 1024 characters (and the body over 64 KiB)", method: "POST", path: "/v1/auth/register", body: lit(big), status: 413, code: "payload_too_large", ctype: problemJSON},
+		{name: "register no content type", invalid: "no Content-Type", method: "POST", path: "/v1/auth/register", body: lit(creds), headers: hdr("Content-Type", ""), status: 415, code: "unsupported_media_type", ctype: problemJSON},
+		{name: "register text/plain", invalid: "Content-Type text/plain", method: "POST", path: "/v1/auth/register", body: lit(creds), headers: hdr("Content-Type", "text/plain"), status: 415, code: "unsupported_media_type", ctype: problemJSON},
+		{name: "register invalid fields", invalid: "email and password break the policy", method: "POST", path: "/v1/auth/register", body: lit(`{"email":"nope","password":"short"}`), status: 422, code: "validation_failed", ctype: problemJSON},
 		// login
 		{name: "login ok", method: "POST", path: "/v1/auth/login", body: lit(creds), status: 200, ctype: plainJSON, want: noStore},
-		{name: "login malformed", method: "POST", path: "/v1/auth/login", body: lit(`nope`), status: 400, code: "malformed_request", ctype: problemJSON},
+		{name: "login malformed", invalid: "the body is not JSON", method: "POST", path: "/v1/auth/login", body: lit(`nope`), status: 400, code: "malformed_request", ctype: problemJSON},
 		{name: "login wrong password", method: "POST", path: "/v1/auth/login", body: lit(`{"email":"ada@example.com","password":"wrong password"}`), status: 401, code: "invalid_credentials", ctype: problemJSON, want: noStore},
 		{name: "login unknown email", method: "POST", path: "/v1/auth/login", body: lit(`{"email":"nobody@example.com","password":"correct horse"}`), status: 401, code: "invalid_credentials", ctype: problemJSON},
-		{name: "login missing password", method: "POST", path: "/v1/auth/login", body: lit(`{"email":"ada@example.com"}`), status: 422, code: "validation_failed", ctype: problemJSON},
-		{name: "login 415", method: "POST", path: "/v1/auth/login", body: lit(creds), headers: hdr("Content-Type", "application/x-www-form-urlencoded"), status: 415, code: "unsupported_media_type", ctype: problemJSON},
+		{name: "login missing password", invalid: "password is required", method: "POST", path: "/v1/auth/login", body: lit(`{"email":"ada@example.com"}`), status: 422, code: "validation_failed", ctype: problemJSON},
+		{name: "login 415", invalid: "Content-Type is a form", method: "POST", path: "/v1/auth/login", body: lit(creds), headers: hdr("Content-Type", "application/x-www-form-urlencoded"), status: 415, code: "unsupported_media_type", ctype: problemJSON},
 		// refresh
 		{name: "refresh ok", method: "POST", path: "/v1/auth/refresh", body: func(_ *harness, p pair) string { return `{"refresh_token":"` + p.RefreshToken + `"}` }, status: 200, ctype: plainJSON, want: noStore},
-		{name: "refresh malformed", method: "POST", path: "/v1/auth/refresh", body: lit(`{"refresh_token":1}`), status: 400, code: "malformed_request", ctype: problemJSON},
+		{name: "refresh malformed", invalid: "refresh_token is a number", method: "POST", path: "/v1/auth/refresh", body: lit(`{"refresh_token":1}`), status: 400, code: "malformed_request", ctype: problemJSON},
 		{name: "refresh unknown", method: "POST", path: "/v1/auth/refresh", body: lit(`{"refresh_token":"` + strings.Repeat("A", 43) + `"}`), status: 401, code: "invalid_refresh_token", ctype: problemJSON, want: noStore},
 		{name: "refresh garbage token", method: "POST", path: "/v1/auth/refresh", body: lit(`{"refresh_token":"garbage"}`), status: 401, code: "invalid_refresh_token", ctype: problemJSON},
 		{name: "refresh access token as refresh", method: "POST", path: "/v1/auth/refresh", body: func(_ *harness, p pair) string { return `{"refresh_token":"` + p.AccessToken + `"}` }, status: 401, code: "invalid_refresh_token", ctype: problemJSON},
-		{name: "refresh missing field", method: "POST", path: "/v1/auth/refresh", body: lit(`{}`), status: 422, code: "validation_failed", ctype: problemJSON},
+		{name: "refresh missing field", invalid: "refresh_token is required", method: "POST", path: "/v1/auth/refresh", body: lit(`{}`), status: 422, code: "validation_failed", ctype: problemJSON},
 		// logout
 		{name: "logout by refresh token", method: "POST", path: "/v1/auth/logout", body: func(_ *harness, p pair) string { return `{"refresh_token":"` + p.RefreshToken + `"}` }, status: 204, want: noStore},
 		{name: "logout by bearer", method: "POST", path: "/v1/auth/logout", headers: bearer, status: 204},
 		{name: "logout unknown token is idempotent", method: "POST", path: "/v1/auth/logout", body: lit(`{"refresh_token":"` + strings.Repeat("A", 43) + `"}`), status: 204},
 		{name: "logout neither", method: "POST", path: "/v1/auth/logout", status: 400, code: "malformed_request", ctype: problemJSON},
-		{name: "logout empty object", method: "POST", path: "/v1/auth/logout", body: lit(`{}`), status: 400, code: "malformed_request", ctype: problemJSON},
+		{name: "logout empty object", invalid: "a body without refresh_token", method: "POST", path: "/v1/auth/logout", body: lit(`{}`), status: 400, code: "malformed_request", ctype: problemJSON},
 		{name: "logout bad bearer", method: "POST", path: "/v1/auth/logout", headers: hdr("Authorization", "Bearer nope"), status: 401, code: "invalid_token", ctype: problemJSON, want: map[string]string{"WWW-Authenticate": "*"}},
 		// me
 		{name: "me ok", method: "GET", path: "/v1/users/me", headers: bearer, status: 200, ctype: plainJSON, want: noStore},
-		{name: "me no header", method: "GET", path: "/v1/users/me", status: 401, code: "invalid_token", ctype: problemJSON, want: map[string]string{"WWW-Authenticate": `Bearer realm="authd"`, "Cache-Control": "no-store"}},
+		{name: "me no header", invalid: "no credential", method: "GET", path: "/v1/users/me", status: 401, code: "invalid_token", ctype: problemJSON, want: map[string]string{"WWW-Authenticate": `Bearer realm="authd"`, "Cache-Control": "no-store"}},
 		{name: "me bad token", method: "GET", path: "/v1/users/me", headers: hdr("Authorization", "Bearer abc.def.ghi"), status: 401, code: "invalid_token", ctype: problemJSON, want: map[string]string{"WWW-Authenticate": `Bearer realm="authd", error="invalid_token", error_description="the access token is invalid or expired"`}},
-		{name: "me basic scheme", method: "GET", path: "/v1/users/me", headers: hdr("Authorization", "Basic YTpi"), status: 401, code: "invalid_token", ctype: problemJSON, want: map[string]string{"WWW-Authenticate": "*"}},
+		{name: "me basic scheme", invalid: "Basic is not a bearer credential", method: "GET", path: "/v1/users/me", headers: hdr("Authorization", "Basic YTpi"), status: 401, code: "invalid_token", ctype: problemJSON, want: map[string]string{"WWW-Authenticate": "*"}},
 		{name: "me refresh token as bearer", method: "GET", path: "/v1/users/me", headers: func(_ *harness, p pair) []string { return []string{"Authorization", "Bearer " + p.RefreshToken} }, status: 401, code: "invalid_token", ctype: problemJSON},
 		// discovery and probes
 		{name: "jwks", method: "GET", path: "/.well-known/jwks.json", status: 200, ctype: plainJSON},
@@ -106,6 +107,9 @@ func TestEndpointTable(t *testing.T) {
 			var headers []string
 			if c.headers != nil {
 				headers = c.headers(h, p)
+			}
+			if c.invalid != "" {
+				headers = append(headers, deliberatelyInvalid, c.invalid)
 			}
 			r := h.do(t, c.method, c.path, body, headers...)
 			if r.status != c.status {
@@ -155,7 +159,8 @@ func TestShapes(t *testing.T) {
 		t.Fatalf("token pair = %s", r.body)
 	}
 
-	r = h.do(t, "POST", "/v1/auth/register", `{"email":"x","password":"short","name":"`+strings.Repeat("n", 101)+`"}`)
+	r = h.do(t, "POST", "/v1/auth/register", `{"email":"x","password":"short","name":"`+strings.Repeat("n", 101)+`"}`,
+		deliberatelyInvalid, "every field breaks the policy")
 	var prob struct {
 		Errors []struct{ Field, Code, Message string }
 	}
@@ -296,8 +301,8 @@ func TestStorageFailuresAreNeverBadCredentials(t *testing.T) {
 			if !strings.Contains(h.logs.String(), "relation") {
 				t.Fatalf("the cause must be logged")
 			}
-			if r := h.do(t, "GET", "/readyz", ""); r.status != 503 || r.json(t)["code"] != "unavailable" {
-				t.Fatalf("readyz = %d %s", r.status, r.body)
+			if r := h.do(t, "GET", "/readyz", ""); r.status != 503 || r.json(t)["code"] != "unavailable" || r.header.Get("Retry-After") == "" {
+				t.Fatalf("readyz = %d %s (Retry-After %q)", r.status, r.body, r.header.Get("Retry-After"))
 			}
 		})
 	}

@@ -18,8 +18,10 @@ import (
 	"github.com/authd/authd/adapters/httpapi"
 	"github.com/authd/authd/adapters/jwt"
 	"github.com/authd/authd/adapters/memory"
+	"github.com/authd/authd/adapters/metrics"
 	"github.com/authd/authd/adapters/system"
 	"github.com/authd/authd/application"
+	"github.com/authd/authd/docs"
 	"github.com/authd/authd/ports"
 )
 
@@ -98,8 +100,16 @@ func newHarness(t *testing.T, st testStore, opts ...harnessOption) *harness {
 	}
 	logs := &bytes.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv := httptest.NewServer(httpapi.NewHandler(svc, httpapi.Options{Logger: logger, JWKS: verifier.JWKS}))
+	m := metrics.New(metrics.Sources{})
+	srv := httptest.NewServer(httpapi.NewHandler(svc, httpapi.Options{
+		Logger: logger, JWKS: verifier.JWKS,
+		// Every optional route on, as authd serve configures them, so the
+		// tests reach (and validate) every documented operation.
+		Issuer: cfg.Issuer, SigningAlgs: []string{key.Alg()}, OpenAPI: docs.OpenAPI,
+		Metrics: m.Handler(), Observer: m,
+	}))
 	t.Cleanup(srv.Close)
+	validateExchanges(t, srv)
 	return &harness{srv: srv, key: key, clock: clock, cfg: cfg, logs: logs}
 }
 

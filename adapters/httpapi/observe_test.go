@@ -76,6 +76,7 @@ func observedServer(t *testing.T, opts httpapi.Options) (*httptest.Server, *byte
 	opts.JWKS = verifier.JWKS
 	srv := httptest.NewServer(httpapi.NewHandler(svc, opts))
 	t.Cleanup(srv.Close)
+	validateExchanges(t, srv)
 	return srv, logs
 }
 
@@ -203,7 +204,7 @@ func TestObserverSeesRoutesAndOutcomes(t *testing.T) {
 	_ = json.Unmarshal(body, &pair)
 	send(t, srv, "POST", "/v1/auth/refresh", `{"refresh_token":"`+pair.RefreshToken+`"}`)
 	send(t, srv, "POST", "/v1/auth/refresh", `{"refresh_token":"`+pair.RefreshToken+`"}`) // reuse
-	send(t, srv, "POST", "/v1/auth/logout", `{"refresh_token":`)                          // malformed
+	send(t, srv, "POST", "/v1/auth/logout", `{"refresh_token":`, deliberatelyInvalid, "malformed JSON")
 	send(t, srv, "BREW", "/v1/users/me", "")
 
 	obs.mu.Lock()
