@@ -308,20 +308,52 @@ func TestStorageFailuresAreNeverBadCredentials(t *testing.T) {
 	}
 }
 
+// TestLogsNeverContainSecrets walks every endpoint, successes and failures,
+// at debug level, and then looks for any password, token (or a recognisable
+// piece of one), password hash or Authorization value in the whole log.
 func TestLogsNeverContainSecrets(t *testing.T) {
 	h := newHarness(t, nil)
 	h.register(t, "ada@example.com", "correct horse battery")
 	p := h.login(t, "ada@example.com", "correct horse battery")
 	h.do(t, "GET", "/v1/users/me", "", "Authorization", "Bearer "+p.AccessToken)
-	h.do(t, "POST", "/v1/auth/refresh", `{"refresh_token":"`+p.RefreshToken+`"}`)
+	h.do(t, "GET", "/v1/users/me?access_token="+p.AccessToken, "", "X-Test-Deliberately-Invalid", "a token in the query string is not accepted")
+	rotated := h.do(t, "POST", "/v1/auth/refresh", `{"refresh_token":"`+p.RefreshToken+`"}`).json(t)
+	h.do(t, "POST", "/v1/auth/refresh", `{"refresh_token":"`+p.RefreshToken+`"}`) // reuse: revokes, logs a warning
 	h.do(t, "POST", "/v1/auth/login", `{"email":"ada@example.com","password":"wrong horse battery"}`)
+	h.do(t, "POST", "/v1/auth/register", `{"email":"ada@example.com","password":"another horse battery"}`)
+	h.do(t, "POST", "/v1/auth/register", `{"email":"bob@example.com","password":"short"}`, "X-Test-Deliberately-Invalid", "password below the policy")
+	h.do(t, "GET", "/v1/users/me", "", "Authorization", "Bearer forged.tokenpayloadSECRETLIKE.signature")
+	h.do(t, "GET", "/v1/users/me", "", "Authorization", "Basic YWRhOmNvcnJlY3QgaG9yc2U=", "X-Test-Deliberately-Invalid", "Basic is not a bearer credential")
+	p2 := h.login(t, "ada@example.com", "correct horse battery")
+	h.do(t, "POST", "/v1/auth/logout", `{"refresh_token":"`+p2.RefreshToken+`"}`, "Authorization", "Bearer "+p2.AccessToken)
+	h.do(t, "POST", "/v1/auth/logout", "", "Authorization", "Bearer "+p2.AccessToken)
+
 	logs := h.logs.String()
-	if !strings.Contains(logs, `"path":"/v1/auth/login"`) {
-		t.Fatalf("requests are not logged: %s", logs)
+	for _, must := range []string{`"path":"/v1/auth/login"`, `"level":"WARN"`, `"level":"DEBUG"`} {
+		if !strings.Contains(logs, must) {
+			t.Fatalf("the walk did not log %s: the test would prove little\n%s", must, logs)
+		}
 	}
-	for _, secret := range []string{"correct horse battery", "wrong horse battery", p.AccessToken, p.RefreshToken} {
+	secrets := map[string]string{
+		"password":                 "correct horse battery",
+		"wrong password":           "wrong horse battery",
+		"duplicate sign-up's":      "another horse battery",
+		"rejected short password":  `"short"`,
+		"forged token":             "SECRETLIKE",
+		"Basic credentials":        "YWRhOmNvcnJlY3QgaG9yc2U",
+		"Authorization scheme":     "Bearer ",
+		"password hash":            "$argon2id$",
+		"access token":             p.AccessToken,
+		"refresh token":            p.RefreshToken,
+		"rotated refresh token":    rotated["refresh_token"].(string),
+		"second session's token":   p2.AccessToken,
+		"second session's refresh": p2.RefreshToken,
+		"access token's signature": p.AccessToken[strings.LastIndexByte(p.AccessToken, '.')+1:],
+		"refresh token's half":     p.RefreshToken[:len(p.RefreshToken)/2],
+	}
+	for what, secret := range secrets {
 		if strings.Contains(logs, secret) {
-			t.Fatalf("log contains a secret")
+			t.Errorf("the log contains the %s", what)
 		}
 	}
 }
