@@ -64,7 +64,7 @@ func (a *api) accessLog(next http.Handler) http.Handler {
 			slog.String("path", r.URL.Path),
 			slog.Int("status", ww.Status()),
 			slog.Int("bytes", ww.BytesWritten()),
-			slog.Duration("duration", elapsed),
+			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 		}
 		if ri.userID != "" {
 			attrs = append(attrs, slog.String("user_id", ri.userID.String()))

@@ -177,7 +177,7 @@ func TestAccessLogNamesRouteAndUser(t *testing.T) {
 	if meLine == nil || meLine["route"] != "/v1/users/me" || meLine["user_id"] != pair.User.ID || meLine["status"] != float64(200) {
 		t.Fatalf("/me access log line: %v (want route, status 200 and user_id %s)", meLine, pair.User.ID)
 	}
-	if _, ok := meLine["duration"]; !ok {
+	if d, ok := meLine["duration_ms"].(float64); !ok || d <= 0 {
 		t.Fatal("no duration in the access log")
 	}
 	if unmatched == nil || unmatched["route"] != "unmatched" || unmatched["user_id"] != nil {
