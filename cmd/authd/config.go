@@ -16,6 +16,9 @@ type config struct {
 	Addr           string        `envconfig:"ADDR" default:":8080"`
 	DatabaseURL    string        `envconfig:"DATABASE_URL"`
 	SigningKeyFile string        `envconfig:"SIGNING_KEY_FILE"`
+	// PreviousKeyFiles are retired signing keys (comma-separated paths):
+	// published in the JWKS and accepted by the verifier, never used to sign.
+	PreviousKeyFiles []string `envconfig:"PREVIOUS_KEY_FILES"`
 	Issuer         string        `envconfig:"ISSUER" default:"http://localhost:8080"`
 	Audience       string        `envconfig:"AUDIENCE" default:"authd"`
 	AccessTTL      time.Duration `envconfig:"ACCESS_TTL" default:"15m"`
@@ -58,6 +61,14 @@ func (c config) validate() error {
 		return bad("AUTH_REFRESH_TTL", "must be a positive duration such as 720h")
 	case c.RefreshTTL < c.AccessTTL:
 		return bad("AUTH_REFRESH_TTL", "must not be shorter than AUTH_ACCESS_TTL")
+	}
+	if len(c.PreviousKeyFiles) > 0 && c.SigningKeyFile == "" {
+		return bad("AUTH_PREVIOUS_KEY_FILES", "needs AUTH_SIGNING_KEY_FILE: retired keys only make sense next to a current one")
+	}
+	for _, f := range c.PreviousKeyFiles {
+		if strings.TrimSpace(f) == "" {
+			return bad("AUTH_PREVIOUS_KEY_FILES", "has an empty entry")
+		}
 	}
 	if c.DatabaseURL != "" {
 		u, err := url.Parse(c.DatabaseURL)

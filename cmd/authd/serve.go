@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,7 +69,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	verifier, err := jwt.NewVerifier(jwtCfg, key)
+	previous, err := loadPreviousKeys(cfg, log)
+	if err != nil {
+		return err
+	}
+	verifier, err := jwt.NewVerifier(jwtCfg, append([]*jwt.Key{key}, previous...)...)
 	if err != nil {
 		return err
 	}
@@ -86,7 +91,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Logger:      log,
 		JWKS:        func() []byte { return jwks },
 		Issuer:      cfg.Issuer,
-		SigningAlgs: []string{key.Alg()},
+		SigningAlgs: signingAlgs(key, previous),
 		OpenAPI:     docs.OpenAPI,
 		Observer:    m,
 	}
@@ -174,15 +179,47 @@ func loadSigningKey(cfg config, log *slog.Logger) (*jwt.Key, error) {
 		log.Warn("AUTH_SIGNING_KEY_FILE is empty: using an EPHEMERAL ES256 key; tokens become invalid on restart (create one with `authd keygen`)")
 		return jwt.GenerateKey("ES256")
 	}
-	pemBytes, err := os.ReadFile(cfg.SigningKeyFile)
+	return loadKeyFile("AUTH_SIGNING_KEY_FILE", cfg.SigningKeyFile)
+}
+
+// loadPreviousKeys reads the retired keys: they keep verifying the tokens
+// they signed (until those expire) and stay in the JWKS, so a rotation is
+// invisible to clients and resource servers.
+func loadPreviousKeys(cfg config, log *slog.Logger) ([]*jwt.Key, error) {
+	var keys []*jwt.Key
+	for _, f := range cfg.PreviousKeyFiles {
+		k, err := loadKeyFile("AUTH_PREVIOUS_KEY_FILES", strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+		log.Info("retired key still verifying", slog.String("kid", k.ID()), slog.String("alg", k.Alg()))
+	}
+	return keys, nil
+}
+
+func loadKeyFile(variable, path string) (*jwt.Key, error) {
+	pemBytes, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("invalid configuration: AUTH_SIGNING_KEY_FILE: %w", err)
+		return nil, fmt.Errorf("invalid configuration: %s: %w", variable, err)
 	}
 	key, err := jwt.LoadKeyPEM(pemBytes)
 	if err != nil {
-		return nil, fmt.Errorf("invalid configuration: AUTH_SIGNING_KEY_FILE: %w", err)
+		return nil, fmt.Errorf("invalid configuration: %s: %s: %w", variable, path, err)
 	}
 	return key, nil
+}
+
+// signingAlgs lists each algorithm the JWKS holds once, the current key's
+// first.
+func signingAlgs(current *jwt.Key, previous []*jwt.Key) []string {
+	algs := []string{current.Alg()}
+	for _, k := range previous {
+		if !slices.Contains(algs, k.Alg()) {
+			algs = append(algs, k.Alg())
+		}
+	}
+	return algs
 }
 
 // debugMux serves net/http/pprof: profiles reveal internals and cost CPU,
