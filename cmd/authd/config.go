@@ -13,21 +13,21 @@ import (
 
 // config is read from the environment with the AUTH_ prefix (API.md).
 type config struct {
-	Addr           string        `envconfig:"ADDR" default:":8080"`
-	DatabaseURL    string        `envconfig:"DATABASE_URL"`
-	SigningKeyFile string        `envconfig:"SIGNING_KEY_FILE"`
+	Addr           string `envconfig:"ADDR" default:":8080"`
+	DatabaseURL    string `envconfig:"DATABASE_URL"`
+	SigningKeyFile string `envconfig:"SIGNING_KEY_FILE"`
 	// PreviousKeyFiles are retired signing keys (comma-separated paths):
 	// published in the JWKS and accepted by the verifier, never used to sign.
-	PreviousKeyFiles []string `envconfig:"PREVIOUS_KEY_FILES"`
-	Issuer         string        `envconfig:"ISSUER" default:"http://localhost:8080"`
-	Audience       string        `envconfig:"AUDIENCE" default:"authd"`
-	AccessTTL      time.Duration `envconfig:"ACCESS_TTL" default:"15m"`
-	RefreshTTL     time.Duration `envconfig:"REFRESH_TTL" default:"720h"`
-	AutoMigrate    bool          `envconfig:"AUTO_MIGRATE" default:"true"`
-	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info"`
-	LogFormat      string        `envconfig:"LOG_FORMAT" default:"json"`
-	DebugAddr      string        `envconfig:"DEBUG_ADDR"`   // net/http/pprof listener; off when empty
-	MetricsAddr    string        `envconfig:"METRICS_ADDR"` // separate /metrics listener; empty: /metrics on AUTH_ADDR
+	PreviousKeyFiles []string      `envconfig:"PREVIOUS_KEY_FILES"`
+	Issuer           string        `envconfig:"ISSUER" default:"http://localhost:8080"`
+	Audience         string        `envconfig:"AUDIENCE" default:"authd"`
+	AccessTTL        time.Duration `envconfig:"ACCESS_TTL" default:"15m"`
+	RefreshTTL       time.Duration `envconfig:"REFRESH_TTL" default:"720h"`
+	AutoMigrate      bool          `envconfig:"AUTO_MIGRATE" default:"true"`
+	LogLevel         string        `envconfig:"LOG_LEVEL" default:"info"`
+	LogFormat        string        `envconfig:"LOG_FORMAT" default:"json"`
+	DebugAddr        string        `envconfig:"DEBUG_ADDR"`   // net/http/pprof listener; off when empty
+	MetricsAddr      string        `envconfig:"METRICS_ADDR"` // separate /metrics listener; empty: /metrics on AUTH_ADDR
 }
 
 // loadConfig reads and validates the configuration. Every error names the
