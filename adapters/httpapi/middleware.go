@@ -61,6 +61,7 @@ func (a *api) accessLog(next http.Handler) http.Handler {
 			slog.String("request_id", ri.id),
 			slog.String("method", r.Method),
 			slog.String("route", route),
+			slog.String("ip", ri.ip.String()),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", ww.Status()),
 			slog.Int("bytes", ww.BytesWritten()),

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/authd/authd/application"
@@ -29,6 +30,7 @@ type Observer interface {
 // request's goroutine touches it.
 type requestInfo struct {
 	id        string
+	ip        netip.Addr // the client's address (see clientIP)
 	userID    domain.UserID
 	operation string // "login", ...: set by the handlers that count outcomes
 	outcome   string // set by writeError; "" means success
@@ -69,14 +71,17 @@ func saneRequestID(id string) bool {
 
 // requestID gives every request an id: the caller's X-Request-ID when it is
 // sane, else a fresh random one; it is echoed in the response and logged.
-func requestID(next http.Handler) http.Handler {
+// It also settles the client's address once, for the limiter, the log and
+// the sessions' records.
+func (a *api) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-ID")
 		if !saneRequestID(id) {
 			id = rand.Text()
 		}
 		w.Header().Set("X-Request-ID", id)
-		ctx := context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{id: id})
+		ri := &requestInfo{id: id, ip: clientIP(r, a.trusted)}
+		ctx := context.WithValue(r.Context(), requestInfoKey{}, ri)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

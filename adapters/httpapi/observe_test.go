@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -285,5 +287,56 @@ func TestOptionalRoutesAreAbsentUnlessConfigured(t *testing.T) {
 	srv, _ = observedServer(t, httpapi.Options{Metrics: metrics})
 	if res, body := send(t, srv, "GET", "/metrics", ""); res.StatusCode != 200 || string(body) != "authd_up 1\n" {
 		t.Errorf("/metrics with a handler: %d %q", res.StatusCode, body)
+	}
+}
+
+func TestPerIPRateLimitOnCredentialEndpoints(t *testing.T) {
+	obs := &recordingObserver{}
+	srv, logs := observedServer(t, httpapi.Options{
+		RateLimit:      httpapi.RateLimit{PerMinute: 1, Burst: 3},
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		Observer:       obs,
+	})
+	bad := `{"email":"nobody@example.com","password":"wrong password here"}`
+	for i := range 3 {
+		if res, _ := send(t, srv, "POST", "/v1/auth/login", bad, "X-Forwarded-For", "198.51.100.1"); res.StatusCode != 401 {
+			t.Fatalf("attempt %d: %d, want 401", i+1, res.StatusCode)
+		}
+	}
+	res, body := send(t, srv, "POST", "/v1/auth/login", bad, "X-Forwarded-For", "198.51.100.1")
+	var p map[string]any
+	_ = json.Unmarshal(body, &p)
+	if res.StatusCode != 429 || p["code"] != "rate_limited" || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("over the limit: %d %s Retry-After %q", res.StatusCode, body, res.Header.Get("Retry-After"))
+	}
+	// The bucket is shared by every credential endpoint...
+	if res, _ := send(t, srv, "POST", "/v1/auth/refresh", `{"refresh_token":"x"}`, "X-Forwarded-For", "198.51.100.1"); res.StatusCode != 429 {
+		t.Fatalf("refresh from the limited address: %d", res.StatusCode)
+	}
+	// ...but not by other clients behind the same trusted proxy, nor by
+	// endpoints that take no credentials.
+	if res, _ := send(t, srv, "POST", "/v1/auth/login", bad, "X-Forwarded-For", "198.51.100.2"); res.StatusCode != 401 {
+		t.Fatalf("another client: %d", res.StatusCode)
+	}
+	if res, _ := send(t, srv, "GET", "/healthz", "", "X-Forwarded-For", "198.51.100.1"); res.StatusCode != 200 {
+		t.Fatalf("healthz: %d", res.StatusCode)
+	}
+	if !strings.Contains(logs.String(), `"ip":"198.51.100.1"`) {
+		t.Fatal("the access log lacks the client address")
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if !slices.Contains(obs.outcomes, "login rate_limited") {
+		t.Fatalf("outcomes %v lack login rate_limited", obs.outcomes)
+	}
+}
+
+func TestForwardedForIgnoredFromUntrustedPeers(t *testing.T) {
+	srv, _ := observedServer(t, httpapi.Options{RateLimit: httpapi.RateLimit{PerMinute: 1, Burst: 1}})
+	bad := `{"email":"nobody@example.com","password":"wrong password here"}`
+	send(t, srv, "POST", "/v1/auth/login", bad, "X-Forwarded-For", "198.51.100.1")
+	// A client rotating the header still lands in its own (peer) bucket.
+	if res, _ := send(t, srv, "POST", "/v1/auth/login", bad, "X-Forwarded-For", "198.51.100.99"); res.StatusCode != 429 {
+		t.Fatalf("spoofed X-Forwarded-For escaped the limit: %d", res.StatusCode)
 	}
 }

@@ -29,6 +29,7 @@ const (
 	codeNotFound         = "not_found"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeInternal         = "internal_error"
+	codeRateLimited      = "rate_limited"
 )
 
 // Request-shape errors raised by this adapter before any use case runs.

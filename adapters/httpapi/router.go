@@ -6,6 +6,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -34,6 +35,11 @@ type Options struct {
 	Metrics http.Handler
 	// Observer receives per-request and per-operation measurements.
 	Observer Observer
+	// TrustedProxies are the peers whose X-Forwarded-For is believed when
+	// working out a client's address (see clientIP); empty trusts none.
+	TrustedProxies []netip.Prefix
+	// RateLimit is the per-client-IP limit on the credential endpoints.
+	RateLimit RateLimit
 }
 
 type api struct {
@@ -43,12 +49,15 @@ type api struct {
 	discoveryDoc []byte
 	openAPI      []byte
 	obs          Observer
+	trusted      []netip.Prefix
+	limiter      *ipLimiter // nil: no per-IP limit
 	mux          *chi.Mux
 }
 
 // NewHandler builds the router for the whole API.
 func NewHandler(svc *application.Service, opts Options) http.Handler {
-	a := &api{svc: svc, log: opts.Logger, jwks: opts.JWKS, openAPI: opts.OpenAPI, obs: opts.Observer}
+	a := &api{svc: svc, log: opts.Logger, jwks: opts.JWKS, openAPI: opts.OpenAPI, obs: opts.Observer,
+		trusted: opts.TrustedProxies, limiter: newIPLimiter(opts.RateLimit)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -62,7 +71,7 @@ func NewHandler(svc *application.Service, opts Options) http.Handler {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	r.Use(requestID, a.accessLog, a.recoverer, securityHeaders, deadline(timeout))
+	r.Use(a.requestID, a.accessLog, a.recoverer, securityHeaders, deadline(timeout))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, codeNotFound, "no such resource")
 	})
@@ -84,10 +93,10 @@ func NewHandler(svc *application.Service, opts Options) http.Handler {
 
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(noStore)
-		r.Post("/auth/register", a.register)
-		r.Post("/auth/login", a.login)
-		r.Post("/auth/refresh", a.refresh)
-		r.Post("/auth/logout", a.logout)
+		r.With(a.rateLimited("register")).Post("/auth/register", a.register)
+		r.With(a.rateLimited("login")).Post("/auth/login", a.login)
+		r.With(a.rateLimited("refresh")).Post("/auth/refresh", a.refresh)
+		r.With(a.rateLimited("logout")).Post("/auth/logout", a.logout)
 		r.With(a.requireBearer).Get("/users/me", a.me)
 	})
 	return r

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -28,6 +29,13 @@ type config struct {
 	LogFormat        string        `envconfig:"LOG_FORMAT" default:"json"`
 	DebugAddr        string        `envconfig:"DEBUG_ADDR"`   // net/http/pprof listener; off when empty
 	MetricsAddr      string        `envconfig:"METRICS_ADDR"` // separate /metrics listener; empty: /metrics on AUTH_ADDR
+	// TrustedProxies: CIDRs (or single addresses) whose X-Forwarded-For is
+	// believed when working out a client's address.
+	TrustedProxies []string `envconfig:"TRUSTED_PROXIES"`
+	// IPRatePerMinute and IPBurst: the per-client-IP token bucket on the
+	// credential endpoints; 0 per minute turns it off.
+	IPRatePerMinute int `envconfig:"IP_RATE_PER_MINUTE" default:"300"`
+	IPBurst         int `envconfig:"IP_BURST" default:"60"`
 }
 
 // loadConfig reads and validates the configuration. Every error names the
@@ -70,6 +78,15 @@ func (c config) validate() error {
 			return bad("AUTH_PREVIOUS_KEY_FILES", "has an empty entry")
 		}
 	}
+	if _, err := c.trustedProxies(); err != nil {
+		return bad("AUTH_TRUSTED_PROXIES", err.Error())
+	}
+	switch {
+	case c.IPRatePerMinute < 0:
+		return bad("AUTH_IP_RATE_PER_MINUTE", "must be 0 (off) or a positive number of requests per minute")
+	case c.IPRatePerMinute > 0 && c.IPBurst < 1:
+		return bad("AUTH_IP_BURST", "must be at least 1")
+	}
 	if c.DatabaseURL != "" {
 		u, err := url.Parse(c.DatabaseURL)
 		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -83,6 +100,25 @@ func (c config) validate() error {
 		return bad("AUTH_LOG_FORMAT", "must be json or text")
 	}
 	return nil
+}
+
+// trustedProxies parses AUTH_TRUSTED_PROXIES: CIDRs, or plain addresses
+// meaning just that host.
+func (c config) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither a CIDR nor an IP address", s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 func (c config) level() (slog.Level, error) {

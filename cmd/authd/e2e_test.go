@@ -288,6 +288,9 @@ func TestInvalidConfigurationNamesTheVariable(t *testing.T) {
 		{"AUTH_DATABASE_URL=mysql://x", "AUTH_DATABASE_URL"},
 		{"AUTH_SIGNING_KEY_FILE=/nonexistent/key.pem", "AUTH_SIGNING_KEY_FILE"},
 		{"AUTH_LOG_LEVEL=loud", "AUTH_LOG_LEVEL"},
+		{"AUTH_TRUSTED_PROXIES=10.0.0.0/8,not-an-address", "AUTH_TRUSTED_PROXIES"},
+		{"AUTH_IP_RATE_PER_MINUTE=-1", "AUTH_IP_RATE_PER_MINUTE"},
+		{"AUTH_IP_BURST=0", "AUTH_IP_BURST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {

@@ -94,7 +94,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		SigningAlgs: signingAlgs(key, previous),
 		OpenAPI:     docs.OpenAPI,
 		Observer:    m,
+		RateLimit:   httpapi.RateLimit{PerMinute: cfg.IPRatePerMinute, Burst: cfg.IPBurst},
 	}
+	opts.TrustedProxies, _ = cfg.trustedProxies() // validated by loadConfig
 	if cfg.MetricsAddr == "" {
 		opts.Metrics = m.Handler()
 	}
