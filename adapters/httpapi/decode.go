@@ -29,6 +29,13 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
 		return errUnsupportedMedia // JSON is UTF-8 (RFC 8259); anything else would be misread
 	}
+	// A body announced as too large is refused before a byte is read, so the
+	// answer is 413 whatever its first bytes hold. (A chunked body has no
+	// length: the reader below stops it at the limit, and one malformed
+	// before reaching it is 400.)
+	if r.ContentLength > maxBodyBytes {
+		return errTooLarge
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	// The body must be an object: `null`, arrays and scalars are malformed,
 	// not an object with every field missing.

@@ -116,7 +116,7 @@ func validPayload(now time.Time) jwtlib.MapClaims {
 }
 
 // sign builds a token with an arbitrary header and payload, signed by
-// method with key, exactly as an attacker holding that key would.
+// method with key, as anyone holding that key could.
 func sign(tb testing.TB, method jwtlib.SigningMethod, key any, header map[string]any, payload jwtlib.MapClaims) string {
 	tb.Helper()
 	tok := jwtlib.NewWithClaims(method, payload)
@@ -124,6 +124,13 @@ func sign(tb testing.TB, method jwtlib.SigningMethod, key any, header map[string
 	s, err := tok.SignedString(key)
 	if err != nil {
 		tb.Fatalf("sign: %v", err)
+	}
+	if method == jwtlib.SigningMethodES256 {
+		// In the low-s form authd's signer writes (canonical.go); the
+		// high-s twin is tested on its own.
+		if s, err = lowS(s); err != nil {
+			tb.Fatalf("sign: %v", err)
+		}
 	}
 	return s
 }

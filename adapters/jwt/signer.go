@@ -159,6 +159,11 @@ func (s *Signer) IssueAccessToken(_ context.Context, c domain.AccessClaims) (str
 	if err != nil {
 		return "", domain.AccessClaims{}, fmt.Errorf("issue access token: sign: %w", err)
 	}
+	if s.key.alg == AlgES256 {
+		if signed, err = lowS(signed); err != nil {
+			return "", domain.AccessClaims{}, fmt.Errorf("issue access token: normalise signature: %w", err)
+		}
+	}
 	c.IssuedAt, c.ExpiresAt = now, exp
 	return signed, c, nil
 }

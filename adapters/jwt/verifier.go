@@ -142,6 +142,8 @@ func (v *Verifier) VerifyAccessToken(_ context.Context, token string) (domain.Ac
 		return domain.AccessClaims{}, invalid(rejectEmpty)
 	case len(token) > MaxTokenBytes:
 		return domain.AccessClaims{}, invalid(rejectTooLarge)
+	case !canonicalChars(token):
+		return domain.AccessClaims{}, invalid(rejectSpelling)
 	}
 	digest := sha256.Sum256([]byte(token))
 	now := v.clock.Now()
@@ -160,9 +162,11 @@ func (v *Verifier) VerifyAccessToken(_ context.Context, token string) (domain.Ac
 // checks hold.
 func (v *Verifier) verify(token string) (verified, error) {
 	var wire accessClaims
-	if _, err := v.parser.ParseWithClaims(token, &wire, v.keyFor); err != nil {
+	tok, err := v.parser.ParseWithClaims(token, &wire, v.keyFor)
+	if err != nil {
 		return verified{}, invalid(classify(err))
 	}
+
 	// RFC 9068 section 2.2 makes iat and jti mandatory; golang-jwt only
 	// checks them when present.
 	if wire.IssuedAt == nil {
@@ -182,6 +186,11 @@ func (v *Verifier) verify(token string) (verified, error) {
 	role, err := domain.ParseRole(wire.Role)
 	if err != nil {
 		return verified{}, invalid(rejectRole)
+	}
+	// Every check passed; refuse a genuine signature's high-s twin all the
+	// same (see canonical.go).
+	if tok.Method.Alg() == AlgES256 && highS(tok.Signature) {
+		return verified{}, invalid(rejectSpelling)
 	}
 	from := wire.IssuedAt.Time
 	if wire.NotBefore != nil && wire.NotBefore.After(from) {
@@ -223,6 +232,7 @@ func (v *Verifier) keyFor(t *jwtlib.Token) (any, error) {
 	if alg, _ := t.Header["alg"].(string); alg != k.alg || t.Method.Alg() != k.alg {
 		return nil, rejectAlg
 	}
+
 	return k.public, nil
 }
 
