@@ -102,7 +102,7 @@ func TestSetRole(t *testing.T) {
 	if p, _ := f.svc.Authenticate(ctx, pair.AccessToken); p.Role != domain.RoleUser {
 		t.Fatalf("old token role = %q", p.Role)
 	}
-	next, err := f.svc.Refresh(ctx, pair.RefreshToken)
+	next, err := f.svc.Refresh(ctx, application.RefreshInput{RefreshToken: pair.RefreshToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestRevokeUserSessions(t *testing.T) {
 		t.Fatalf("RevokeUserSessions = %d, %v; want 2 (the logged-out session does not count)", n, err)
 	}
 	for _, pair := range []application.TokenPair{first, second} {
-		if _, err := f.svc.Refresh(ctx, pair.RefreshToken); !errors.Is(err, domain.ErrInvalidRefreshToken) {
+		if _, err := f.svc.Refresh(ctx, application.RefreshInput{RefreshToken: pair.RefreshToken}); !errors.Is(err, domain.ErrInvalidRefreshToken) {
 			t.Fatalf("refresh after revoke: err = %v", err)
 		}
 		p, _ := f.svc.Authenticate(ctx, pair.AccessToken)
@@ -182,7 +182,7 @@ func TestRevokeUserSessions(t *testing.T) {
 			t.Fatalf("/me after revoke: err = %v", err)
 		}
 	}
-	if _, err := f.svc.Refresh(ctx, grace.RefreshToken); err != nil {
+	if _, err := f.svc.Refresh(ctx, application.RefreshInput{RefreshToken: grace.RefreshToken}); err != nil {
 		t.Fatalf("another user's session was touched: %v", err)
 	}
 	if n, err := f.svc.RevokeUserSessions(ctx, "ada@example.com"); err != nil || n != 0 {

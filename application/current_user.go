@@ -29,20 +29,39 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 }
 
 // CurrentUser returns the caller's account, after checking that the
-// token's session is still active: a logged-out session's access token is
-// refused here at once, not only when it expires.
+// token's session is still usable: a logged-out session's access token is
+// refused here at once, not only when it expires, and so is one of a
+// session past its idle timeout or maximum age (domain.ErrInvalidToken).
 //
 // The session and its owner are one read (SessionByID), so this is one
 // round trip to the store.
 func (s *Service) CurrentUser(ctx context.Context, p Principal) (domain.User, error) {
+	_, owner, err := s.liveSession(ctx, p, s.clock.Now())
+	if err != nil {
+		return domain.User{}, fmt.Errorf("current user: %w", err)
+	}
+	return owner, nil
+}
+
+// liveSession returns the principal's session and its owner when the
+// session is usable at now and belongs to the principal; otherwise
+// domain.ErrInvalidToken (a storage failure stays what it is). Every use
+// case that acts for a bearer on the server side starts here, so an access
+// token outliving its session's logout cannot manage sessions or the
+// password.
+func (s *Service) liveSession(ctx context.Context, p Principal, now time.Time) (domain.Session, domain.User, error) {
 	session, owner, err := s.sessions.SessionByID(ctx, p.SessionID)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
-		return domain.User{}, fmt.Errorf("current user: session or account gone: %w", domain.ErrInvalidToken)
+		return domain.Session{}, domain.User{}, fmt.Errorf("session or account gone: %w", domain.ErrInvalidToken)
 	case err != nil:
-		return domain.User{}, fmt.Errorf("current user: %w", err)
-	case !session.Active() || session.UserID() != p.UserID || owner.ID() != p.UserID:
-		return domain.User{}, fmt.Errorf("current user: session ended: %w", domain.ErrInvalidToken)
+		return domain.Session{}, domain.User{}, err
+	case session.UserID() != p.UserID || owner.ID() != p.UserID:
+		return domain.Session{}, domain.User{}, fmt.Errorf("session of another account: %w", domain.ErrInvalidToken)
+	case !session.Active():
+		return domain.Session{}, domain.User{}, fmt.Errorf("session ended: %w", domain.ErrInvalidToken)
+	case !s.sessionPolicy.Usable(session, now):
+		return domain.Session{}, domain.User{}, fmt.Errorf("session idle or too old: %w", domain.ErrInvalidToken)
 	}
-	return owner, nil
+	return session, owner, nil
 }

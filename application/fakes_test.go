@@ -2,6 +2,8 @@ package application_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"sync"
@@ -26,19 +28,27 @@ func (s *seqIDs) next() string {
 }
 func (s *seqIDs) NewUserID() domain.UserID       { return domain.UserID(s.next()) }
 func (s *seqIDs) NewSessionID() domain.SessionID { return domain.SessionID(s.next()) }
+func (s *seqIDs) NewEventID() domain.EventID     { return domain.EventID(s.next()) }
 
-// countingRandom yields distinct, deterministic bytes.
+// countingRandom yields distinct, deterministic bytes: SHA-256 of a
+// counter, so no two refresh tokens of a test repeat.
 type countingRandom struct {
-	mu sync.Mutex
-	b  byte
+	mu  sync.Mutex
+	n   uint64
+	buf []byte
 }
 
 func (r *countingRandom) Read(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i := range p {
-		r.b++
-		p[i] = r.b
+		if len(r.buf) == 0 {
+			r.n++
+			sum := sha256.Sum256(binary.BigEndian.AppendUint64(nil, r.n))
+			r.buf = sum[:]
+		}
+		p[i] = r.buf[0]
+		r.buf = r.buf[1:]
 	}
 	return len(p), nil
 }

@@ -13,6 +13,8 @@ type RegisterInput struct {
 	Email    string
 	Password string
 	Name     string
+	// Client is who asked, for the audit log.
+	Client domain.ClientInfo
 }
 
 // Register creates an account with the default role. Every invalid field is
@@ -31,6 +33,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (domain.User, 
 	if err != nil {
 		return domain.User{}, fmt.Errorf("register: %w", err)
 	}
+	s.record(ctx, u.CreatedAt(), domain.AuditEvent{Type: domain.EventRegistered, UserID: u.ID(), Client: in.Client})
 	return u, nil
 }
 

@@ -3,7 +3,9 @@ package application_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,9 +19,17 @@ import (
 // storage failures never turn into "invalid credentials".
 type flakyStore struct {
 	*memory.Store
-	failByEmail error
-	failSession error
-	updates     int
+	failByEmail  error
+	failSession  error
+	failThrottle error
+	updates      int
+}
+
+func (f *flakyStore) ClaimLoginAttempt(ctx context.Context, key domain.ThrottleKey, now time.Time, p domain.ThrottlePolicy) (bool, time.Time, error) {
+	if f.failThrottle != nil {
+		return false, time.Time{}, f.failThrottle
+	}
+	return f.Store.ClaimLoginAttempt(ctx, key, now, p)
 }
 
 func (f *flakyStore) UserByEmail(ctx context.Context, e domain.Email) (domain.User, error) {
@@ -42,20 +52,69 @@ func (f *flakyStore) UpdatePasswordHash(ctx context.Context, id domain.UserID, h
 }
 
 type fixture struct {
-	svc    *application.Service
-	store  *flakyStore
-	hasher *fakeHasher
-	clock  *fixedClock
+	svc         *application.Service
+	store       *flakyStore
+	hasher      *fakeHasher
+	clock       *fixedClock
+	audit       *flakyAudit
+	auditErrors *errorList
+}
+
+// flakyAudit wraps the memory store's audit log and fails on demand.
+type flakyAudit struct {
+	ports.AuditLog
+	mu   sync.Mutex
+	fail error
+}
+
+func (a *flakyAudit) Append(ctx context.Context, e domain.AuditEvent) error {
+	a.mu.Lock()
+	fail := a.fail
+	a.mu.Unlock()
+	if fail != nil {
+		return fail
+	}
+	return a.AuditLog.Append(ctx, e)
+}
+
+// errorList collects what OnAuditError is told.
+type errorList struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (l *errorList) add(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.errs = append(l.errs, err)
+}
+
+func (l *errorList) list() []error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.errs)
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{store: &flakyStore{Store: memory.NewStore()}, hasher: &fakeHasher{}, clock: &fixedClock{now: t0}}
+	return newFixtureWith(t, application.Config{RefreshTTL: 720 * time.Hour})
+}
+
+// newFixtureWith wires the use cases as authd serve does (throttle and
+// audit log on the store) under cfg.
+func newFixtureWith(t *testing.T, cfg application.Config) *fixture {
+	t.Helper()
+	mem := memory.NewStore()
+	f := &fixture{
+		store: &flakyStore{Store: mem}, hasher: &fakeHasher{}, clock: &fixedClock{now: t0},
+		audit: &flakyAudit{AuditLog: mem}, auditErrors: &errorList{},
+	}
 	tokens := fakeTokens{clock: f.clock}
 	svc, err := application.NewService(context.Background(), application.Deps{
 		Users: f.store, Sessions: f.store, Store: f.store, Hasher: f.hasher,
 		Issuer: tokens, Verifier: tokens, Clock: f.clock, IDs: &seqIDs{}, Random: &countingRandom{},
-	}, application.Config{RefreshTTL: 720 * time.Hour})
+		Throttle: f.store, Audit: f.audit, OnAuditError: f.auditErrors.add,
+	}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +312,7 @@ func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
 	first := f.login(t, "ada@example.com", "correct horse")
 
 	f.clock.now = t0.Add(time.Hour)
-	second, err := f.svc.Refresh(ctx, first.RefreshToken)
+	second, err := f.svc.Refresh(ctx, application.RefreshInput{RefreshToken: first.RefreshToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,10 +326,10 @@ func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
 	}
 
 	// Reuse of the spent token revokes the session: the newest token dies too.
-	if _, err := f.svc.Refresh(ctx, first.RefreshToken); !errors.Is(err, domain.ErrRefreshTokenReused) || !errors.Is(err, domain.ErrInvalidRefreshToken) {
+	if _, err := f.svc.Refresh(ctx, application.RefreshInput{RefreshToken: first.RefreshToken}); !errors.Is(err, domain.ErrRefreshTokenReused) || !errors.Is(err, domain.ErrInvalidRefreshToken) {
 		t.Fatalf("reuse: err = %v", err)
 	}
-	if _, err := f.svc.Refresh(ctx, second.RefreshToken); !errors.Is(err, domain.ErrInvalidRefreshToken) {
+	if _, err := f.svc.Refresh(ctx, application.RefreshInput{RefreshToken: second.RefreshToken}); !errors.Is(err, domain.ErrInvalidRefreshToken) {
 		t.Fatalf("newest token after reuse: err = %v", err)
 	}
 	if _, err := f.svc.CurrentUser(ctx, p); !errors.Is(err, domain.ErrInvalidToken) {
@@ -303,7 +362,7 @@ func TestRefreshRejects(t *testing.T) {
 			f := newFixture(t)
 			f.register(t, "ada@example.com", "correct horse")
 			pair := f.login(t, "ada@example.com", "correct horse")
-			_, err := f.svc.Refresh(context.Background(), tt.token(f, pair))
+			_, err := f.svc.Refresh(context.Background(), application.RefreshInput{RefreshToken: tt.token(f, pair)})
 			if tt.want == nil {
 				if fieldCodes(t, err)["refresh_token"] != "required" {
 					t.Fatalf("err = %v", err)
@@ -350,7 +409,7 @@ func TestLogout(t *testing.T) {
 			if _, err := f.svc.CurrentUser(ctx, p); !errors.Is(err, domain.ErrInvalidToken) {
 				t.Fatalf("access token of a logged-out session: err = %v", err)
 			}
-			if _, err := f.svc.Refresh(ctx, pair.RefreshToken); !errors.Is(err, domain.ErrInvalidRefreshToken) {
+			if _, err := f.svc.Refresh(ctx, application.RefreshInput{RefreshToken: pair.RefreshToken}); !errors.Is(err, domain.ErrInvalidRefreshToken) {
 				t.Fatalf("refresh after logout: err = %v", err)
 			}
 		})

@@ -204,11 +204,11 @@ func TestRefreshToken(t *testing.T) {
 
 func TestSession(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := domain.NewSession("0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0b", "0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0c", now)
+	s := domain.NewSession("0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0b", "0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0c", now, domain.ClientInfo{})
 	if !s.Active() {
 		t.Fatal("new session must be active")
 	}
-	r := domain.RehydrateSession(s.ID(), s.UserID(), now, now.Add(time.Minute))
+	r := domain.RehydrateSession(s.ID(), s.UserID(), now, now, now.Add(time.Minute), domain.ClientInfo{})
 	if r.Active() {
 		t.Fatal("revoked session reported active")
 	}

@@ -11,28 +11,96 @@ import (
 
 // Session is one login: a family of refresh tokens of which at most one is
 // live at a time. Revoking the session kills every token of the family.
+// Besides revocation a session ends by policy (see SessionPolicy): when it
+// has not been used for the idle timeout, or has reached its maximum age.
 type Session struct {
-	id        SessionID
-	userID    UserID
-	createdAt time.Time
-	revokedAt time.Time // zero while active
+	id         SessionID
+	userID     UserID
+	createdAt  time.Time
+	lastUsedAt time.Time // the login, then the latest refresh
+	revokedAt  time.Time // zero while active
+	client     ClientInfo
 }
 
-// NewSession starts a session for a user.
-func NewSession(id SessionID, user UserID, now time.Time) Session {
-	return Session{id: id, userID: user, createdAt: now.UTC()}
+// NewSession starts a session for a user, used now by client.
+func NewSession(id SessionID, user UserID, now time.Time, client ClientInfo) Session {
+	now = now.UTC()
+	return Session{id: id, userID: user, createdAt: now, lastUsedAt: now, client: client.Clean()}
 }
 
 // RehydrateSession rebuilds a session from storage.
-func RehydrateSession(id SessionID, user UserID, createdAt, revokedAt time.Time) Session {
-	return Session{id: id, userID: user, createdAt: createdAt.UTC(), revokedAt: revokedAt.UTC()}
+func RehydrateSession(id SessionID, user UserID, createdAt, lastUsedAt, revokedAt time.Time, client ClientInfo) Session {
+	return Session{
+		id: id, userID: user, createdAt: createdAt.UTC(), lastUsedAt: lastUsedAt.UTC(), revokedAt: revokedAt.UTC(),
+		client: client,
+	}
 }
 
-func (s Session) ID() SessionID        { return s.id }
-func (s Session) UserID() UserID       { return s.userID }
-func (s Session) CreatedAt() time.Time { return s.createdAt }
-func (s Session) RevokedAt() time.Time { return s.revokedAt }
-func (s Session) Active() bool         { return s.revokedAt.IsZero() }
+func (s Session) ID() SessionID         { return s.id }
+func (s Session) UserID() UserID        { return s.userID }
+func (s Session) CreatedAt() time.Time  { return s.createdAt }
+func (s Session) LastUsedAt() time.Time { return s.lastUsedAt }
+func (s Session) RevokedAt() time.Time  { return s.revokedAt }
+func (s Session) Client() ClientInfo    { return s.client }
+func (s Session) IP() string            { return s.client.IP }
+func (s Session) UserAgent() string     { return s.client.UserAgent }
+func (s Session) Active() bool          { return s.revokedAt.IsZero() }
+
+// SessionPolicy bounds a session's life beyond revocation (OWASP session
+// management: an idle timeout and an absolute timeout). A zero field sets no
+// limit; the application always configures both.
+type SessionPolicy struct {
+	// IdleTimeout ends a session not used (logged in to or refreshed) for this long.
+	IdleTimeout time.Duration
+	// MaxAge ends a session this long after the login that started it,
+	// however active it is.
+	MaxAge time.Duration
+}
+
+// Usable reports whether s may be used at now: not revoked, now before
+// last use + IdleTimeout and before creation + MaxAge.
+func (p SessionPolicy) Usable(s Session, now time.Time) bool {
+	switch {
+	case !s.Active():
+		return false
+	case p.IdleTimeout > 0 && !now.Before(s.lastUsedAt.Add(p.IdleTimeout)):
+		return false
+	case p.MaxAge > 0 && !now.Before(s.createdAt.Add(p.MaxAge)):
+		return false
+	}
+	return true
+}
+
+// UsedAfter is the earliest last-use time a session may have to be usable
+// at now (now - IdleTimeout); zero when there is no idle limit. Stores
+// compare last_used_at > UsedAfter.
+func (p SessionPolicy) UsedAfter(now time.Time) time.Time {
+	if p.IdleTimeout <= 0 {
+		return time.Time{}
+	}
+	return now.Add(-p.IdleTimeout)
+}
+
+// CreatedAfter is the earliest creation time a session may have to be
+// usable at now (now - MaxAge); zero when there is no age limit.
+func (p SessionPolicy) CreatedAfter(now time.Time) time.Time {
+	if p.MaxAge <= 0 {
+		return time.Time{}
+	}
+	return now.Add(-p.MaxAge)
+}
+
+// CapExpiry returns t, or the end of the session's maximum age if that
+// comes first: no refresh token outlives its session.
+func (p SessionPolicy) CapExpiry(createdAt, t time.Time) time.Time {
+	if p.MaxAge <= 0 {
+		return t
+	}
+	if end := createdAt.Add(p.MaxAge); end.Before(t) {
+		return end
+	}
+	return t
+}
 
 // refreshTokenBytes is the entropy of a refresh token: 256 bits.
 const refreshTokenBytes = 32

@@ -55,21 +55,28 @@ type SessionRepository interface {
 	// CreateSession stores a new session with its first refresh token.
 	CreateSession(ctx context.Context, s domain.Session, first domain.IssuedRefreshToken) error
 	// RotateRefreshToken spends the token whose digest is presented and
-	// stores next in the same session, atomically. When presented is unknown,
-	// expired, or belongs to a revoked session it returns
-	// domain.ErrInvalidRefreshToken. When presented was already spent it
-	// revokes the whole session in the same transaction and returns
-	// domain.ErrRefreshTokenReused. next.SessionID is ignored: the new token
-	// joins the presented token's session, which is returned with its owner,
-	// read in the same transaction: once the token is spent nothing else can
-	// fail and strand the client without its successor.
-	RotateRefreshToken(ctx context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time) (domain.Session, domain.User, error)
+	// stores next in the same session, atomically, and records the use: the
+	// session's last use becomes now and its client the one given (already
+	// Clean). When presented is unknown, expired, or belongs to a revoked
+	// session or to one policy says is no longer usable at now (idle too
+	// long, too old: domain.SessionPolicy.Usable) it returns
+	// domain.ErrInvalidRefreshToken and changes nothing. When presented was
+	// already spent it revokes the whole session in the same transaction and
+	// returns domain.ErrRefreshTokenReused together with that session (its
+	// owner zero), so the caller can say whose session it was. next.SessionID
+	// is ignored: the new token joins the presented token's session, and its
+	// expiry is capped at the session's creation + policy.MaxAge
+	// (policy.CapExpiry). The session, as updated, is returned with its
+	// owner, read in the same transaction: once the token is spent nothing
+	// else can fail and strand the client without its successor.
+	RotateRefreshToken(ctx context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time, policy domain.SessionPolicy, client domain.ClientInfo) (domain.Session, domain.User, error)
 	// RevokeSession ends a session; revoking an unknown or already revoked
 	// session is not an error (logout is idempotent).
 	RevokeSession(ctx context.Context, id domain.SessionID, now time.Time) error
 	// RevokeSessionByRefreshToken ends the session that token (spent or not)
-	// belongs to; an unknown token is not an error.
-	RevokeSessionByRefreshToken(ctx context.Context, token domain.RefreshTokenHash, now time.Time) error
+	// belongs to and returns it (revoked; an earlier revocation keeps its
+	// time); an unknown token is not an error and returns the zero Session.
+	RevokeSessionByRefreshToken(ctx context.Context, token domain.RefreshTokenHash, now time.Time) (domain.Session, error)
 	// RevokeUserSessions ends every active session of the user at now and
 	// returns how many it ended; sessions revoked earlier keep their time
 	// and are not counted, so a second call returns 0. An unknown user has
@@ -79,7 +86,79 @@ type SessionRepository interface {
 	// together (one round trip where the store has them); domain.ErrNotFound
 	// when no such session exists.
 	SessionByID(ctx context.Context, id domain.SessionID) (domain.Session, domain.User, error)
+	// SessionByRefreshToken returns the session a live token (unspent and
+	// unexpired at now) belongs to, whatever the session's own state;
+	// domain.ErrNotFound when the token is unknown, spent or expired. It
+	// identifies a caller by refresh token (logout of other sessions).
+	SessionByRefreshToken(ctx context.Context, token domain.RefreshTokenHash, now time.Time) (domain.Session, error)
+	// SessionsOfUser returns at most limit of the user's sessions usable at
+	// now under policy (not revoked, not idle, not too old), newest first
+	// (creation time, then id, descending). An unknown user has none; a
+	// limit below 1 is an error.
+	SessionsOfUser(ctx context.Context, user domain.UserID, now time.Time, policy domain.SessionPolicy, limit int) ([]domain.Session, error)
+	// RevokeUserSession ends the session id if it belongs to user (revoking
+	// an already revoked one keeps its time and is not an error). When no
+	// session id exists, or it belongs to another user, it returns
+	// domain.ErrNotFound and changes nothing: the two cases are one answer,
+	// so session ids of other users cannot be probed.
+	RevokeUserSession(ctx context.Context, user domain.UserID, id domain.SessionID, now time.Time) error
+	// RevokeOtherSessions ends every active session of user except keep and
+	// returns how many it ended, like RevokeUserSessions (keep may name no
+	// session: then it ends them all). Concurrent calls count each session once.
+	RevokeOtherSessions(ctx context.Context, user domain.UserID, keep domain.SessionID, now time.Time) (int, error)
 }
+
+// LoginThrottle is the store of the account brute-force throttle (see
+// domain.ThrottlePolicy). Keys are digests of normalized emails, so unknown
+// emails are throttled exactly like known ones.
+type LoginThrottle interface {
+	// ClaimLoginAttempt admits or refuses one password check for key at
+	// now, atomically: it applies policy.Claim to the key's state, so an
+	// admitted attempt is counted as a failure, and the lock it earns set,
+	// before the password is verified. Of N concurrent claims on one key at
+	// most as many are admitted as the policy allows in a row. It returns
+	// whether the attempt was admitted and the time the key is locked until
+	// (for a refusal: when to retry).
+	ClaimLoginAttempt(ctx context.Context, key domain.ThrottleKey, now time.Time, policy domain.ThrottlePolicy) (admitted bool, lockedUntil time.Time, err error)
+	// ResetLoginAttempts forgets key: its owner proved the password. An
+	// unknown key is not an error.
+	ResetLoginAttempts(ctx context.Context, key domain.ThrottleKey) error
+}
+
+// AuditLog is the append-only security log. Events are never changed or
+// deleted through it.
+type AuditLog interface {
+	// Append stores e as given (its ID and At are set by the caller).
+	Append(ctx context.Context, e domain.AuditEvent) error
+	// Events returns at most filter.Limit events matching filter, newest
+	// first: descending (At, ID). Paging passes the (At, ID) of the last
+	// event of one page as the Before of the next: a keyset cursor, so
+	// events appended between pages neither repeat nor shift a page. A
+	// limit below 1 is an error.
+	Events(ctx context.Context, filter EventFilter) ([]domain.AuditEvent, error)
+}
+
+// EventFilter selects a page of audit events for Events.
+type EventFilter struct {
+	// Before is the cursor: only events that sort before it (older); the
+	// zero cursor starts at the newest.
+	Before EventCursor
+	// UserID keeps the events of one user; empty keeps all.
+	UserID domain.UserID
+	// Type keeps the events of one type; empty keeps all.
+	Type domain.EventType
+	// Limit is the most events returned; it must be positive.
+	Limit int
+}
+
+// EventCursor is a position in the (At, ID) order of the audit log.
+type EventCursor struct {
+	At time.Time
+	ID domain.EventID
+}
+
+// IsZero reports whether c names no position (start at the newest).
+func (c EventCursor) IsZero() bool { return c.At.IsZero() && c.ID == "" }
 
 // Pinger reports whether the store answers (readiness).
 type Pinger interface {
@@ -102,10 +181,13 @@ type PasswordHasher interface {
 	Verify(ctx context.Context, password domain.Password, encoded string) (PasswordVerdict, error)
 }
 
-// RetryAfter is implemented by errors that know when a retry may succeed.
+// RetryAfter is implemented by errors that know when a retry may succeed
+// (the hashing gate's busy error, domain.ThrottledError).
 type RetryAfter interface {
 	RetryAfter() time.Duration
 }
+
+var _ RetryAfter = (*domain.ThrottledError)(nil)
 
 // TokenIssuer signs access tokens.
 type TokenIssuer interface {
@@ -129,6 +211,7 @@ type Clock interface {
 type IDGenerator interface {
 	NewUserID() domain.UserID
 	NewSessionID() domain.SessionID
+	NewEventID() domain.EventID
 }
 
 // RandomSource is a cryptographically secure byte source (crypto/rand in production).

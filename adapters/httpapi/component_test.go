@@ -78,7 +78,7 @@ func TestEndpointTable(t *testing.T) {
 		{name: "logout by bearer", method: "POST", path: "/v1/auth/logout", headers: bearer, status: 204},
 		{name: "logout unknown token is idempotent", method: "POST", path: "/v1/auth/logout", body: lit(`{"refresh_token":"` + strings.Repeat("A", 43) + `"}`), status: 204},
 		{name: "logout neither", method: "POST", path: "/v1/auth/logout", status: 400, code: "malformed_request", ctype: problemJSON},
-		{name: "logout empty object", invalid: "a body without refresh_token", method: "POST", path: "/v1/auth/logout", body: lit(`{}`), status: 400, code: "malformed_request", ctype: problemJSON},
+		{name: "logout empty object", method: "POST", path: "/v1/auth/logout", body: lit(`{}`), status: 400, code: "malformed_request", ctype: problemJSON},
 		{name: "logout bad bearer", method: "POST", path: "/v1/auth/logout", headers: hdr("Authorization", "Bearer nope"), status: 401, code: "invalid_token", ctype: problemJSON, want: map[string]string{"WWW-Authenticate": "*"}},
 		// me
 		{name: "me ok", method: "GET", path: "/v1/users/me", headers: bearer, status: 200, ctype: plainJSON, want: noStore},

@@ -76,7 +76,7 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	u, err := a.svc.Register(r.Context(), application.RegisterInput{Email: req.Email, Password: req.Password, Name: req.Name})
+	u, err := a.svc.Register(r.Context(), application.RegisterInput{Email: req.Email, Password: req.Password, Name: req.Name, Client: clientOf(r)})
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -97,13 +97,13 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	pair, err := a.svc.Login(r.Context(), application.LoginInput{Email: req.Email, Password: req.Password})
+	pair, err := a.svc.Login(r.Context(), application.LoginInput{Email: req.Email, Password: req.Password, Client: clientOf(r)})
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
 	info(r).userID = pair.User.ID()
-	writeJSON(w, http.StatusOK, toTokenPairDTO(pair))
+	a.writeTokens(w, r, pair, false)
 }
 
 type refreshRequest struct {
@@ -113,17 +113,30 @@ type refreshRequest struct {
 func (a *api) refresh(w http.ResponseWriter, r *http.Request) {
 	countOutcome(r, "refresh")
 	var req refreshRequest
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := decodeRefreshBody(w, r, &req); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	pair, err := a.svc.Refresh(r.Context(), req.RefreshToken)
+	viaCookie, err := a.refreshFromCookie(r, &req.RefreshToken)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	pair, err := a.svc.Refresh(r.Context(), application.RefreshInput{RefreshToken: req.RefreshToken, Client: clientOf(r)})
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
 	info(r).userID = pair.User.ID()
-	writeJSON(w, http.StatusOK, toTokenPairDTO(pair))
+	a.writeTokens(w, r, pair, viaCookie)
+}
+
+// logoutRequest: the refresh token to revoke (optional when a bearer or the
+// refresh cookie says who is asking) and how wide: "" or "this" (the
+// session), "others" (every other session of the caller) or "global" (all).
+type logoutRequest struct {
+	RefreshToken string `json:"refresh_token"`
+	Scope        string `json:"scope"`
 }
 
 // logout revokes by refresh token (body), by the session of a bearer access
@@ -132,15 +145,20 @@ func (a *api) refresh(w http.ResponseWriter, r *http.Request) {
 // access token and a good refresh token must still succeed.
 func (a *api) logout(w http.ResponseWriter, r *http.Request) {
 	countOutcome(r, "logout")
-	var req refreshRequest
+	var req logoutRequest
 	if hasBody(r) {
 		if err := decodeJSON(w, r, &req); err != nil {
 			a.writeError(w, r, err)
 			return
 		}
 	}
-	in := application.LogoutInput{RefreshToken: req.RefreshToken}
-	token, err := bearerToken(r)
+	scope, err := application.ParseLogoutScope(req.Scope)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	in := application.LogoutInput{RefreshToken: req.RefreshToken, Scope: scope, Client: clientOf(r)}
+	token, err := a.logoutCredentials(r, &in)
 	if err == nil {
 		var p application.Principal
 		if p, err = a.svc.Authenticate(r.Context(), token); err == nil {
@@ -156,6 +174,7 @@ func (a *api) logout(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	a.clearCookiesOnLogout(w, r)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -65,6 +65,13 @@ type harnessOption func(*application.Deps)
 
 func newHarness(t *testing.T, st testStore, opts ...harnessOption) *harness {
 	t.Helper()
+	return newHarnessWith(t, st, nil, opts...)
+}
+
+// newHarnessWith is newHarness with httpOpts adjusting the HTTP adapter's
+// options (browser mode: cookies, CORS) before the server starts.
+func newHarnessWith(t *testing.T, st testStore, httpOpts func(*httpapi.Options), opts ...harnessOption) *harness {
+	t.Helper()
 	if st == nil {
 		st = memory.NewStore()
 	}
@@ -101,13 +108,17 @@ func newHarness(t *testing.T, st testStore, opts ...harnessOption) *harness {
 	logs := &bytes.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := metrics.New(metrics.Sources{})
-	srv := httptest.NewServer(httpapi.NewHandler(svc, httpapi.Options{
+	httpOptions := httpapi.Options{
 		Logger: logger, JWKS: verifier.JWKS,
 		// Every optional route on, as authd serve configures them, so the
 		// tests reach (and validate) every documented operation.
 		Issuer: cfg.Issuer, SigningAlgs: []string{key.Alg()}, OpenAPI: docs.OpenAPI,
 		Metrics: m.Handler(), Observer: m,
-	}))
+	}
+	if httpOpts != nil {
+		httpOpts(&httpOptions)
+	}
+	srv := httptest.NewServer(httpapi.NewHandler(svc, httpOptions))
 	t.Cleanup(srv.Close)
 	validateExchanges(t, srv)
 	return &harness{srv: srv, key: key, clock: clock, cfg: cfg, logs: logs}

@@ -134,7 +134,7 @@ func bearerToken(r *http.Request) (string, error) {
 // requireBearer admits only requests with a valid access token.
 func (a *api) requireBearer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, err := bearerToken(r)
+		token, err := a.accessToken(r)
 		if errors.Is(err, errNoBearer) {
 			// RFC 6750 section 3.1: no error code when no credentials were sent.
 			w.Header().Set("WWW-Authenticate", `Bearer realm="authd"`)

@@ -108,6 +108,12 @@ func outcomeOf(err error) string {
 		return "invalid_token"
 	case errors.Is(err, domain.ErrEmailTaken):
 		return "email_taken"
+	case errors.Is(err, domain.ErrThrottled):
+		return "throttled"
+	case errors.Is(err, domain.ErrNotFound):
+		return "not_found"
+	case errors.Is(err, errCSRF):
+		return "csrf_failed"
 	case errors.As(err, &validation), errors.Is(err, errMalformed), errors.Is(err, errTooLarge),
 		errors.Is(err, errUnsupportedMedia), errors.Is(err, application.ErrNothingToRevoke):
 		return "invalid_request"

@@ -304,6 +304,9 @@ var token68 = regexp.MustCompile(`^[A-Za-z0-9._~+/-]+=*$`)
 // credential: its presence and syntax. Whether the token verifies is the
 // server's business (a forged token is a well-formed request that gets 401).
 func bearerShape(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	if in.SecurityScheme.Type == "apiKey" {
+		return apiKeyPresent(in)
+	}
 	if in.SecurityScheme.Type != "http" || !strings.EqualFold(in.SecurityScheme.Scheme, "bearer") {
 		return fmt.Errorf("security scheme %q: only HTTP bearer is modelled", in.SecuritySchemeName)
 	}
@@ -340,7 +343,8 @@ func TestOpenAPIDocumentMatchesRouter(t *testing.T) {
 	if s.doc.OpenAPI != "3.1.0" || !s.doc.IsOpenAPI31OrLater() {
 		t.Fatalf("openapi = %q, want 3.1.0", s.doc.OpenAPI)
 	}
-	h := newHarness(t, nil)
+	// Browser mode on too: its OPTIONS routes are documented operations.
+	h := newHarnessWith(t, nil, browserOptions(false, "https://app.example.com"))
 	routes, ok := h.srv.Config.Handler.(chi.Routes)
 	if !ok {
 		t.Fatalf("NewHandler returns a %T, not chi.Routes", h.srv.Config.Handler)

@@ -29,6 +29,7 @@ const (
 	codeNotFound         = "not_found"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeInternal         = "internal_error"
+	codeCSRFFailed       = "csrf_failed"
 	codeRateLimited      = "rate_limited"
 )
 
@@ -90,6 +91,17 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, r, http.StatusRequestEntityTooLarge, codeTooLarge, "request body exceeds 64 KiB")
 	case errors.Is(err, errUnsupportedMedia):
 		writeProblem(w, r, http.StatusUnsupportedMediaType, codeUnsupportedMedia, "send Content-Type: application/json")
+	case errors.Is(err, errCSRF):
+		writeProblem(w, r, http.StatusForbidden, codeCSRFFailed, detailOf(err))
+	case errors.Is(err, domain.ErrThrottled):
+		after := time.Second
+		if errors.As(err, &retry) {
+			after = retry.RetryAfter()
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(after, time.Second).Seconds()))))
+		writeProblem(w, r, http.StatusTooManyRequests, codeRateLimited, "too many failed attempts for this account; retry later")
+	case errors.Is(err, domain.ErrNotFound):
+		writeProblem(w, r, http.StatusNotFound, codeNotFound, "no such resource")
 	case errors.Is(err, domain.ErrEmailTaken):
 		writeProblem(w, r, http.StatusConflict, codeEmailTaken, "an account with this email already exists")
 	case errors.Is(err, domain.ErrInvalidCredentials):

@@ -140,6 +140,7 @@ func (a *api) rateLimited(operation string) func(http.Handler) http.Handler {
 			ok, wait := a.limiter.allow(ri.ip, time.Now())
 			if !ok {
 				ri.operation, ri.outcome = operation, "rate_limited"
+				a.svc.RecordRateLimited(r.Context(), clientOf(r))
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait, time.Second).Seconds()))))
 				writeProblem(w, r, http.StatusTooManyRequests, codeRateLimited, "too many requests from this address; retry later")
 				return

@@ -35,6 +35,13 @@ type Options struct {
 	Metrics http.Handler
 	// Observer receives per-request and per-operation measurements.
 	Observer Observer
+	// Cookies configure browser mode's cookies (cookies.go).
+	Cookies CookieOptions
+	// CORSOrigins is the CORS allowlist: exact origins such as
+	// https://app.example.com, never "*" (cors.go; check it with
+	// ValidateCORSOrigins: NewHandler panics on an invalid one). Empty: no
+	// CORS headers and no OPTIONS routes.
+	CORSOrigins []string
 	// TrustedProxies are the peers whose X-Forwarded-For is believed when
 	// working out a client's address (see clientIP); empty trusts none.
 	TrustedProxies []netip.Prefix
@@ -52,6 +59,7 @@ type api struct {
 	trusted      []netip.Prefix
 	limiter      *ipLimiter // nil: no per-IP limit
 	mux          *chi.Mux
+	browser      browserMode
 }
 
 // NewHandler builds the router for the whole API.
@@ -64,6 +72,7 @@ func NewHandler(svc *application.Service, opts Options) http.Handler {
 	if a.jwks == nil {
 		a.jwks = func() []byte { return []byte(`{"keys":[]}`) }
 	}
+	a.browser = newBrowserMode(opts)
 
 	r := chi.NewRouter()
 	a.mux = r
@@ -71,7 +80,7 @@ func NewHandler(svc *application.Service, opts Options) http.Handler {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	r.Use(a.requestID, a.accessLog, a.recoverer, securityHeaders, deadline(timeout))
+	r.Use(a.requestID, a.accessLog, a.cors, a.recoverer, securityHeaders, deadline(timeout))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, codeNotFound, "no such resource")
 	})
@@ -97,8 +106,20 @@ func NewHandler(svc *application.Service, opts Options) http.Handler {
 		r.With(a.rateLimited("login")).Post("/auth/login", a.login)
 		r.With(a.rateLimited("refresh")).Post("/auth/refresh", a.refresh)
 		r.With(a.rateLimited("logout")).Post("/auth/logout", a.logout)
+		r.Get("/auth/csrf", a.csrfToken)
 		r.With(a.requireBearer).Get("/users/me", a.me)
+		r.With(a.rateLimited("password_change"), a.requireBearer).Post("/users/me/password", a.changePassword)
+		r.With(a.requireBearer).Get("/sessions", a.listSessions)
+		r.With(a.requireBearer).Delete("/sessions/{id}", a.revokeSession)
+		r.Route("/admin", func(r chi.Router) {
+			r.Use(a.requireBearer, a.requireAdmin)
+			r.Get("/users", a.listUsers)
+			r.Patch("/users/{id}", a.patchUser)
+			r.Post("/users/{id}/revoke-sessions", a.revokeUserSessions)
+			r.Get("/events", a.listEvents)
+		})
 	})
+	a.routePreflights(r)
 	return r
 }
 

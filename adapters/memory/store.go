@@ -20,7 +20,20 @@ import (
 var (
 	_ ports.UserRepository    = (*Store)(nil)
 	_ ports.SessionRepository = (*Store)(nil)
+	_ ports.LoginThrottle     = (*Store)(nil)
+	_ ports.AuditLog          = (*Store)(nil)
 	_ ports.Pinger            = (*Store)(nil)
+)
+
+// Bounds that keep the development store's memory finite under a flood of
+// attacker-chosen emails or logged failures (Postgres keeps everything).
+const (
+	// MaxEvents is how many audit events the store keeps; past it the
+	// oldest tenth is dropped.
+	MaxEvents = 100_000
+	// throttleSweepAt is the number of throttle keys at which a claim first
+	// forgets the expired ones.
+	throttleSweepAt = 10_000
 )
 
 // Store keeps users, sessions and refresh tokens in maps behind one mutex,
@@ -32,6 +45,14 @@ type Store struct {
 	byEmail  map[string]domain.UserID // key: lower-cased email, like the Postgres index
 	sessions map[domain.SessionID]domain.Session
 	tokens   map[domain.RefreshTokenHash]*refreshToken
+	throttle map[domain.ThrottleKey]throttleEntry
+	sweepAt  int
+	events   []domain.AuditEvent // in append order
+}
+
+type throttleEntry struct {
+	state  domain.ThrottleState
+	policy domain.ThrottlePolicy // the policy it was claimed under, to know when it expires
 }
 
 type refreshToken struct {
@@ -47,6 +68,8 @@ func NewStore() *Store {
 		byEmail:  make(map[string]domain.UserID),
 		sessions: make(map[domain.SessionID]domain.Session),
 		tokens:   make(map[domain.RefreshTokenHash]*refreshToken),
+		throttle: make(map[domain.ThrottleKey]throttleEntry),
+		sweepAt:  throttleSweepAt,
 	}
 }
 
@@ -174,7 +197,7 @@ func (s *Store) CreateSession(_ context.Context, sess domain.Session, first doma
 	if _, dup := s.tokens[first.Hash]; dup {
 		return errors.New("memory: create session: duplicate refresh token")
 	}
-	s.sessions[sess.ID()] = domain.RehydrateSession(sess.ID(), sess.UserID(), pgTime(sess.CreatedAt()), pgTime(sess.RevokedAt()))
+	s.sessions[sess.ID()] = domain.RehydrateSession(sess.ID(), sess.UserID(), pgTime(sess.CreatedAt()), pgTime(sess.LastUsedAt()), pgTime(sess.RevokedAt()), sess.Client().Clean())
 	s.tokens[first.Hash] = &refreshToken{session: sess.ID(), expiresAt: pgTime(first.ExpiresAt)}
 	return nil
 }
@@ -182,8 +205,8 @@ func (s *Store) CreateSession(_ context.Context, sess domain.Session, first doma
 // RotateRefreshToken follows the port's contract with the same precedence
 // as adapters/postgres: unknown or revoked-session tokens are invalid; a
 // spent token (even an expired one) revokes its session and reports reuse;
-// an expired token is invalid.
-func (s *Store) RotateRefreshToken(_ context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time) (domain.Session, domain.User, error) {
+// an expired token, or one of a session policy says is over, is invalid.
+func (s *Store) RotateRefreshToken(_ context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time, policy domain.SessionPolicy, client domain.ClientInfo) (domain.Session, domain.User, error) {
 	now = pgTime(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -197,8 +220,8 @@ func (s *Store) RotateRefreshToken(_ context.Context, presented domain.RefreshTo
 		return domain.Session{}, domain.User{}, domain.ErrInvalidRefreshToken
 	case !tok.spentAt.IsZero():
 		s.revoke(sess.ID(), now)
-		return domain.Session{}, domain.User{}, domain.ErrRefreshTokenReused
-	case !tok.expiresAt.After(now):
+		return s.sessions[sess.ID()], domain.User{}, domain.ErrRefreshTokenReused
+	case !tok.expiresAt.After(now), !policy.Usable(sess, now):
 		return domain.Session{}, domain.User{}, domain.ErrInvalidRefreshToken
 	}
 	if _, dup := s.tokens[next.Hash]; dup {
@@ -209,7 +232,9 @@ func (s *Store) RotateRefreshToken(_ context.Context, presented domain.RefreshTo
 		return domain.Session{}, domain.User{}, domain.ErrInvalidRefreshToken
 	}
 	tok.spentAt = now
-	s.tokens[next.Hash] = &refreshToken{session: sess.ID(), expiresAt: pgTime(next.ExpiresAt)}
+	s.tokens[next.Hash] = &refreshToken{session: sess.ID(), expiresAt: pgTime(policy.CapExpiry(sess.CreatedAt(), next.ExpiresAt))}
+	sess = domain.RehydrateSession(sess.ID(), sess.UserID(), sess.CreatedAt(), now, sess.RevokedAt(), client.Clean())
+	s.sessions[sess.ID()] = sess
 	return sess, owner, nil
 }
 
@@ -222,14 +247,81 @@ func (s *Store) RevokeSession(_ context.Context, id domain.SessionID, now time.T
 }
 
 // RevokeSessionByRefreshToken ends the session token belongs to, spent,
-// expired or live; an unknown token is fine.
-func (s *Store) RevokeSessionByRefreshToken(_ context.Context, token domain.RefreshTokenHash, now time.Time) error {
+// expired or live, and returns it; an unknown token is fine.
+func (s *Store) RevokeSessionByRefreshToken(_ context.Context, token domain.RefreshTokenHash, now time.Time) (domain.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if tok, ok := s.tokens[token]; ok {
-		s.revoke(tok.session, pgTime(now))
+	tok, ok := s.tokens[token]
+	if !ok {
+		return domain.Session{}, nil
 	}
+	s.revoke(tok.session, pgTime(now))
+	return s.sessions[tok.session], nil
+}
+
+// SessionByRefreshToken returns the session of a live token.
+func (s *Store) SessionByRefreshToken(_ context.Context, token domain.RefreshTokenHash, now time.Time) (domain.Session, error) {
+	now = pgTime(now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok, ok := s.tokens[token]
+	if !ok || !tok.spentAt.IsZero() || !tok.expiresAt.After(now) {
+		return domain.Session{}, fmt.Errorf("memory: session by refresh token: %w", domain.ErrNotFound)
+	}
+	return s.sessions[tok.session], nil
+}
+
+// SessionsOfUser scans every session: fine for a development store.
+func (s *Store) SessionsOfUser(_ context.Context, user domain.UserID, now time.Time, policy domain.SessionPolicy, limit int) ([]domain.Session, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("memory: sessions of user: limit %d is not positive", limit)
+	}
+	now = pgTime(now)
+	s.mu.Lock()
+	var out []domain.Session
+	for _, sess := range s.sessions {
+		if sess.UserID() == user && policy.Usable(sess, now) {
+			out = append(out, sess)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b domain.Session) int {
+		if c := b.CreatedAt().Compare(a.CreatedAt()); c != 0 {
+			return c
+		}
+		return strings.Compare(string(b.ID()), string(a.ID()))
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// RevokeUserSession ends the user's session id; anyone else's is not found.
+func (s *Store) RevokeUserSession(_ context.Context, user domain.UserID, id domain.SessionID, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[id]
+	if !ok || sess.UserID() != user {
+		return fmt.Errorf("memory: revoke user session: %w", domain.ErrNotFound)
+	}
+	s.revoke(id, pgTime(now))
 	return nil
+}
+
+// RevokeOtherSessions ends the user's active sessions but keep.
+func (s *Store) RevokeOtherSessions(_ context.Context, user domain.UserID, keep domain.SessionID, now time.Time) (int, error) {
+	now = pgTime(now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, sess := range s.sessions {
+		if sess.UserID() == user && id != keep && sess.Active() {
+			s.revoke(id, now)
+			n++
+		}
+	}
+	return n, nil
 }
 
 // RevokeUserSessions ends the user's active sessions and counts them; under
@@ -270,7 +362,89 @@ func (s *Store) revoke(id domain.SessionID, now time.Time) {
 	if !ok || !sess.Active() {
 		return
 	}
-	s.sessions[id] = domain.RehydrateSession(sess.ID(), sess.UserID(), sess.CreatedAt(), now)
+	s.sessions[id] = domain.RehydrateSession(sess.ID(), sess.UserID(), sess.CreatedAt(), sess.LastUsedAt(), now, sess.Client())
+}
+
+// ClaimLoginAttempt applies policy.Claim under the store's mutex.
+func (s *Store) ClaimLoginAttempt(_ context.Context, key domain.ThrottleKey, now time.Time, policy domain.ThrottlePolicy) (bool, time.Time, error) {
+	now = pgTime(now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.throttle) >= s.sweepAt {
+		for k, e := range s.throttle {
+			if e.policy.Expired(e.state, now) {
+				delete(s.throttle, k)
+			}
+		}
+		// Sweep again only once the map has doubled past what survived,
+		// so a store full of live keys does not sweep on every claim.
+		s.sweepAt = max(throttleSweepAt, 2*len(s.throttle))
+	}
+	st, admitted := policy.Claim(s.throttle[key].state, now)
+	if admitted {
+		st.LockedUntil = pgTime(st.LockedUntil)
+		s.throttle[key] = throttleEntry{state: st, policy: policy}
+	}
+	return admitted, st.LockedUntil, nil
+}
+
+// ResetLoginAttempts forgets key.
+func (s *Store) ResetLoginAttempts(_ context.Context, key domain.ThrottleKey) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.throttle, key)
+	return nil
+}
+
+// Append stores e, dropping the oldest tenth of the log when it is full.
+func (s *Store) Append(_ context.Context, e domain.AuditEvent) error {
+	if _, err := domain.ParseEventID(string(e.ID)); err != nil {
+		return fmt.Errorf("memory: append event: %w", err)
+	}
+	if _, err := domain.ParseEventType(string(e.Type)); err != nil {
+		return fmt.Errorf("memory: append event: %w", err)
+	}
+	e.At = pgTime(e.At)
+	e.Client = e.Client.Clean()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.events) >= MaxEvents {
+		s.events = slices.Delete(s.events, 0, MaxEvents/10)
+	}
+	s.events = append(s.events, e)
+	return nil
+}
+
+// Events filters and sorts on every call: fine for a development store.
+func (s *Store) Events(_ context.Context, f ports.EventFilter) ([]domain.AuditEvent, error) {
+	if f.Limit < 1 {
+		return nil, fmt.Errorf("memory: events: limit %d is not positive", f.Limit)
+	}
+	before := ports.EventCursor{At: pgTime(f.Before.At), ID: f.Before.ID}
+	s.mu.Lock()
+	var out []domain.AuditEvent
+	for _, e := range s.events {
+		if (f.UserID == "" || e.UserID == f.UserID) && (f.Type == "" || e.Type == f.Type) &&
+			(before.IsZero() || compareEvent(e, before) < 0) {
+			out = append(out, e)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b domain.AuditEvent) int { return compareEvent(b, ports.EventCursor{At: a.At, ID: a.ID}) })
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
+}
+
+// compareEvent orders e against a cursor position by (At, ID), the order
+// of the Postgres index auth_events_at_id_idx (uuid compares like its
+// canonical string).
+func compareEvent(e domain.AuditEvent, c ports.EventCursor) int {
+	if d := e.At.Compare(c.At); d != 0 {
+		return d
+	}
+	return strings.Compare(string(e.ID), string(c.ID))
 }
 
 func rehydrateUser(u domain.User, hash string) domain.User {

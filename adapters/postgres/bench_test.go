@@ -88,7 +88,7 @@ func newRefreshToken(b *testing.B) domain.RefreshToken {
 // returns both.
 func benchSession(b *testing.B, st *postgres.Store, u domain.User) (domain.Session, domain.RefreshToken) {
 	b.Helper()
-	s := domain.NewSession(newSessionID(), u.ID(), benchNow)
+	s := domain.NewSession(newSessionID(), u.ID(), benchNow, domain.ClientInfo{})
 	tok := newRefreshToken(b)
 	if err := st.CreateSession(b.Context(), s, tok.Record(s.ID())); err != nil {
 		b.Fatalf("CreateSession: %v", err)
@@ -194,7 +194,7 @@ func BenchmarkCreateSession(b *testing.B) {
 	}
 	logins := make([]login, b.N)
 	for i := range logins {
-		s := domain.NewSession(newSessionID(), u.ID(), benchNow)
+		s := domain.NewSession(newSessionID(), u.ID(), benchNow, domain.ClientInfo{})
 		logins[i] = login{s, newRefreshToken(b).Record(s.ID())}
 	}
 	ctx := b.Context()
@@ -250,7 +250,7 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if _, _, err := st.RotateRefreshToken(ctx, presented, next[i], benchNow); err != nil {
+		if _, _, err := st.RotateRefreshToken(ctx, presented, next[i], benchNow, domain.SessionPolicy{}, domain.ClientInfo{}); err != nil {
 			b.Fatal(err)
 		}
 		presented = next[i].Hash
@@ -289,7 +289,7 @@ func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
 				b.Error(err)
 				return
 			}
-			if _, _, err := st.RotateRefreshToken(ctx, presented, next.Record(""), benchNow); err != nil {
+			if _, _, err := st.RotateRefreshToken(ctx, presented, next.Record(""), benchNow, domain.SessionPolicy{}, domain.ClientInfo{}); err != nil {
 				b.Error(err)
 				return
 			}
@@ -331,7 +331,7 @@ func BenchmarkRevokeSessionByRefreshToken(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if err := st.RevokeSessionByRefreshToken(ctx, tokens[i], benchNow); err != nil {
+		if _, err := st.RevokeSessionByRefreshToken(ctx, tokens[i], benchNow); err != nil {
 			b.Fatal(err)
 		}
 	}

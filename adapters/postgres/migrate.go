@@ -3,7 +3,10 @@ package postgres
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"path"
+	"strconv"
 	"strings"
 
 	"github.com/golang-migrate/migrate/v4"
@@ -62,6 +65,25 @@ func MigrationVersion(url string) (version uint, dirty bool, err error) {
 		return 0, false, fmt.Errorf("postgres: migration version: %w", err)
 	}
 	return version, dirty, nil
+}
+
+// SchemaVersion is the version the embedded migrations bring a database to:
+// the schema this build's queries need. A database at a lower
+// MigrationVersion must be migrated up before the store is used.
+func SchemaVersion() uint {
+	names, err := fs.Glob(db.Migrations, "migrations/*.up.sql")
+	if err != nil {
+		panic("postgres: embedded migrations: " + err.Error()) // a constant pattern cannot be malformed
+	}
+	var latest uint
+	for _, n := range names {
+		base := path.Base(n)
+		v, err := strconv.ParseUint(base[:strings.IndexByte(base, '_')], 10, 32)
+		if err == nil && uint(v) > latest {
+			latest = uint(v)
+		}
+	}
+	return latest
 }
 
 func newMigrate(url string) (*migrate.Migrate, error) {

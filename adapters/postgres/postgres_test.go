@@ -5,6 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -45,6 +48,25 @@ func TestPing(t *testing.T) {
 	}
 }
 
+// latestVersion is the newest embedded migration.
+const latestVersion = 2
+
+func TestSchemaVersionIsTheNewestMigration(t *testing.T) {
+	if got := postgres.SchemaVersion(); got != latestVersion {
+		t.Fatalf("SchemaVersion = %d, want %d", got, latestVersion)
+	}
+}
+
+// migrateAllDown reverts every migration, one at a time.
+func migrateAllDown(t *testing.T, url string) {
+	t.Helper()
+	for range latestVersion {
+		if err := postgres.MigrateDown(url); err != nil {
+			t.Fatalf("MigrateDown: %v", err)
+		}
+	}
+}
+
 func assertVersion(t *testing.T, url string, want uint) {
 	t.Helper()
 	v, dirty, err := postgres.MigrationVersion(url)
@@ -75,13 +97,13 @@ func rawConn(t testing.TB, url string) *pgx.Conn {
 
 func TestMigrateUpIsIdempotent(t *testing.T) {
 	url := pgtest.NewDatabase(t) // already migrated from the template
-	assertVersion(t, url, 1)
+	assertVersion(t, url, latestVersion)
 	for range 2 {
 		if err := postgres.MigrateUp(url); err != nil {
 			t.Fatalf("MigrateUp on a current schema = %v, want nil", err)
 		}
 	}
-	assertVersion(t, url, 1)
+	assertVersion(t, url, latestVersion)
 }
 
 func TestMigrateDownThenUp(t *testing.T) {
@@ -89,6 +111,13 @@ func TestMigrateDownThenUp(t *testing.T) {
 	if err := postgres.MigrateDown(url); err != nil {
 		t.Fatalf("MigrateDown: %v", err)
 	}
+	assertVersion(t, url, latestVersion-1)
+	for _, table := range []string{"login_throttle", "auth_events"} {
+		if tableExists(t, url, table) {
+			t.Fatalf("table %s still exists after one MigrateDown", table)
+		}
+	}
+	migrateAllDown(t, url)
 	assertVersion(t, url, 0)
 	for _, table := range []string{"users", "sessions", "refresh_tokens"} {
 		if tableExists(t, url, table) {
@@ -103,8 +132,8 @@ func TestMigrateDownThenUp(t *testing.T) {
 	if err := postgres.MigrateUp(url); err != nil {
 		t.Fatalf("MigrateUp: %v", err)
 	}
-	assertVersion(t, url, 1)
-	for _, table := range []string{"users", "sessions", "refresh_tokens"} {
+	assertVersion(t, url, latestVersion)
+	for _, table := range []string{"users", "sessions", "refresh_tokens", "login_throttle", "auth_events"} {
 		if !tableExists(t, url, table) {
 			t.Fatalf("table %s missing after MigrateUp", table)
 		}
@@ -120,9 +149,7 @@ func TestMigrateDownThenUp(t *testing.T) {
 // advisory lock lets one migrate while the others wait and find no change.
 func TestConcurrentMigrateUp(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	if err := postgres.MigrateDown(url); err != nil {
-		t.Fatalf("MigrateDown: %v", err)
-	}
+	migrateAllDown(t, url)
 	const n = 5
 	errs := make([]error, n)
 	start := make(chan struct{})
@@ -140,7 +167,82 @@ func TestConcurrentMigrateUp(t *testing.T) {
 			t.Errorf("MigrateUp #%d: %v", i, err)
 		}
 	}
+	assertVersion(t, url, latestVersion)
+}
+
+// Migration 2 gives sessions of version 1 a last use (their creation) and
+// an empty client, and they keep working: listed, rotated, touched.
+func TestMigration2BackfillsSessions(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	if err := postgres.MigrateDown(url); err != nil {
+		t.Fatalf("MigrateDown: %v", err)
+	}
 	assertVersion(t, url, 1)
+	conn := rawConn(t, url)
+	uid, sid := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+	created := time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)
+	tok, err := domain.NewRefreshToken(rand.Reader, created, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := tok.Hash()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"INSERT INTO users (id, email, role, password_hash, created_at, updated_at) VALUES ($1, 'old@example.com', 'user', 'x', $2, $2)", []any{uid, created}},
+		{"INSERT INTO sessions (id, user_id, created_at) VALUES ($1, $2, $3)", []any{sid, uid, created}},
+		{"INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)", []any{h[:], sid, created, tok.ExpiresAt()}},
+	} {
+		if _, err := conn.Exec(t.Context(), q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	if err := postgres.MigrateUp(url); err != nil {
+		t.Fatalf("MigrateUp: %v", err)
+	}
+	st := openStore(t, url)
+	sess, _, err := st.SessionByID(t.Context(), domain.SessionID(sid.String()))
+	if err != nil {
+		t.Fatalf("SessionByID: %v", err)
+	}
+	if !sess.LastUsedAt().Equal(created) || sess.Client() != (domain.ClientInfo{}) || !sess.Active() {
+		t.Fatalf("backfilled session: last use %s, client %+v, active %t", sess.LastUsedAt(), sess.Client(), sess.Active())
+	}
+	p := domain.SessionPolicy{IdleTimeout: time.Hour, MaxAge: 2 * time.Hour}
+	at := created.Add(30 * time.Minute)
+	listed, err := st.SessionsOfUser(t.Context(), domain.UserID(uid.String()), at, p, 10)
+	if err != nil || len(listed) != 1 {
+		t.Fatalf("SessionsOfUser = %d, %v; want the old session", len(listed), err)
+	}
+	next, err := domain.NewRefreshToken(rand.Reader, at, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := domain.ClientInfo{IP: "192.0.2.1", UserAgent: "upgraded"}
+	got, _, err := st.RotateRefreshToken(t.Context(), h, next.Record(""), at, p, client)
+	if err != nil || !got.LastUsedAt().Equal(at) || got.Client() != client {
+		t.Fatalf("rotate after the upgrade: %v, last use %s, client %+v", err, got.LastUsedAt(), got.Client())
+	}
+}
+
+// The audit log is append-only in practice: no query of the adapter
+// updates or deletes auth_events.
+func TestNoQueryChangesTheAuditLog(t *testing.T) {
+	names, err := filepath.Glob("../../db/queries/*.sql")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no query files found: %v", err)
+	}
+	re := regexp.MustCompile(`(?is)\b(update|delete\s+from|truncate)\s+(table\s+)?auth_events\b`)
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := re.Find(b); m != nil {
+			t.Errorf("%s: %q changes the audit log", n, m)
+		}
+	}
 }
 
 func TestMigrateRejectsOtherSchemes(t *testing.T) {
@@ -195,7 +297,7 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 	if !errors.Is(err, domain.ErrUnavailable) {
 		t.Fatalf("UserByID after Close = %v, want ErrUnavailable", err)
 	}
-	_, _, err = st.RotateRefreshToken(t.Context(), domain.RefreshTokenHash{}, domain.IssuedRefreshToken{}, time.Now())
+	_, _, err = st.RotateRefreshToken(t.Context(), domain.RefreshTokenHash{}, domain.IssuedRefreshToken{}, time.Now(), domain.SessionPolicy{}, domain.ClientInfo{})
 	if !errors.Is(err, domain.ErrUnavailable) || errors.Is(err, domain.ErrInvalidRefreshToken) {
 		t.Fatalf("RotateRefreshToken after Close = %v, want ErrUnavailable and not a token error", err)
 	}
@@ -306,11 +408,11 @@ func TestErrorsDoNotCarryTokenHashes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s1 := domain.NewSession(domain.SessionID(uuid.Must(uuid.NewV7()).String()), u.ID(), now)
+	s1 := domain.NewSession(domain.SessionID(uuid.Must(uuid.NewV7()).String()), u.ID(), now, domain.ClientInfo{})
 	if err := st.CreateSession(ctx, s1, tok.Record(s1.ID())); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
-	s2 := domain.NewSession(domain.SessionID(uuid.Must(uuid.NewV7()).String()), u.ID(), now)
+	s2 := domain.NewSession(domain.SessionID(uuid.Must(uuid.NewV7()).String()), u.ID(), now, domain.ClientInfo{})
 	err = st.CreateSession(ctx, s2, tok.Record(s2.ID()))
 	if err == nil {
 		t.Fatal("CreateSession reusing a token digest = nil, want an error")

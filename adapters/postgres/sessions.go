@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,11 +30,15 @@ func (s *Store) CreateSession(ctx context.Context, sess domain.Session, first do
 		return fmt.Errorf("postgres: %s: user id %q is not a canonical UUID", op, sess.UserID())
 	}
 	return s.inTx(ctx, op, func(q *sqlcdb.Queries) error {
+		client := sess.Client().Clean()
 		err := q.CreateSession(ctx, sqlcdb.CreateSessionParams{
-			ID:        sid,
-			UserID:    uid,
-			CreatedAt: sess.CreatedAt(),
-			RevokedAt: nullTime(sess.RevokedAt()),
+			ID:         sid,
+			UserID:     uid,
+			CreatedAt:  sess.CreatedAt(),
+			LastUsedAt: sess.LastUsedAt(),
+			RevokedAt:  nullTime(sess.RevokedAt()),
+			Ip:         client.IP,
+			UserAgent:  client.UserAgent,
 		})
 		if err != nil {
 			return s.translate(op, err)
@@ -57,19 +62,30 @@ func (s *Store) CreateSession(ctx context.Context, sess domain.Session, first do
 //   - unknown, or its session revoked         -> domain.ErrInvalidRefreshToken
 //   - spent (even if also expired by now)     -> revoke the session,
 //     domain.ErrRefreshTokenReused (RFC 9700 section 4.14.2)
-//   - expired                                 -> domain.ErrInvalidRefreshToken
+//   - expired, or its session idle or too old -> domain.ErrInvalidRefreshToken
 //
 // The look-up and the revocation need no transaction: a spent token never
 // becomes unspent, and revoking is idempotent.
 //
 // Concurrent losers therefore report reuse and revoke the session, the
 // winner's new token included: strict reuse detection, by design.
-func (s *Store) RotateRefreshToken(ctx context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time) (domain.Session, domain.User, error) {
+func (s *Store) RotateRefreshToken(ctx context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time, policy domain.SessionPolicy, client domain.ClientInfo) (domain.Session, domain.User, error) {
 	const op = "rotate refresh token"
+	client = client.Clean()
+	var maxAge *int64
+	if policy.MaxAge > 0 {
+		us := policy.MaxAge.Microseconds()
+		maxAge = &us
+	}
 	row, err := s.q.RotateRefreshToken(ctx, sqlcdb.RotateRefreshTokenParams{
 		Now:           now,
 		TokenHash:     presented[:],
+		UsedAfter:     nullTime(policy.UsedAfter(now)),
+		CreatedAfter:  nullTime(policy.CreatedAfter(now)),
+		Ip:            client.IP,
+		UserAgent:     client.UserAgent,
 		NextHash:      next.Hash[:],
+		MaxAgeUs:      maxAge,
 		NextExpiresAt: next.ExpiresAt,
 	})
 	if err == nil {
@@ -92,9 +108,14 @@ func (s *Store) RotateRefreshToken(ctx context.Context, presented domain.Refresh
 		if err != nil {
 			return domain.Session{}, domain.User{}, s.translate(op+": revoke reused session", err)
 		}
-		return domain.Session{}, domain.User{}, domain.ErrRefreshTokenReused
+		revoked := sessionFromRow(sqlcdb.SessionByLiveRefreshTokenRow{
+			ID: st.SessionID, UserID: st.UserID, CreatedAt: st.CreatedAt, LastUsedAt: st.LastUsedAt,
+			RevokedAt: &now, Ip: st.Ip, UserAgent: st.UserAgent,
+		})
+		return revoked, domain.User{}, domain.ErrRefreshTokenReused
 	default:
-		// Expired; or, defensively, anything else the UPDATE refused.
+		// Expired, idle or too old; or, defensively, anything else the
+		// statement refused.
 		return domain.Session{}, domain.User{}, domain.ErrInvalidRefreshToken
 	}
 }
@@ -110,10 +131,87 @@ func (s *Store) RevokeSession(ctx context.Context, id domain.SessionID, now time
 }
 
 // RevokeSessionByRefreshToken revokes the session token belongs to, whether
-// the token is live, spent or expired; an unknown token is fine.
-func (s *Store) RevokeSessionByRefreshToken(ctx context.Context, token domain.RefreshTokenHash, now time.Time) error {
-	err := s.q.RevokeSessionByRefreshToken(ctx, sqlcdb.RevokeSessionByRefreshTokenParams{Now: now, TokenHash: token[:]})
-	return s.translate("revoke session by refresh token", err)
+// the token is live, spent or expired, and returns it; an unknown token is fine.
+func (s *Store) RevokeSessionByRefreshToken(ctx context.Context, token domain.RefreshTokenHash, now time.Time) (domain.Session, error) {
+	row, err := s.q.RevokeSessionByRefreshToken(ctx, sqlcdb.RevokeSessionByRefreshTokenParams{Now: now, TokenHash: token[:]})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return domain.Session{}, nil
+	case err != nil:
+		return domain.Session{}, s.translate("revoke session by refresh token", err)
+	}
+	return sessionFromRow(sqlcdb.SessionByLiveRefreshTokenRow(row)), nil
+}
+
+// SessionByRefreshToken returns the session of a live token.
+func (s *Store) SessionByRefreshToken(ctx context.Context, token domain.RefreshTokenHash, now time.Time) (domain.Session, error) {
+	row, err := s.q.SessionByLiveRefreshToken(ctx, sqlcdb.SessionByLiveRefreshTokenParams{TokenHash: token[:], Now: now})
+	if err != nil {
+		return domain.Session{}, s.translate("session by refresh token", err)
+	}
+	return sessionFromRow(row), nil
+}
+
+// SessionsOfUser reads the user's usable sessions, newest first, in one query.
+func (s *Store) SessionsOfUser(ctx context.Context, user domain.UserID, now time.Time, policy domain.SessionPolicy, limit int) ([]domain.Session, error) {
+	if limit < 1 || limit > math.MaxInt32 {
+		return nil, fmt.Errorf("postgres: sessions of user: limit %d out of range", limit)
+	}
+	uid, ok := userUUID(user)
+	if !ok {
+		return nil, nil
+	}
+	rows, err := s.q.UsableSessionsOfUser(ctx, sqlcdb.UsableSessionsOfUserParams{
+		UserID:       uid,
+		UsedAfter:    nullTime(policy.UsedAfter(now)),
+		CreatedAfter: nullTime(policy.CreatedAfter(now)),
+		MaxRows:      int32(limit),
+	})
+	if err != nil {
+		return nil, s.translate("sessions of user", err)
+	}
+	out := make([]domain.Session, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, sessionFromRow(sqlcdb.SessionByLiveRefreshTokenRow(r)))
+	}
+	return out, nil
+}
+
+// RevokeUserSession ends the user's session id in one statement; zero rows
+// (no such session, or another user's) is domain.ErrNotFound.
+func (s *Store) RevokeUserSession(ctx context.Context, user domain.UserID, id domain.SessionID, now time.Time) error {
+	const op = "revoke user session"
+	uid, uok := userUUID(user)
+	sid, sok := sessionUUID(id)
+	if !uok || !sok {
+		return fmt.Errorf("postgres: %s: %w", op, domain.ErrNotFound)
+	}
+	n, err := s.q.RevokeUserSession(ctx, sqlcdb.RevokeUserSessionParams{Now: now, ID: sid, UserID: uid})
+	if err != nil {
+		return s.translate(op, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("postgres: %s: %w", op, domain.ErrNotFound)
+	}
+	return nil
+}
+
+// RevokeOtherSessions ends the user's active sessions but keep, in one
+// statement; keep need not be a UUID (then nothing is spared).
+func (s *Store) RevokeOtherSessions(ctx context.Context, user domain.UserID, keep domain.SessionID, now time.Time) (int, error) {
+	uid, ok := userUUID(user)
+	if !ok {
+		return 0, nil
+	}
+	kid, ok := sessionUUID(keep)
+	if !ok {
+		return s.RevokeUserSessions(ctx, user, now)
+	}
+	n, err := s.q.RevokeOtherSessions(ctx, sqlcdb.RevokeOtherSessionsParams{Now: now, UserID: uid, Keep: kid})
+	if err != nil {
+		return 0, s.translate("revoke other sessions", err)
+	}
+	return int(n), nil
 }
 
 // RevokeUserSessions ends the user's active sessions in one statement and
@@ -145,11 +243,10 @@ func (s *Store) SessionByID(ctx context.Context, id domain.SessionID) (domain.Se
 }
 
 func sessionWithOwner(r sqlcdb.SessionWithOwnerRow) (domain.Session, domain.User, error) {
-	var revoked time.Time
-	if r.RevokedAt != nil {
-		revoked = *r.RevokedAt
-	}
-	sess := domain.RehydrateSession(domain.SessionID(r.ID.String()), domain.UserID(r.UserID.String()), r.CreatedAt, revoked)
+	sess := sessionFromRow(sqlcdb.SessionByLiveRefreshTokenRow{
+		ID: r.ID, UserID: r.UserID, CreatedAt: r.CreatedAt, LastUsedAt: r.LastUsedAt,
+		RevokedAt: r.RevokedAt, Ip: r.Ip, UserAgent: r.UserAgent,
+	})
 	owner, err := userFromRow(sqlcdb.UserByIDRow{
 		ID:           r.UserID,
 		Email:        r.Email,
@@ -162,6 +259,17 @@ func sessionWithOwner(r sqlcdb.SessionWithOwnerRow) (domain.Session, domain.User
 		return domain.Session{}, domain.User{}, err
 	}
 	return sess, owner, nil
+}
+
+// sessionFromRow rebuilds a session from the columns every session query
+// returns (the row types of those queries convert to this one).
+func sessionFromRow(r sqlcdb.SessionByLiveRefreshTokenRow) domain.Session {
+	var revoked time.Time
+	if r.RevokedAt != nil {
+		revoked = *r.RevokedAt
+	}
+	return domain.RehydrateSession(domain.SessionID(r.ID.String()), domain.UserID(r.UserID.String()),
+		r.CreatedAt, r.LastUsedAt, revoked, domain.ClientInfo{IP: r.Ip, UserAgent: r.UserAgent})
 }
 
 func nullTime(t time.Time) *time.Time {

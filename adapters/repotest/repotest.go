@@ -31,7 +31,13 @@ import (
 type Store interface {
 	ports.UserRepository
 	ports.SessionRepository
+	ports.LoginThrottle
+	ports.AuditLog
 }
+
+// noPolicy sets no idle or age limit: the rotation cases that are not about
+// session policy.
+var noPolicy = domain.SessionPolicy{}
 
 // t0 is the suite's fixed "now".
 var t0 = time.Date(2030, time.March, 4, 5, 6, 7, 123456000, time.UTC)
@@ -92,6 +98,48 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Revoke/UserSessionsCountsOnlyActiveOnes", testRevokeUserSessions},
 		{"Revoke/UserSessionsUnknownUserIsZero", testRevokeUserSessionsUnknownUser},
 		{"Revoke/ConcurrentUserSessionsCountEachOnce", testConcurrentRevokeUserSessions},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t, newStore(t))
+		})
+	}
+	runHardening(t, newStore)
+}
+
+// runHardening runs the contract of sessions as first-class objects, the
+// login throttle and the audit log.
+func runHardening(t *testing.T, newStore func(t *testing.T) Store) {
+	t.Helper()
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, st Store)
+	}{
+		{"Sessions/CreateKeepsLastUseAndClient", testCreateKeepsClient},
+		{"Sessions/ByLiveRefreshToken", testSessionByRefreshToken},
+		{"Sessions/OfUserUsableNewestFirst", testSessionsOfUser},
+		{"Sessions/OfUserLimit", testSessionsOfUserLimit},
+		{"Rotate/TouchesLastUseAndClient", testRotateTouches},
+		{"Rotate/IdleSessionIsInvalidAndUnchanged", testRotateIdle},
+		{"Rotate/UseRestartsTheIdleTimer", testRotateIdleRestarts},
+		{"Rotate/TooOldSessionIsInvalid", testRotateTooOld},
+		{"Rotate/NextTokenNeverOutlivesMaxAge", testRotateCapsExpiry},
+		{"Rotate/ReuseReturnsTheRevokedSession", testRotateReuseReturnsSession},
+		{"Revoke/ByRefreshTokenReturnsTheSession", testRevokeByTokenReturnsSession},
+		{"Revoke/UserSessionOnlyTheOwners", testRevokeUserSession},
+		{"Revoke/OtherSessionsKeepsOne", testRevokeOtherSessions},
+		{"Revoke/ConcurrentOtherSessionsCountEachOnce", testConcurrentRevokeOtherSessions},
+		{"Throttle/FreeAttemptsThenBackoff", testThrottleBackoff},
+		{"Throttle/BackoffCappedAtMax", testThrottleCap},
+		{"Throttle/WindowResetsTheCount", testThrottleWindow},
+		{"Throttle/ResetForgetsTheKey", testThrottleReset},
+		{"Throttle/KeysAreIndependent", testThrottleKeys},
+		{"Throttle/ConcurrentClaimsAdmitOnlyTheFreeAttempts", testThrottleConcurrent},
+		{"Audit/AppendThenReadNewestFirst", testAuditRoundTrip},
+		{"Audit/PagesWithoutGapsOrDuplicates", testAuditPages},
+		{"Audit/FilterByUserAndType", testAuditFilter},
+		{"Audit/RejectsBadLimit", testAuditBadLimit},
+		{"Audit/ConcurrentAppendsAllKept", testAuditConcurrent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -288,7 +336,7 @@ func testSetRoleShowsInSessions(t *testing.T, st Store) {
 	if owner.Role() != domain.RoleAdmin {
 		t.Fatalf("SessionByID owner role = %q, want admin", owner.Role())
 	}
-	_, owner, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1)
+	_, owner, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
 	mustNil(t, err)
 	if owner.Role() != domain.RoleAdmin {
 		t.Fatalf("RotateRefreshToken owner role = %q, want admin", owner.Role())
@@ -475,7 +523,7 @@ func testListUsersBadInput(t *testing.T, st Store) {
 func testCreateSession(t *testing.T, st Store) {
 	ctx := t.Context()
 	u := createUser(t, st, "ada@example.com")
-	sess := domain.NewSession(newSessionID(), u.ID(), t0)
+	sess := domain.NewSession(newSessionID(), u.ID(), t0, domain.ClientInfo{})
 	tok := newToken(t, t0)
 	mustNil(t, st.CreateSession(ctx, sess, tok.Record(sess.ID())))
 
@@ -499,7 +547,7 @@ func testUnknownSession(t *testing.T, st Store) {
 
 func testCreateSessionUnknownUser(t *testing.T, st Store) {
 	ctx := t.Context()
-	sess := domain.NewSession(newSessionID(), newUserID(), t0)
+	sess := domain.NewSession(newSessionID(), newUserID(), t0, domain.ClientInfo{})
 	if err := st.CreateSession(ctx, sess, newToken(t, t0).Record(sess.ID())); err == nil {
 		t.Fatal("CreateSession for an unknown user = nil, want an error")
 	}
@@ -510,14 +558,14 @@ func testCreateSessionUnknownUser(t *testing.T, st Store) {
 func testCreateSessionForeignToken(t *testing.T, st Store) {
 	ctx := t.Context()
 	u := createUser(t, st, "ada@example.com")
-	sess := domain.NewSession(newSessionID(), u.ID(), t0)
+	sess := domain.NewSession(newSessionID(), u.ID(), t0, domain.ClientInfo{})
 	tok := newToken(t, t0)
 	if err := st.CreateSession(ctx, sess, tok.Record(newSessionID())); err == nil {
 		t.Fatal("CreateSession with a first token naming another session = nil, want an error")
 	}
 	_, _, err := st.SessionByID(ctx, sess.ID())
 	mustIs(t, err, domain.ErrNotFound)
-	_, _, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t0).Record(""), t0)
+	_, _, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t0).Record(""), t0, noPolicy, domain.ClientInfo{})
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 }
 
@@ -530,7 +578,7 @@ func testRotateHappyPath(t *testing.T, st Store) {
 	t1 := t0.Add(time.Minute)
 	second := newToken(t, t1)
 	// next.SessionID is ignored: the new token joins the presented token's session.
-	got, owner, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(newSessionID()), t1)
+	got, owner, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(newSessionID()), t1, noPolicy, domain.ClientInfo{})
 	mustNil(t, err)
 	assertSession(t, got, sess)
 	if owner.ID() != sess.UserID() || owner.Email().IsZero() || owner.Role() != domain.RoleUser {
@@ -539,7 +587,7 @@ func testRotateHappyPath(t *testing.T, st Store) {
 
 	t2 := t1.Add(time.Minute)
 	third := newToken(t, t2)
-	got, _, err = st.RotateRefreshToken(ctx, second.Hash(), third.Record(""), t2)
+	got, _, err = st.RotateRefreshToken(ctx, second.Hash(), third.Record(""), t2, noPolicy, domain.ClientInfo{})
 	mustNil(t, err)
 	assertSession(t, got, sess)
 
@@ -554,19 +602,19 @@ func testRotateReuse(t *testing.T, st Store) {
 
 	t1 := t0.Add(time.Minute)
 	second := newToken(t, t1)
-	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1)
+	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1, noPolicy, domain.ClientInfo{})
 	mustNil(t, err)
 
 	// The spent token again: reuse, and the session dies with it.
 	t2 := t1.Add(time.Minute)
-	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t2).Record(""), t2)
+	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{})
 	mustIs(t, err, domain.ErrRefreshTokenReused)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	assertRevokedAt(t, st, sess, t2)
 
 	// The newest token, never spent, now fails too, as plain invalid.
 	t3 := t2.Add(time.Minute)
-	_, _, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, t3).Record(""), t3)
+	_, _, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, t3).Record(""), t3, noPolicy, domain.ClientInfo{})
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 	assertRevokedAt(t, st, sess, t2)
@@ -578,7 +626,7 @@ func testRotateExpired(t *testing.T, st Store) {
 	exp := tok.ExpiresAt()
 
 	for _, now := range []time.Time{exp, exp.Add(time.Microsecond), exp.Add(24 * time.Hour)} {
-		_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, now).Record(""), now)
+		_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, now).Record(""), now, noPolicy, domain.ClientInfo{})
 		mustIs(t, err, domain.ErrInvalidRefreshToken)
 		mustNotIs(t, err, domain.ErrRefreshTokenReused)
 	}
@@ -588,7 +636,7 @@ func testRotateExpired(t *testing.T, st Store) {
 
 	// One microsecond before expiry it is still live.
 	now := exp.Add(-time.Microsecond)
-	got, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, now).Record(""), now)
+	got, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, now).Record(""), now, noPolicy, domain.ClientInfo{})
 	mustNil(t, err)
 	assertSession(t, got, sess)
 }
@@ -599,11 +647,11 @@ func testRotateSpentExpired(t *testing.T, st Store) {
 	ctx := t.Context()
 	sess, first := startSession(t, st)
 	t1 := t0.Add(time.Minute)
-	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1)
+	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
 	mustNil(t, err)
 
 	late := first.ExpiresAt().Add(time.Hour)
-	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, late).Record(""), late)
+	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, late).Record(""), late, noPolicy, domain.ClientInfo{})
 	mustIs(t, err, domain.ErrRefreshTokenReused)
 	assertRevokedAt(t, st, sess, late)
 }
@@ -611,7 +659,7 @@ func testRotateSpentExpired(t *testing.T, st Store) {
 func testRotateUnknown(t *testing.T, st Store) {
 	ctx := t.Context()
 	sess, _ := startSession(t, st)
-	_, _, err := st.RotateRefreshToken(ctx, newToken(t, t0).Hash(), newToken(t, t0).Record(""), t0)
+	_, _, err := st.RotateRefreshToken(ctx, newToken(t, t0).Hash(), newToken(t, t0).Record(""), t0, noPolicy, domain.ClientInfo{})
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 	stored, _, err := st.SessionByID(ctx, sess.ID())
@@ -624,7 +672,7 @@ func testRotateRevokedSession(t *testing.T, st Store) {
 	sess, first := startSession(t, st)
 	t1 := t0.Add(time.Minute)
 	second := newToken(t, t1)
-	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1)
+	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1, noPolicy, domain.ClientInfo{})
 	mustNil(t, err)
 	t2 := t1.Add(time.Minute)
 	mustNil(t, st.RevokeSession(ctx, sess.ID(), t2))
@@ -633,7 +681,7 @@ func testRotateRevokedSession(t *testing.T, st Store) {
 	// and neither moves revoked_at.
 	t3 := t2.Add(time.Minute)
 	for _, presented := range []domain.RefreshToken{second, first} {
-		_, _, err = st.RotateRefreshToken(ctx, presented.Hash(), newToken(t, t3).Record(""), t3)
+		_, _, err = st.RotateRefreshToken(ctx, presented.Hash(), newToken(t, t3).Record(""), t3, noPolicy, domain.ClientInfo{})
 		mustIs(t, err, domain.ErrInvalidRefreshToken)
 		mustNotIs(t, err, domain.ErrRefreshTokenReused)
 	}
@@ -646,13 +694,13 @@ func testReuseRevokesOnlyItsSession(t *testing.T, st Store) {
 	b, bFirst := startSession(t, st)
 
 	t1 := t0.Add(time.Minute)
-	_, _, err := st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t1).Record(""), t1)
+	_, _, err := st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
 	mustNil(t, err)
-	_, _, err = st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t1).Record(""), t1)
+	_, _, err = st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
 	mustIs(t, err, domain.ErrRefreshTokenReused)
 	assertRevokedAt(t, st, a, t1)
 
-	got, _, err := st.RotateRefreshToken(ctx, bFirst.Hash(), newToken(t, t1).Record(""), t1)
+	got, _, err := st.RotateRefreshToken(ctx, bFirst.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
 	mustNil(t, err)
 	assertSession(t, got, b)
 }
@@ -668,7 +716,7 @@ func testConcurrentRotate(t *testing.T, st Store) {
 	sessions := make([]domain.Session, concurrent)
 	errs := together(concurrent, func(i int) error {
 		var err error
-		sessions[i], _, err = st.RotateRefreshToken(ctx, first.Hash(), next[i].Record(""), t1)
+		sessions[i], _, err = st.RotateRefreshToken(ctx, first.Hash(), next[i].Record(""), t1, noPolicy, domain.ClientInfo{})
 		return err
 	})
 
@@ -703,7 +751,7 @@ func testConcurrentRotate(t *testing.T, st Store) {
 	}
 	assertRevokedAt(t, st, sess, t1)
 
-	_, _, err := st.RotateRefreshToken(ctx, next[winner].Hash(), newToken(t, t1).Record(""), t1)
+	_, _, err := st.RotateRefreshToken(ctx, next[winner].Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 }
@@ -718,11 +766,11 @@ func testRevokeSession(t *testing.T, st Store) {
 	mustNil(t, st.RevokeSession(ctx, sess.ID(), t1))
 	assertRevokedAt(t, st, sess, t1)
 
-	_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t1).Record(""), t1)
+	_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 
-	got, _, err := st.RotateRefreshToken(ctx, otherTok.Hash(), newToken(t, t1).Record(""), t1)
+	got, _, err := st.RotateRefreshToken(ctx, otherTok.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
 	mustNil(t, err)
 	assertSession(t, got, other)
 }
@@ -751,12 +799,14 @@ func testRevokeByLiveToken(t *testing.T, st Store) {
 	sess, tok := startSession(t, st)
 	other, _ := startSession(t, st)
 	t1 := t0.Add(time.Minute)
-	mustNil(t, st.RevokeSessionByRefreshToken(ctx, tok.Hash(), t1))
+	_, err := st.RevokeSessionByRefreshToken(ctx, tok.Hash(), t1)
+	mustNil(t, err)
 	assertRevokedAt(t, st, sess, t1)
-	mustNil(t, st.RevokeSessionByRefreshToken(ctx, tok.Hash(), t1.Add(time.Hour)))
+	_, err = st.RevokeSessionByRefreshToken(ctx, tok.Hash(), t1.Add(time.Hour))
+	mustNil(t, err)
 	assertRevokedAt(t, st, sess, t1)
 
-	_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t1).Record(""), t1)
+	_, _, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 
@@ -770,13 +820,14 @@ func testRevokeBySpentToken(t *testing.T, st Store) {
 	sess, first := startSession(t, st)
 	t1 := t0.Add(time.Minute)
 	second := newToken(t, t1)
-	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1)
+	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1, noPolicy, domain.ClientInfo{})
 	mustNil(t, err)
 
 	t2 := t1.Add(time.Minute)
-	mustNil(t, st.RevokeSessionByRefreshToken(ctx, first.Hash(), t2))
+	_, err = st.RevokeSessionByRefreshToken(ctx, first.Hash(), t2)
+	mustNil(t, err)
 	assertRevokedAt(t, st, sess, t2)
-	_, _, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, t2).Record(""), t2)
+	_, _, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{})
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 }
@@ -785,14 +836,16 @@ func testRevokeByExpiredToken(t *testing.T, st Store) {
 	ctx := t.Context()
 	sess, tok := startSession(t, st)
 	late := tok.ExpiresAt().Add(time.Hour)
-	mustNil(t, st.RevokeSessionByRefreshToken(ctx, tok.Hash(), late))
+	_, err := st.RevokeSessionByRefreshToken(ctx, tok.Hash(), late)
+	mustNil(t, err)
 	assertRevokedAt(t, st, sess, late)
 }
 
 func testRevokeByUnknownToken(t *testing.T, st Store) {
 	ctx := t.Context()
 	sess, _ := startSession(t, st)
-	mustNil(t, st.RevokeSessionByRefreshToken(ctx, newToken(t, t0).Hash(), t0))
+	_, err := st.RevokeSessionByRefreshToken(ctx, newToken(t, t0).Hash(), t0)
+	mustNil(t, err)
 	stored, _, err := st.SessionByID(ctx, sess.ID())
 	mustNil(t, err)
 	assertSession(t, stored, sess)
@@ -810,7 +863,7 @@ func testRevokeUserSessions(t *testing.T, st Store) {
 	t1 := t0.Add(time.Minute)
 	mustNil(t, st.RevokeSession(ctx, ended.ID(), t1))
 	// A rotated session is still active: it counts.
-	_, _, err = st.RotateRefreshToken(ctx, bFirst.Hash(), newToken(t, t1).Record(""), t1)
+	_, _, err = st.RotateRefreshToken(ctx, bFirst.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
 	mustNil(t, err)
 
 	t2 := t1.Add(time.Minute)
@@ -822,7 +875,7 @@ func testRevokeUserSessions(t *testing.T, st Store) {
 	assertRevokedAt(t, st, a, t2)
 	assertRevokedAt(t, st, b, t2)
 	assertRevokedAt(t, st, ended, t1)
-	_, _, err = st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t2).Record(""), t2)
+	_, _, err = st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{})
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 
@@ -835,7 +888,7 @@ func testRevokeUserSessions(t *testing.T, st Store) {
 	assertRevokedAt(t, st, a, t2)
 
 	// Another user's session is untouched.
-	got, _, err := st.RotateRefreshToken(ctx, otherTok.Hash(), newToken(t, t2).Record(""), t2)
+	got, _, err := st.RotateRefreshToken(ctx, otherTok.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{})
 	mustNil(t, err)
 	assertSession(t, got, other)
 
@@ -938,7 +991,7 @@ func newToken(t *testing.T, now time.Time) domain.RefreshToken {
 func startSession(t *testing.T, st Store) (domain.Session, domain.RefreshToken) {
 	t.Helper()
 	u := createUser(t, st, uuid.NewString()+"@example.com")
-	sess := domain.NewSession(newSessionID(), u.ID(), t0)
+	sess := domain.NewSession(newSessionID(), u.ID(), t0, domain.ClientInfo{})
 	tok := newToken(t, t0)
 	if err := st.CreateSession(t.Context(), sess, tok.Record(sess.ID())); err != nil {
 		t.Fatalf("CreateSession: %v", err)
@@ -949,7 +1002,7 @@ func startSession(t *testing.T, st Store) (domain.Session, domain.RefreshToken) 
 // startSessionOf starts another session of u at t0 with its first token.
 func startSessionOf(t *testing.T, st Store, u domain.User) (domain.Session, domain.RefreshToken) {
 	t.Helper()
-	sess := domain.NewSession(newSessionID(), u.ID(), t0)
+	sess := domain.NewSession(newSessionID(), u.ID(), t0, domain.ClientInfo{})
 	tok := newToken(t, t0)
 	if err := st.CreateSession(t.Context(), sess, tok.Record(sess.ID())); err != nil {
 		t.Fatalf("CreateSession: %v", err)
@@ -1001,7 +1054,7 @@ func assertRevokedAt(t *testing.T, st Store, sess domain.Session, at time.Time) 
 	if err != nil {
 		t.Fatalf("SessionByID: %v", err)
 	}
-	assertSession(t, got, domain.RehydrateSession(sess.ID(), sess.UserID(), sess.CreatedAt(), at))
+	assertSession(t, got, domain.RehydrateSession(sess.ID(), sess.UserID(), sess.CreatedAt(), got.LastUsedAt(), at, got.Client()))
 	if got.Active() {
 		t.Fatal("revoked session reports Active")
 	}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -301,8 +302,11 @@ func adminService(ctx context.Context, cfg config) (*application.Service, func()
 	case dirty:
 		pg.Close()
 		return nil, nil, fmt.Errorf("the database schema is dirty (migration %d failed half-way): fix it by hand, see `authd migrate version`", version)
+	case version < postgres.SchemaVersion():
+		pg.Close()
+		return nil, nil, fmt.Errorf("the database schema is at version %d and this authd needs version %d: run `authd migrate up` first", version, postgres.SchemaVersion())
 	}
-	svc, err := newService(ctx, cfg, pg, newHasher(), noTokens{}, noTokens{})
+	svc, err := newService(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, nil)), pg, newHasher(), noTokens{}, noTokens{})
 	if err != nil {
 		pg.Close()
 		return nil, nil, err

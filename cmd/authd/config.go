@@ -10,6 +10,10 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/authd/authd/adapters/httpapi"
+	"github.com/authd/authd/application"
+	"github.com/authd/authd/domain"
 )
 
 // config is read from the environment with the AUTH_ prefix (API.md).
@@ -36,6 +40,19 @@ type config struct {
 	// credential endpoints; 0 per minute turns it off.
 	IPRatePerMinute int `envconfig:"IP_RATE_PER_MINUTE" default:"300"`
 	IPBurst         int `envconfig:"IP_BURST" default:"60"`
+	// Session lifetime: idle timeout and absolute age.
+	SessionIdleTTL time.Duration `envconfig:"SESSION_IDLE_TTL" default:"168h"`
+	SessionMaxAge  time.Duration `envconfig:"SESSION_MAX_AGE" default:"720h"`
+	// The per-account login throttle (see application.Config).
+	LoginFreeAttempts int           `envconfig:"LOGIN_FREE_ATTEMPTS" default:"5"`
+	LoginBackoffBase  time.Duration `envconfig:"LOGIN_BACKOFF_BASE" default:"1s"`
+	LoginBackoffMax   time.Duration `envconfig:"LOGIN_BACKOFF_MAX" default:"60s"`
+	LoginWindow       time.Duration `envconfig:"LOGIN_WINDOW" default:"1h"`
+	// CookieMode makes login and refresh answer with cookies (browser mode)
+	// for every client, not only those that ask with X-Auth-Cookies: 1.
+	CookieMode bool `envconfig:"COOKIE_MODE" default:"false"`
+	// CORSOrigins are the exact origins allowed to call with credentials.
+	CORSOrigins []string `envconfig:"CORS_ORIGINS"`
 }
 
 // loadConfig reads and validates the configuration. Every error names the
@@ -78,6 +95,26 @@ func (c config) validate() error {
 			return bad("AUTH_PREVIOUS_KEY_FILES", "has an empty entry")
 		}
 	}
+	switch {
+	case c.SessionIdleTTL < c.AccessTTL:
+		return bad("AUTH_SESSION_IDLE_TTL", "must not be shorter than AUTH_ACCESS_TTL")
+	case c.SessionMaxAge < c.SessionIdleTTL:
+		return bad("AUTH_SESSION_MAX_AGE", "must not be shorter than AUTH_SESSION_IDLE_TTL")
+	case c.LoginFreeAttempts < 1:
+		return bad("AUTH_LOGIN_FREE_ATTEMPTS", "must be at least 1")
+	case c.LoginBackoffBase <= 0:
+		return bad("AUTH_LOGIN_BACKOFF_BASE", "must be a positive duration such as 1s")
+	case c.LoginBackoffMax < c.LoginBackoffBase:
+		return bad("AUTH_LOGIN_BACKOFF_MAX", "must not be shorter than AUTH_LOGIN_BACKOFF_BASE")
+	case c.LoginWindow <= 0:
+		return bad("AUTH_LOGIN_WINDOW", "must be a positive duration such as 1h")
+	}
+	if n := c.throttlePolicy().MaxAttemptsPerHour(); n >= application.MaxFailedLoginsPerHour {
+		return bad("AUTH_LOGIN_FREE_ATTEMPTS", fmt.Sprintf("with AUTH_LOGIN_BACKOFF_BASE, AUTH_LOGIN_BACKOFF_MAX and AUTH_LOGIN_WINDOW it admits %d guesses an hour; keep it below %d (ASVS 2.2.1)", n, application.MaxFailedLoginsPerHour))
+	}
+	if err := httpapi.ValidateCORSOrigins(c.CORSOrigins); err != nil {
+		return bad("AUTH_CORS_ORIGINS", err.Error())
+	}
 	if _, err := c.trustedProxies(); err != nil {
 		return bad("AUTH_TRUSTED_PROXIES", err.Error())
 	}
@@ -100,6 +137,23 @@ func (c config) validate() error {
 		return bad("AUTH_LOG_FORMAT", "must be json or text")
 	}
 	return nil
+}
+
+func (c config) throttlePolicy() domain.ThrottlePolicy {
+	return domain.ThrottlePolicy{FreeAttempts: c.LoginFreeAttempts, BaseDelay: c.LoginBackoffBase, MaxDelay: c.LoginBackoffMax, Window: c.LoginWindow}
+}
+
+// appConfig is the use cases' policy.
+func (c config) appConfig() application.Config {
+	return application.Config{
+		RefreshTTL:        c.RefreshTTL,
+		SessionIdleTTL:    c.SessionIdleTTL,
+		SessionMaxAge:     c.SessionMaxAge,
+		LoginFreeAttempts: c.LoginFreeAttempts,
+		LoginBackoffBase:  c.LoginBackoffBase,
+		LoginBackoffMax:   c.LoginBackoffMax,
+		LoginWindow:       c.LoginWindow,
+	}
 }
 
 // trustedProxies parses AUTH_TRUSTED_PROXIES: CIDRs, or plain addresses

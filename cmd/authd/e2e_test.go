@@ -291,6 +291,14 @@ func TestInvalidConfigurationNamesTheVariable(t *testing.T) {
 		{"AUTH_TRUSTED_PROXIES=10.0.0.0/8,not-an-address", "AUTH_TRUSTED_PROXIES"},
 		{"AUTH_IP_RATE_PER_MINUTE=-1", "AUTH_IP_RATE_PER_MINUTE"},
 		{"AUTH_IP_BURST=0", "AUTH_IP_BURST"},
+		{"AUTH_CORS_ORIGINS=*", "AUTH_CORS_ORIGINS"},
+		{"AUTH_CORS_ORIGINS=https://app.example.com/path", "AUTH_CORS_ORIGINS"},
+		{"AUTH_COOKIE_MODE=sometimes", "AUTH_COOKIE_MODE"},
+		{"AUTH_SESSION_IDLE_TTL=1m", "AUTH_SESSION_IDLE_TTL"},
+		{"AUTH_SESSION_MAX_AGE=24h", "AUTH_SESSION_MAX_AGE"},
+		{"AUTH_LOGIN_FREE_ATTEMPTS=0", "AUTH_LOGIN_FREE_ATTEMPTS"},
+		{"AUTH_LOGIN_FREE_ATTEMPTS=500", "AUTH_LOGIN_FREE_ATTEMPTS"},
+		{"AUTH_LOGIN_BACKOFF_MAX=1ms", "AUTH_LOGIN_BACKOFF_MAX"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {

@@ -32,6 +32,8 @@ const shutdownGrace = 20 * time.Second
 type store interface {
 	ports.UserRepository
 	ports.SessionRepository
+	ports.LoginThrottle
+	ports.AuditLog
 	ports.Pinger
 }
 
@@ -78,7 +80,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	hasher := newHasher()
-	svc, err := newService(ctx, cfg, st, hasher, signer, verifier)
+	svc, err := newService(ctx, cfg, log, st, hasher, signer, verifier)
 	if err != nil {
 		return err
 	}
@@ -95,6 +97,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		OpenAPI:     docs.OpenAPI,
 		Observer:    m,
 		RateLimit:   httpapi.RateLimit{PerMinute: cfg.IPRatePerMinute, Burst: cfg.IPBurst},
+		Cookies:     httpapi.CookieOptions{Mode: cfg.CookieMode},
+		CORSOrigins: cfg.CORSOrigins,
 	}
 	opts.TrustedProxies, _ = cfg.trustedProxies() // validated by loadConfig
 	if cfg.MetricsAddr == "" {
@@ -164,7 +168,7 @@ func newHasher() *argon2.Hasher { return argon2.New(argon2.OWASP, argon2.GateCon
 // newService wires the use cases over st with the system clock, ids and
 // randomness; the server and the admin commands differ only in the store
 // and the token ports.
-func newService(ctx context.Context, cfg config, st store, hasher *argon2.Hasher, issuer ports.TokenIssuer, verifier ports.TokenVerifier) (*application.Service, error) {
+func newService(ctx context.Context, cfg config, log *slog.Logger, st store, hasher *argon2.Hasher, issuer ports.TokenIssuer, verifier ports.TokenVerifier) (*application.Service, error) {
 	return application.NewService(ctx, application.Deps{
 		Users: st, Sessions: st, Store: st,
 		Hasher:   hasher,
@@ -173,7 +177,11 @@ func newService(ctx context.Context, cfg config, st store, hasher *argon2.Hasher
 		Clock:    system.Clock{},
 		IDs:      system.IDs{},
 		Random:   system.Random,
-	}, application.Config{RefreshTTL: cfg.RefreshTTL})
+		Throttle: st,
+		Audit:    st,
+		// The operation succeeded; the trail has a hole. Say so loudly.
+		OnAuditError: func(err error) { log.Error("audit event lost", slog.String("error", err.Error())) },
+	}, cfg.appConfig())
 }
 
 func loadSigningKey(cfg config, log *slog.Logger) (*jwt.Key, error) {

@@ -10,6 +10,24 @@ import (
 	"github.com/google/uuid"
 )
 
+type AuthEvent struct {
+	ID        uuid.UUID
+	At        time.Time
+	Type      string
+	UserID    *uuid.UUID
+	SessionID *uuid.UUID
+	Ip        string
+	UserAgent string
+	Detail    string
+}
+
+type LoginThrottle struct {
+	EmailKey    []byte
+	Failures    int32
+	WindowStart time.Time
+	LockedUntil time.Time
+}
+
 type RefreshToken struct {
 	TokenHash []byte
 	SessionID uuid.UUID
@@ -19,10 +37,13 @@ type RefreshToken struct {
 }
 
 type Session struct {
-	ID        uuid.UUID
-	UserID    uuid.UUID
-	CreatedAt time.Time
-	RevokedAt *time.Time
+	ID         uuid.UUID
+	UserID     uuid.UUID
+	CreatedAt  time.Time
+	RevokedAt  *time.Time
+	LastUsedAt time.Time
+	UserAgent  string
+	Ip         string
 }
 
 type User struct {

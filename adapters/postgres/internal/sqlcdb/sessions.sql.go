@@ -13,15 +13,18 @@ import (
 )
 
 const createSession = `-- name: CreateSession :exec
-INSERT INTO sessions (id, user_id, created_at, revoked_at)
-VALUES ($1, $2, $3, $4)
+INSERT INTO sessions (id, user_id, created_at, last_used_at, revoked_at, ip, user_agent)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 `
 
 type CreateSessionParams struct {
-	ID        uuid.UUID
-	UserID    uuid.UUID
-	CreatedAt time.Time
-	RevokedAt *time.Time
+	ID         uuid.UUID
+	UserID     uuid.UUID
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	RevokedAt  *time.Time
+	Ip         string
+	UserAgent  string
 }
 
 func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) error {
@@ -29,7 +32,10 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) er
 		arg.ID,
 		arg.UserID,
 		arg.CreatedAt,
+		arg.LastUsedAt,
 		arg.RevokedAt,
+		arg.Ip,
+		arg.UserAgent,
 	)
 	return err
 }
@@ -57,20 +63,26 @@ func (q *Queries) InsertRefreshToken(ctx context.Context, arg InsertRefreshToken
 }
 
 const refreshTokenState = `-- name: RefreshTokenState :one
-SELECT rt.session_id, rt.expires_at, rt.spent_at, s.revoked_at
+SELECT rt.session_id, rt.expires_at, rt.spent_at,
+       s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent
 FROM refresh_tokens AS rt
 JOIN sessions AS s ON s.id = rt.session_id
 WHERE rt.token_hash = $1
 `
 
 type RefreshTokenStateRow struct {
-	SessionID uuid.UUID
-	ExpiresAt time.Time
-	SpentAt   *time.Time
-	RevokedAt *time.Time
+	SessionID  uuid.UUID
+	ExpiresAt  time.Time
+	SpentAt    *time.Time
+	UserID     uuid.UUID
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	RevokedAt  *time.Time
+	Ip         string
+	UserAgent  string
 }
 
-// RefreshTokenState explains why SpendRefreshToken returned no row.
+// RefreshTokenState explains why RotateRefreshToken returned no row.
 func (q *Queries) RefreshTokenState(ctx context.Context, tokenHash []byte) (RefreshTokenStateRow, error) {
 	row := q.db.QueryRow(ctx, refreshTokenState, tokenHash)
 	var i RefreshTokenStateRow
@@ -78,9 +90,35 @@ func (q *Queries) RefreshTokenState(ctx context.Context, tokenHash []byte) (Refr
 		&i.SessionID,
 		&i.ExpiresAt,
 		&i.SpentAt,
+		&i.UserID,
+		&i.CreatedAt,
+		&i.LastUsedAt,
 		&i.RevokedAt,
+		&i.Ip,
+		&i.UserAgent,
 	)
 	return i, err
+}
+
+const revokeOtherSessions = `-- name: RevokeOtherSessions :execrows
+UPDATE sessions
+SET revoked_at = $1::timestamptz
+WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL
+`
+
+type RevokeOtherSessionsParams struct {
+	Now    time.Time
+	UserID uuid.UUID
+	Keep   uuid.UUID
+}
+
+// Like RevokeUserSessions, sparing one session.
+func (q *Queries) RevokeOtherSessions(ctx context.Context, arg RevokeOtherSessionsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, revokeOtherSessions, arg.Now, arg.UserID, arg.Keep)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const revokeSession = `-- name: RevokeSession :exec
@@ -100,10 +138,11 @@ func (q *Queries) RevokeSession(ctx context.Context, arg RevokeSessionParams) er
 	return err
 }
 
-const revokeSessionByRefreshToken = `-- name: RevokeSessionByRefreshToken :exec
+const revokeSessionByRefreshToken = `-- name: RevokeSessionByRefreshToken :one
 UPDATE sessions
 SET revoked_at = coalesce(revoked_at, $1::timestamptz)
 WHERE id = (SELECT rt.session_id FROM refresh_tokens AS rt WHERE rt.token_hash = $2)
+RETURNING id, user_id, created_at, last_used_at, revoked_at, ip, user_agent
 `
 
 type RevokeSessionByRefreshTokenParams struct {
@@ -111,9 +150,51 @@ type RevokeSessionByRefreshTokenParams struct {
 	TokenHash []byte
 }
 
-func (q *Queries) RevokeSessionByRefreshToken(ctx context.Context, arg RevokeSessionByRefreshTokenParams) error {
-	_, err := q.db.Exec(ctx, revokeSessionByRefreshToken, arg.Now, arg.TokenHash)
-	return err
+type RevokeSessionByRefreshTokenRow struct {
+	ID         uuid.UUID
+	UserID     uuid.UUID
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	RevokedAt  *time.Time
+	Ip         string
+	UserAgent  string
+}
+
+func (q *Queries) RevokeSessionByRefreshToken(ctx context.Context, arg RevokeSessionByRefreshTokenParams) (RevokeSessionByRefreshTokenRow, error) {
+	row := q.db.QueryRow(ctx, revokeSessionByRefreshToken, arg.Now, arg.TokenHash)
+	var i RevokeSessionByRefreshTokenRow
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.CreatedAt,
+		&i.LastUsedAt,
+		&i.RevokedAt,
+		&i.Ip,
+		&i.UserAgent,
+	)
+	return i, err
+}
+
+const revokeUserSession = `-- name: RevokeUserSession :execrows
+UPDATE sessions
+SET revoked_at = coalesce(revoked_at, $1::timestamptz)
+WHERE id = $2 AND user_id = $3
+`
+
+type RevokeUserSessionParams struct {
+	Now    time.Time
+	ID     uuid.UUID
+	UserID uuid.UUID
+}
+
+// The user_id condition makes another user's session id look like an
+// unknown one: zero rows either way.
+func (q *Queries) RevokeUserSession(ctx context.Context, arg RevokeUserSessionParams) (int64, error) {
+	result, err := q.db.Exec(ctx, revokeUserSession, arg.Now, arg.ID, arg.UserID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const revokeUserSessions = `-- name: RevokeUserSessions :execrows
@@ -148,24 +229,40 @@ WITH spent AS (
       AND rt.spent_at IS NULL
       AND rt.expires_at > $1::timestamptz
       AND s.revoked_at IS NULL
-    RETURNING s.id, s.user_id, s.created_at, s.revoked_at
+      AND ($3::timestamptz IS NULL OR s.last_used_at > $3::timestamptz)
+      AND ($4::timestamptz IS NULL OR s.created_at > $4::timestamptz)
+    RETURNING s.id, s.created_at
+), touched AS (
+    UPDATE sessions AS s
+    SET last_used_at = $1::timestamptz, ip = $5::text, user_agent = $6::text
+    FROM spent
+    WHERE s.id = spent.id AND s.revoked_at IS NULL
+    RETURNING s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent
 ), successor AS (
     INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at)
-    SELECT $3::bytea, spent.id, $1::timestamptz, $4::timestamptz
+    SELECT $7::bytea, spent.id, $1::timestamptz,
+           CASE WHEN $8::bigint IS NULL THEN $9::timestamptz
+                ELSE least($9::timestamptz, spent.created_at + $8::bigint * interval '1 microsecond')
+           END
     FROM spent
     RETURNING session_id
 )
-SELECT spent.id, spent.user_id, spent.created_at, spent.revoked_at,
+SELECT touched.id, touched.user_id, touched.created_at, touched.last_used_at, touched.revoked_at, touched.ip, touched.user_agent,
        u.email, u.name, u.role, u.password_hash, u.created_at AS user_created_at
-FROM spent
-JOIN successor ON successor.session_id = spent.id
-JOIN users AS u ON u.id = spent.user_id
+FROM touched
+JOIN successor ON successor.session_id = touched.id
+JOIN users AS u ON u.id = touched.user_id
 `
 
 type RotateRefreshTokenParams struct {
 	Now           time.Time
 	TokenHash     []byte
+	UsedAfter     *time.Time
+	CreatedAfter  *time.Time
+	Ip            string
+	UserAgent     string
 	NextHash      []byte
+	MaxAgeUs      *int64
 	NextExpiresAt time.Time
 }
 
@@ -173,7 +270,10 @@ type RotateRefreshTokenRow struct {
 	ID            uuid.UUID
 	UserID        uuid.UUID
 	CreatedAt     time.Time
+	LastUsedAt    time.Time
 	RevokedAt     *time.Time
+	Ip            string
+	UserAgent     string
 	Email         string
 	Name          string
 	Role          string
@@ -183,16 +283,27 @@ type RotateRefreshTokenRow struct {
 
 // RotateRefreshToken is the atomic heart of rotation, in one statement (one
 // round trip, one implicit transaction): it spends the presented token only
-// if it is live (unspent, unexpired, session not revoked), stores its
-// successor in the same session, and returns the session with its owner.
-// Two concurrent calls serialize on the token's row lock; under READ
+// if it is live (unspent, unexpired) and its session usable (not revoked,
+// used after used_after, created after created_after: the idle and absolute
+// timeouts; NULL sets no limit), records the use on the session (last use,
+// client), stores the successor in the same session with its expiry capped
+// at the session's creation + max_age_us, and returns the session with its
+// owner. Two concurrent calls serialize on the token's row lock; under READ
 // COMMITTED the second re-checks the row, sees spent_at set and gets no row
-// back, and inserts nothing.
+// back, and inserts nothing. A revocation committed between the read of the
+// session and its update makes the touch find no row (the update re-checks
+// revoked_at), so the statement returns nothing: a rotation racing a logout
+// loses.
 func (q *Queries) RotateRefreshToken(ctx context.Context, arg RotateRefreshTokenParams) (RotateRefreshTokenRow, error) {
 	row := q.db.QueryRow(ctx, rotateRefreshToken,
 		arg.Now,
 		arg.TokenHash,
+		arg.UsedAfter,
+		arg.CreatedAfter,
+		arg.Ip,
+		arg.UserAgent,
 		arg.NextHash,
+		arg.MaxAgeUs,
 		arg.NextExpiresAt,
 	)
 	var i RotateRefreshTokenRow
@@ -200,7 +311,10 @@ func (q *Queries) RotateRefreshToken(ctx context.Context, arg RotateRefreshToken
 		&i.ID,
 		&i.UserID,
 		&i.CreatedAt,
+		&i.LastUsedAt,
 		&i.RevokedAt,
+		&i.Ip,
+		&i.UserAgent,
 		&i.Email,
 		&i.Name,
 		&i.Role,
@@ -210,8 +324,48 @@ func (q *Queries) RotateRefreshToken(ctx context.Context, arg RotateRefreshToken
 	return i, err
 }
 
+const sessionByLiveRefreshToken = `-- name: SessionByLiveRefreshToken :one
+SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent
+FROM refresh_tokens AS rt
+JOIN sessions AS s ON s.id = rt.session_id
+WHERE rt.token_hash = $1
+  AND rt.spent_at IS NULL
+  AND rt.expires_at > $2::timestamptz
+`
+
+type SessionByLiveRefreshTokenParams struct {
+	TokenHash []byte
+	Now       time.Time
+}
+
+type SessionByLiveRefreshTokenRow struct {
+	ID         uuid.UUID
+	UserID     uuid.UUID
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	RevokedAt  *time.Time
+	Ip         string
+	UserAgent  string
+}
+
+// SessionByLiveRefreshToken finds the session of an unspent, unexpired token.
+func (q *Queries) SessionByLiveRefreshToken(ctx context.Context, arg SessionByLiveRefreshTokenParams) (SessionByLiveRefreshTokenRow, error) {
+	row := q.db.QueryRow(ctx, sessionByLiveRefreshToken, arg.TokenHash, arg.Now)
+	var i SessionByLiveRefreshTokenRow
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.CreatedAt,
+		&i.LastUsedAt,
+		&i.RevokedAt,
+		&i.Ip,
+		&i.UserAgent,
+	)
+	return i, err
+}
+
 const sessionWithOwner = `-- name: SessionWithOwner :one
-SELECT s.id, s.user_id, s.created_at, s.revoked_at,
+SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent,
        u.email, u.name, u.role, u.password_hash, u.created_at AS user_created_at
 FROM sessions AS s
 JOIN users AS u ON u.id = s.user_id
@@ -222,7 +376,10 @@ type SessionWithOwnerRow struct {
 	ID            uuid.UUID
 	UserID        uuid.UUID
 	CreatedAt     time.Time
+	LastUsedAt    time.Time
 	RevokedAt     *time.Time
+	Ip            string
+	UserAgent     string
 	Email         string
 	Name          string
 	Role          string
@@ -239,7 +396,10 @@ func (q *Queries) SessionWithOwner(ctx context.Context, id uuid.UUID) (SessionWi
 		&i.ID,
 		&i.UserID,
 		&i.CreatedAt,
+		&i.LastUsedAt,
 		&i.RevokedAt,
+		&i.Ip,
+		&i.UserAgent,
 		&i.Email,
 		&i.Name,
 		&i.Role,
@@ -247,4 +407,68 @@ func (q *Queries) SessionWithOwner(ctx context.Context, id uuid.UUID) (SessionWi
 		&i.UserCreatedAt,
 	)
 	return i, err
+}
+
+const usableSessionsOfUser = `-- name: UsableSessionsOfUser :many
+SELECT id, user_id, created_at, last_used_at, revoked_at, ip, user_agent
+FROM sessions
+WHERE user_id = $1
+  AND revoked_at IS NULL
+  AND ($2::timestamptz IS NULL OR last_used_at > $2::timestamptz)
+  AND ($3::timestamptz IS NULL OR created_at > $3::timestamptz)
+ORDER BY created_at DESC, id DESC
+LIMIT $4::integer
+`
+
+type UsableSessionsOfUserParams struct {
+	UserID       uuid.UUID
+	UsedAfter    *time.Time
+	CreatedAfter *time.Time
+	MaxRows      int32
+}
+
+type UsableSessionsOfUserRow struct {
+	ID         uuid.UUID
+	UserID     uuid.UUID
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	RevokedAt  *time.Time
+	Ip         string
+	UserAgent  string
+}
+
+// UsableSessionsOfUser lists a user's usable sessions newest first, over
+// sessions_user_id_created_at_idx; the usability test is the one
+// RotateRefreshToken applies.
+func (q *Queries) UsableSessionsOfUser(ctx context.Context, arg UsableSessionsOfUserParams) ([]UsableSessionsOfUserRow, error) {
+	rows, err := q.db.Query(ctx, usableSessionsOfUser,
+		arg.UserID,
+		arg.UsedAfter,
+		arg.CreatedAfter,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []UsableSessionsOfUserRow
+	for rows.Next() {
+		var i UsableSessionsOfUserRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.CreatedAt,
+			&i.LastUsedAt,
+			&i.RevokedAt,
+			&i.Ip,
+			&i.UserAgent,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -1,0 +1,246 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/authd/authd/application"
+)
+
+// Browser mode: a single-page app keeps its tokens in cookies the browser
+// manages, never in JavaScript-visible storage, so an XSS bug cannot lift
+// them. The price is CSRF (csrf.go) and CORS (cors.go).
+//
+// Cookie names carry the strongest prefix their path allows, so a sibling
+// subdomain or a plain-http page cannot plant or overwrite them:
+// __Host- (Secure, Path=/, no Domain) for the access and CSRF cookies,
+// __Secure- (Secure) for the refresh cookie, whose path is narrower.
+// Secure is not configurable: browsers accept Secure cookies on HTTPS and on
+// http://localhost (a secure context), which covers production and
+// development, and the prefixes require it anyway.
+const (
+	accessCookieName  = "__Host-authd_at"
+	refreshCookieName = "__Secure-authd_rt"
+	csrfCookieName    = "__Host-authd_csrf"
+
+	// cookiesHeader: `X-Auth-Cookies: 1` on login or refresh asks for the
+	// cookie form of the answer even when cookie mode is off.
+	cookiesHeader = "X-Auth-Cookies"
+)
+
+// refreshCookiePaths: the refresh cookie is set once per path that consumes
+// it, so the browser sends it to refresh and logout and to nothing else
+// (not to /v1/users/me, not to the access log of any other route).
+var refreshCookiePaths = []string{"/v1/auth/refresh", "/v1/auth/logout"}
+
+// CookieOptions configure browser mode's cookies.
+type CookieOptions struct {
+	// Mode makes every login and refresh answer in cookie form (tokens in
+	// HttpOnly cookies, none in the body). Off, a client opts in per
+	// request with `X-Auth-Cookies: 1`. Cookies are accepted as credentials
+	// either way.
+	Mode bool
+}
+
+// browserMode is the adapter's browser-mode configuration.
+type browserMode struct {
+	cookieMode bool
+	origins    map[string]bool // CORS allowlist, canonical origins
+}
+
+// newBrowserMode panics on an invalid allowlist: configuration is validated
+// with ValidateCORSOrigins before the handler is built.
+func newBrowserMode(opts Options) browserMode {
+	origins, err := canonicalOrigins(opts.CORSOrigins)
+	if err != nil {
+		panic("httpapi: " + err.Error())
+	}
+	return browserMode{cookieMode: opts.Cookies.Mode, origins: origins}
+}
+
+// cookieSessionDTO is the cookie form of a token pair: the tokens travel
+// only in HttpOnly cookies; the body says how long they last, who logged in
+// and the CSRF token to echo in X-CSRF-Token.
+type cookieSessionDTO struct {
+	ExpiresIn        int64   `json:"expires_in"`
+	RefreshExpiresIn int64   `json:"refresh_expires_in"`
+	CSRFToken        string  `json:"csrf_token"`
+	User             userDTO `json:"user"`
+}
+
+// wantsCookies: cookie mode is on, or the request opted in.
+func (a *api) wantsCookies(r *http.Request) bool {
+	return a.browser.cookieMode || r.Header.Get(cookiesHeader) == "1"
+}
+
+// writeTokens answers a login or refresh: the JSON token pair as always, or
+// the cookie form when cookie mode is on, the request opted in, or the
+// refresh token came from a cookie (the browser must get the rotated one,
+// or its next refresh would present a spent token and revoke the session).
+func (a *api) writeTokens(w http.ResponseWriter, r *http.Request, p application.TokenPair, viaCookie bool) {
+	if !viaCookie && !a.wantsCookies(r) {
+		writeJSON(w, http.StatusOK, toTokenPairDTO(p))
+		return
+	}
+	// A refresh that passed the CSRF check keeps the session's CSRF token
+	// (other tabs hold it); a login, or a first switch to cookies, gets a
+	// fresh one.
+	csrf, ok := csrfCookie(r)
+	if !viaCookie || !ok {
+		csrf = rand.Text()
+	}
+	setAuthCookies(w, p.AccessToken, p.RefreshToken, csrf, p.AccessExpiresIn, p.RefreshExpiresIn)
+	dto := toTokenPairDTO(p)
+	writeJSON(w, http.StatusOK, cookieSessionDTO{
+		ExpiresIn: dto.ExpiresIn, RefreshExpiresIn: dto.RefreshExpiresIn, CSRFToken: csrf, User: dto.User,
+	})
+}
+
+func setAuthCookies(w http.ResponseWriter, access, refresh, csrf string, accessTTL, refreshTTL time.Duration) {
+	http.SetCookie(w, authCookie(accessCookieName, access, "/", http.SameSiteLaxMode, true, accessTTL))
+	for _, path := range refreshCookiePaths {
+		http.SetCookie(w, authCookie(refreshCookieName, refresh, path, http.SameSiteStrictMode, true, refreshTTL))
+	}
+	// Readable by the app's JavaScript (double-submit), never a credential.
+	http.SetCookie(w, authCookie(csrfCookieName, csrf, "/", http.SameSiteStrictMode, false, refreshTTL))
+}
+
+// clearAuthCookies expires every auth cookie, with the names, paths and
+// attributes they were set with (a cookie is identified by name, domain and
+// path).
+func clearAuthCookies(w http.ResponseWriter) {
+	http.SetCookie(w, authCookie(accessCookieName, "", "/", http.SameSiteLaxMode, true, -1))
+	for _, path := range refreshCookiePaths {
+		http.SetCookie(w, authCookie(refreshCookieName, "", path, http.SameSiteStrictMode, true, -1))
+	}
+	http.SetCookie(w, authCookie(csrfCookieName, "", "/", http.SameSiteStrictMode, false, -1))
+}
+
+// authCookie builds one cookie; ttl < 0 expires it (Max-Age=0), ttl == 0
+// makes a session cookie.
+func authCookie(name, value, path string, sameSite http.SameSite, httpOnly bool, ttl time.Duration) *http.Cookie {
+	c := &http.Cookie{Name: name, Value: value, Path: path, Secure: true, HttpOnly: httpOnly, SameSite: sameSite}
+	switch {
+	case ttl < 0:
+		c.MaxAge = -1
+	case ttl > 0:
+		c.MaxAge = max(int(ttl/time.Second), 1)
+	}
+	return c
+}
+
+func cookieValue(r *http.Request, name string) (string, bool) {
+	c, err := r.Cookie(name)
+	if err != nil || c.Value == "" {
+		return "", false
+	}
+	return c.Value, true
+}
+
+// hasAuthCookie: the request carries any of browser mode's cookies.
+func hasAuthCookie(r *http.Request) bool {
+	for _, name := range []string{accessCookieName, refreshCookieName, csrfCookieName} {
+		if _, ok := cookieValue(r, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// accessToken is the access token of a request: the Authorization bearer
+// token when the header is present (valid or not), else the access cookie,
+// which is a credential only with CSRF proof on unsafe methods.
+func (a *api) accessToken(r *http.Request) (string, error) {
+	token, err := bearerToken(r)
+	if !errors.Is(err, errNoBearer) {
+		return token, err
+	}
+	token, ok := cookieValue(r, accessCookieName)
+	if !ok {
+		return "", errNoBearer
+	}
+	if err := a.checkCSRF(r); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// decodeRefreshBody decodes a refresh request's body, which may be absent
+// when the refresh cookie stands in for it; without that cookie the
+// request is decoded exactly as before browser mode.
+func decodeRefreshBody(w http.ResponseWriter, r *http.Request, dst *refreshRequest) error {
+	if _, ok := cookieValue(r, refreshCookieName); ok && !hasBody(r) {
+		return nil
+	}
+	return decodeJSON(w, r, dst)
+}
+
+// refreshFromCookie fills an absent refresh token from the refresh cookie,
+// after the CSRF check; it reports whether it did.
+func (a *api) refreshFromCookie(r *http.Request, token *string) (bool, error) {
+	if *token != "" {
+		return false, nil
+	}
+	cookie, ok := cookieValue(r, refreshCookieName)
+	if !ok {
+		return false, nil
+	}
+	if err := a.checkCSRF(r); err != nil {
+		return false, err
+	}
+	*token = cookie
+	return true, nil
+}
+
+// logoutCredentials returns the access token to log out with and fills in
+// the refresh token. Explicit credentials (a body refresh token or an
+// Authorization header) are used alone, as before browser mode; with
+// neither, the browser's cookies stand in, behind the CSRF check.
+func (a *api) logoutCredentials(r *http.Request, in *application.LogoutInput) (string, error) {
+	token, err := bearerToken(r)
+	if !errors.Is(err, errNoBearer) || in.RefreshToken != "" {
+		return token, err
+	}
+	access, hasAccess := cookieValue(r, accessCookieName)
+	refresh, hasRefresh := cookieValue(r, refreshCookieName)
+	if !hasAccess && !hasRefresh {
+		return "", errNoBearer
+	}
+	if err := a.checkCSRF(r); err != nil {
+		return "", err
+	}
+	in.RefreshToken = refresh
+	if !hasAccess {
+		return "", errNoBearer
+	}
+	return access, nil
+}
+
+// clearCookiesOnLogout expires the auth cookies after a logout by a
+// browser: cookie mode, an opt-in, or any auth cookie sent.
+func (a *api) clearCookiesOnLogout(w http.ResponseWriter, r *http.Request) {
+	if a.wantsCookies(r) || hasAuthCookie(r) {
+		clearAuthCookies(w)
+	}
+}
+
+type csrfTokenDTO struct {
+	CSRFToken string `json:"csrf_token"`
+}
+
+// csrfToken (GET /v1/auth/csrf) tells the app its CSRF token: an app on
+// another host than authd (app.example.com calling auth.example.com) cannot
+// read authd's CSRF cookie, and after a reload it no longer has the token
+// from the login answer. Only allowed origins can read the answer (CORS).
+// Without a CSRF cookie a fresh token is set as a session cookie; the next
+// login replaces it.
+func (a *api) csrfToken(w http.ResponseWriter, r *http.Request) {
+	token, ok := csrfCookie(r)
+	if !ok {
+		token = rand.Text()
+		http.SetCookie(w, authCookie(csrfCookieName, token, "/", http.SameSiteStrictMode, false, 0))
+	}
+	writeJSON(w, http.StatusOK, csrfTokenDTO{CSRFToken: token})
+}

@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/authd/authd/application"
+	"github.com/authd/authd/domain"
+)
+
+// clientOf is what the use cases record about where a request came from:
+// the client address (see clientIP) and its User-Agent.
+func clientOf(r *http.Request) domain.ClientInfo {
+	ip := ""
+	if a := info(r).ip; a.IsValid() {
+		ip = a.String()
+	}
+	return domain.ClientInfo{IP: ip, UserAgent: r.UserAgent()}.Clean()
+}
+
+type sessionDTO struct {
+	ID         string `json:"id"`
+	CreatedAt  string `json:"created_at"`
+	LastUsedAt string `json:"last_used_at"`
+	UserAgent  string `json:"user_agent"`
+	IP         string `json:"ip"`
+	Current    bool   `json:"current"`
+}
+
+type sessionListDTO struct {
+	Sessions []sessionDTO `json:"sessions"`
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// listSessions is GET /v1/sessions: the caller's usable sessions.
+func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
+	p, ok := principalFrom(r.Context())
+	if !ok {
+		a.writeError(w, r, domain.ErrInvalidToken)
+		return
+	}
+	views, err := a.svc.ListSessions(r.Context(), p)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	out := sessionListDTO{Sessions: make([]sessionDTO, 0, len(views))}
+	for _, v := range views {
+		out.Sessions = append(out.Sessions, sessionDTO{
+			ID: v.ID.String(), CreatedAt: rfc3339(v.CreatedAt), LastUsedAt: rfc3339(v.LastUsedAt),
+			UserAgent: v.UserAgent, IP: v.IP, Current: v.Current,
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// revokeSession is DELETE /v1/sessions/{id}: 204, or 404 for a session
+// that is not the caller's (never 403: ids must not leak).
+func (a *api) revokeSession(w http.ResponseWriter, r *http.Request) {
+	p, ok := principalFrom(r.Context())
+	if !ok {
+		a.writeError(w, r, domain.ErrInvalidToken)
+		return
+	}
+	err := a.svc.RevokeSession(r.Context(), application.RevokeSessionInput{
+		Principal: p, SessionID: chi.URLParam(r, "id"), Client: clientOf(r),
+	})
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type changePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// changePassword is POST /v1/users/me/password: 204; every other session
+// of the account ends.
+func (a *api) changePassword(w http.ResponseWriter, r *http.Request) {
+	countOutcome(r, "password_change")
+	p, ok := principalFrom(r.Context())
+	if !ok {
+		a.writeError(w, r, domain.ErrInvalidToken)
+		return
+	}
+	var req changePasswordRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	err := a.svc.ChangePassword(r.Context(), application.ChangePasswordInput{
+		Principal: p, CurrentPassword: req.CurrentPassword, NewPassword: req.NewPassword, Client: clientOf(r),
+	})
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

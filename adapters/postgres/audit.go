@@ -1,0 +1,111 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/google/uuid"
+
+	"github.com/authd/authd/adapters/postgres/internal/sqlcdb"
+	"github.com/authd/authd/domain"
+	"github.com/authd/authd/ports"
+)
+
+// Append inserts e into auth_events. There is no way to change or remove an
+// event through this package: the table is append-only in practice.
+func (s *Store) Append(ctx context.Context, e domain.AuditEvent) error {
+	const op = "append event"
+	id, ok := eventUUID(e.ID)
+	if !ok {
+		return fmt.Errorf("postgres: %s: id %q is not a canonical UUID", op, e.ID)
+	}
+	client := e.Client.Clean()
+	err := s.q.AppendEvent(ctx, sqlcdb.AppendEventParams{
+		ID:        id,
+		At:        e.At,
+		Type:      e.Type.String(),
+		UserID:    optionalUUID(string(e.UserID)),
+		SessionID: optionalUUID(string(e.SessionID)),
+		Ip:        client.IP,
+		UserAgent: client.UserAgent,
+		Detail:    e.Detail,
+	})
+	return s.translate(op, err)
+}
+
+// Events reads one keyset page, newest first (see the Events query).
+func (s *Store) Events(ctx context.Context, f ports.EventFilter) ([]domain.AuditEvent, error) {
+	const op = "events"
+	if f.Limit < 1 || f.Limit > math.MaxInt32 {
+		return nil, fmt.Errorf("postgres: %s: limit %d out of range", op, f.Limit)
+	}
+	p := sqlcdb.EventsParams{MaxRows: int32(f.Limit)}
+	if !f.Before.IsZero() {
+		id, ok := eventUUID(f.Before.ID)
+		if !ok {
+			return nil, fmt.Errorf("postgres: %s: cursor id %q is not a canonical UUID", op, f.Before.ID)
+		}
+		at := f.Before.At
+		p.BeforeAt, p.BeforeID = &at, &id
+	}
+	if f.UserID != "" {
+		uid, ok := userUUID(f.UserID)
+		if !ok {
+			return nil, nil // names no user: no events
+		}
+		p.UserID = &uid
+	}
+	if f.Type != "" {
+		t := f.Type.String()
+		p.Type = &t
+	}
+	rows, err := s.q.Events(ctx, p)
+	if err != nil {
+		return nil, s.translate(op, err)
+	}
+	out := make([]domain.AuditEvent, 0, len(rows))
+	for _, r := range rows {
+		e := domain.AuditEvent{
+			ID:     domain.EventID(r.ID.String()),
+			At:     r.At.UTC(),
+			Type:   domain.EventType(r.Type),
+			Client: domain.ClientInfo{IP: r.Ip, UserAgent: r.UserAgent},
+			Detail: r.Detail,
+		}
+		if r.UserID != nil {
+			e.UserID = domain.UserID(r.UserID.String())
+		}
+		if r.SessionID != nil {
+			e.SessionID = domain.SessionID(r.SessionID.String())
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func eventUUID(id domain.EventID) (uuid.UUID, bool) {
+	if _, err := domain.ParseEventID(string(id)); err != nil {
+		return uuid.UUID{}, false
+	}
+	u, err := uuid.Parse(string(id))
+	return u, err == nil
+}
+
+// optionalUUID maps an empty or non-canonical id to NULL: an audit event
+// names what it can and is never refused for it.
+func optionalUUID(s string) *uuid.UUID {
+	if s == "" || !domainUUID(s) {
+		return nil
+	}
+	u, err := uuid.Parse(s)
+	if err != nil {
+		return nil
+	}
+	return &u
+}
+
+func domainUUID(s string) bool {
+	_, err := domain.ParseEventID(s) // the same canonical-UUID check for any id
+	return err == nil
+}

@@ -1,0 +1,56 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/authd/authd/adapters/postgres/internal/sqlcdb"
+	"github.com/authd/authd/domain"
+)
+
+// ClaimLoginAttempt runs policy.Claim as one INSERT ... ON CONFLICT DO
+// UPDATE (see the ClaimLoginAttempt query): the decision and the count are
+// one atomic step on the key's row, so concurrent claims cannot overrun the
+// policy. A refused claim reads the lock back to say when to retry; that
+// read is advisory only (the lock may have moved on since, which at worst
+// makes the hint a little off).
+func (s *Store) ClaimLoginAttempt(ctx context.Context, key domain.ThrottleKey, now time.Time, policy domain.ThrottlePolicy) (bool, time.Time, error) {
+	const op = "claim login attempt"
+	if err := policy.Validate(); err != nil {
+		return false, time.Time{}, err
+	}
+	delays := policy.Delays()
+	us := make([]int64, len(delays))
+	for i, d := range delays {
+		us[i] = d.Microseconds()
+	}
+	row, err := s.q.ClaimLoginAttempt(ctx, sqlcdb.ClaimLoginAttemptParams{
+		EmailKey: key[:],
+		Now:      now,
+		DelaysUs: us,
+		WindowUs: policy.Window.Microseconds(),
+	})
+	if err == nil {
+		return true, row.LockedUntil, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return false, time.Time{}, s.translate(op, err)
+	}
+	locked, err := s.q.LoginThrottleLockedUntil(ctx, key[:])
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		// Reset by a successful login in between: retry at once.
+		return false, now, nil
+	case err != nil:
+		return false, time.Time{}, s.translate(op+": read lock", err)
+	}
+	return false, locked, nil
+}
+
+// ResetLoginAttempts deletes the key's row.
+func (s *Store) ResetLoginAttempts(ctx context.Context, key domain.ThrottleKey) error {
+	return s.translate("reset login attempts", s.q.ResetLoginAttempts(ctx, key[:]))
+}

@@ -1,0 +1,32 @@
+-- ClaimLoginAttempt is domain.ThrottlePolicy.Claim in one statement: it
+-- admits an attempt by counting it (in a fresh window when window_us has
+-- passed since window_start) and setting the lock it earns, unless the key
+-- is locked now. delays_us is the policy's table (domain.ThrottlePolicy.Delays)
+-- of the lock after the n-th attempt, 1-based; past its end the lock is its
+-- last entry, the maximum. Concurrent claims on one key serialize on the row
+-- (the INSERT's conflict takes its lock) and each sees the one before it, so
+-- no more are admitted than the policy allows in a row. A refused claim
+-- updates nothing and returns no row.
+-- name: ClaimLoginAttempt :one
+INSERT INTO login_throttle AS lt (email_key, failures, window_start, locked_until)
+VALUES (sqlc.arg(email_key), 1, sqlc.arg(now)::timestamptz,
+        sqlc.arg(now)::timestamptz + (sqlc.arg(delays_us)::bigint[])[1] * interval '1 microsecond')
+ON CONFLICT (email_key) DO UPDATE
+SET failures = CASE WHEN lt.window_start + sqlc.arg(window_us)::bigint * interval '1 microsecond' <= sqlc.arg(now)::timestamptz
+                    THEN 1 ELSE lt.failures + 1 END,
+    window_start = CASE WHEN lt.window_start + sqlc.arg(window_us)::bigint * interval '1 microsecond' <= sqlc.arg(now)::timestamptz
+                        THEN sqlc.arg(now)::timestamptz ELSE lt.window_start END,
+    locked_until = sqlc.arg(now)::timestamptz + coalesce(
+        (sqlc.arg(delays_us)::bigint[])[CASE WHEN lt.window_start + sqlc.arg(window_us)::bigint * interval '1 microsecond' <= sqlc.arg(now)::timestamptz
+                                             THEN 1 ELSE lt.failures + 1 END],
+        (sqlc.arg(delays_us)::bigint[])[cardinality(sqlc.arg(delays_us)::bigint[])]
+    ) * interval '1 microsecond'
+WHERE lt.locked_until <= sqlc.arg(now)::timestamptz
+RETURNING failures, locked_until;
+
+-- LoginThrottleLockedUntil tells a refused claim when to retry.
+-- name: LoginThrottleLockedUntil :one
+SELECT locked_until FROM login_throttle WHERE email_key = @email_key;
+
+-- name: ResetLoginAttempts :exec
+DELETE FROM login_throttle WHERE email_key = @email_key;

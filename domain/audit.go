@@ -1,0 +1,72 @@
+package domain
+
+import (
+	"fmt"
+	"time"
+)
+
+// EventID identifies an audit event: a canonical, lower-case UUID (v7).
+type EventID string
+
+// ParseEventID validates s as a UUID.
+func ParseEventID(s string) (EventID, error) {
+	if !isUUID(s) {
+		return "", fmt.Errorf("event id %q: not a UUID", s)
+	}
+	return EventID(s), nil
+}
+
+func (id EventID) String() string { return string(id) }
+
+// EventType names what happened in an audit event.
+type EventType string
+
+// The audit event types. They are stored as text; renaming one is a
+// migration of the existing rows.
+const (
+	EventRegistered           EventType = "registered"
+	EventLoginSucceeded       EventType = "login_succeeded"
+	EventLoginFailed          EventType = "login_failed"
+	EventLoginThrottled       EventType = "login_throttled"
+	EventRefreshed            EventType = "refreshed"
+	EventRefreshReuseDetected EventType = "refresh_reuse_detected"
+	EventLoggedOut            EventType = "logged_out"
+	EventSessionRevoked       EventType = "session_revoked"
+	EventPasswordChanged      EventType = "password_changed"
+	EventRoleChanged          EventType = "role_changed"
+	EventRateLimited          EventType = "rate_limited"
+)
+
+// EventTypes lists every known type, in a stable order.
+var EventTypes = []EventType{
+	EventRegistered, EventLoginSucceeded, EventLoginFailed, EventLoginThrottled,
+	EventRefreshed, EventRefreshReuseDetected, EventLoggedOut, EventSessionRevoked,
+	EventPasswordChanged, EventRoleChanged, EventRateLimited,
+}
+
+// ParseEventType accepts only the known types.
+func ParseEventType(s string) (EventType, error) {
+	for _, t := range EventTypes {
+		if string(t) == s {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("unknown event type %q", s)
+}
+
+func (t EventType) String() string { return string(t) }
+
+// AuditEvent is one entry of the append-only security log. It records who
+// (user, session, client) and what (type, detail), never a credential:
+// Detail is one of the use cases' fixed phrases, never user input, a
+// password, a token or a hash. UserID and SessionID are empty when unknown
+// (a failed login for an email no account has; a rate-limited request).
+type AuditEvent struct {
+	ID        EventID
+	At        time.Time
+	Type      EventType
+	UserID    UserID
+	SessionID SessionID
+	Client    ClientInfo
+	Detail    string
+}
