@@ -77,6 +77,32 @@ func TestTwoReplicasOneDatabase(t *testing.T) {
 	if counts[200] != 1 || counts[401] != n-1 {
 		t.Fatalf("concurrent refreshes across replicas: %v, want exactly one 200 and %d 401", counts, n-1)
 	}
+	// The account backoff holds across replicas: wrong guesses alternating
+	// between them share one count, so the sixth is refused wherever it
+	// lands, with Retry-After.
+	wrong := `{"email":"replicas@example.com","password":"not the password at all"}`
+	var refused int
+	for i := range 8 {
+		p := a
+		if i%2 == 1 {
+			p = b
+		}
+		res, err := http.Post(p.base+"/v1/auth/login", "application/json", strings.NewReader(wrong))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		switch {
+		case res.StatusCode == 429 && res.Header.Get("Retry-After") != "":
+			refused++
+		case res.StatusCode == 401 && refused == 0:
+		default:
+			t.Fatalf("wrong guess %d on replica %d: %d (refused so far %d)", i+1, i%2, res.StatusCode, refused)
+		}
+	}
+	if refused < 3 {
+		t.Fatalf("only %d of 8 alternating wrong guesses refused; the free allowance is 5", refused)
+	}
 	a.stop(t)
 	b.stop(t)
 }
