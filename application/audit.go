@@ -3,6 +3,7 @@ package application
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,7 +64,14 @@ type rateLimitedLog struct {
 const maxRateLimitedIPs = 10_000
 
 // due reports whether ip may get an event at now, and if so notes it.
+// IPv6 addresses count per /64, as the limiter buckets them: a client
+// rotating addresses inside its /64 must not write an event per request.
 func (l *rateLimitedLog) due(ip string, now time.Time) bool {
+	if a, err := netip.ParseAddr(ip); err == nil && a.Is6() && !a.Is4In6() {
+		if p, err := a.Prefix(64); err == nil {
+			ip = p.String()
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if last, ok := l.seen[ip]; ok && now.Sub(last) < rateLimitedEvery {

@@ -228,6 +228,20 @@ func TestRecordRateLimitedOncePerIPAMinute(t *testing.T) {
 	}
 }
 
+// An IPv6 client rotating addresses inside its /64 (one limiter bucket)
+// gets one event a minute, not one per address.
+func TestRecordRateLimitedGroupsIPv6By64(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	for i := range 300 {
+		f.svc.RecordRateLimited(ctx, domain.ClientInfo{IP: fmt.Sprintf("2001:db8:1:2::%x", i+1)})
+	}
+	f.svc.RecordRateLimited(ctx, domain.ClientInfo{IP: "2001:db8:1:3::1"})
+	if events := allEvents(t, f, application.ListEventsInput{Type: "rate_limited"}); len(events) != 2 {
+		t.Fatalf("%d rate_limited events, want 2 (one per /64)", len(events))
+	}
+}
+
 func TestAdminEvents(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)

@@ -41,7 +41,10 @@ func cleanIP(raw string) string {
 func cleanUserAgent(raw string) string {
 	ua := strings.ToValidUTF8(raw, "")
 	ua = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		// Control characters, and format characters (bidi overrides,
+		// zero-width joiners) that could make a stored user agent display
+		// as something else in /v1/sessions or the audit log.
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			return -1
 		}
 		return r

@@ -25,6 +25,9 @@ func TestClientInfoClean(t *testing.T) {
 		{domain.ClientInfo{IP: "10.0.0.1, 10.0.0.2"}, domain.ClientInfo{}},
 		{domain.ClientInfo{UserAgent: " a\x00b\r\nc\x1b[0m\u0085 "}, domain.ClientInfo{UserAgent: "abc[0m"}},
 		{domain.ClientInfo{UserAgent: "bad \xff utf8"}, domain.ClientInfo{UserAgent: "bad  utf8"}},
+		// Format characters: a bidi override and zero-width ones could make
+		// a stored user agent display as another device.
+		{domain.ClientInfo{UserAgent: "Chrome\u202eelif\u200b\u200d\ufeff"}, domain.ClientInfo{UserAgent: "Chromeelif"}},
 	} {
 		if got := tc.in.Clean(); got != tc.want {
 			t.Errorf("Clean(%q) = %q, want %q", tc.in, got, tc.want)
