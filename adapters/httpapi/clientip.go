@@ -23,8 +23,8 @@ func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	hops := forwardedFor(r.Header.Values("X-Forwarded-For"))
 	client := peer
 	for i := len(hops) - 1; i >= 0; i-- {
-		addr, err := netip.ParseAddr(hops[i])
-		if err != nil {
+		addr, ok := parseHop(hops[i])
+		if !ok {
 			return client
 		}
 		client = addr.Unmap()
@@ -33,6 +33,24 @@ func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 		}
 	}
 	return client
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, or an address
+// with a port ("203.0.113.7:4711", "[2001:db8::1]:443") or in brackets, as
+// some load balancers write them.
+func parseHop(h string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(h); err == nil {
+		return a, true
+	}
+	if ap, err := netip.ParseAddrPort(h); err == nil {
+		return ap.Addr(), true
+	}
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		if a, err := netip.ParseAddr(h[1 : len(h)-1]); err == nil {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
 }
 
 func peerAddr(r *http.Request) netip.Addr {

@@ -24,6 +24,9 @@ func TestClientIP(t *testing.T) {
 		{"no header from a trusted proxy", "10.1.2.3:80", nil, "10.1.2.3"},
 		{"IPv4-mapped IPv6 is unmapped", "[::ffff:203.0.113.9]:1", nil, "203.0.113.9"},
 		{"IPv6 trusted proxy", "[::1]:443", []string{"2001:db8::5"}, "2001:db8::5"},
+		{"entries with ports, as some balancers write them", "10.1.2.3:80", []string{"198.51.100.1:4711, 10.9.9.9:80"}, "198.51.100.1"},
+		{"bracketed IPv6 with and without port", "10.1.2.3:80", []string{"[2001:db8::7]:443"}, "2001:db8::7"},
+		{"bracketed IPv6", "10.1.2.3:80", []string{"[2001:db8::8]"}, "2001:db8::8"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
