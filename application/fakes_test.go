@@ -58,12 +58,39 @@ type fakeHasher struct {
 	hashes   atomic.Int64
 	verifies atomic.Int64
 	err      error
+	block    atomic.Pointer[hasherBlock]
+}
+
+// hasherBlock parks one call of the fake hasher, the slow argon2 call a
+// race hides in: the first Verify or Hash (op) of password after blockNext
+// closes entered and waits for release.
+type hasherBlock struct {
+	op, password string
+	entered      chan struct{}
+	release      chan struct{}
+}
+
+// blockNext arms a hasherBlock for the next op ("verify" or "hash") of password.
+func (h *fakeHasher) blockNext(op, password string) *hasherBlock {
+	b := &hasherBlock{op: op, password: password, entered: make(chan struct{}), release: make(chan struct{})}
+	h.block.Store(b)
+	return b
+}
+
+func (h *fakeHasher) park(op string, p domain.Password) {
+	b := h.block.Load()
+	if b == nil || b.op != op || b.password != p.Reveal() || !h.block.CompareAndSwap(b, nil) {
+		return
+	}
+	close(b.entered)
+	<-b.release
 }
 
 func (h *fakeHasher) Hash(_ context.Context, p domain.Password) (string, error) {
 	if h.err != nil {
 		return "", h.err
 	}
+	h.park("hash", p)
 	h.hashes.Add(1)
 	return "fake$" + p.Reveal(), nil
 }
@@ -72,6 +99,7 @@ func (h *fakeHasher) Verify(_ context.Context, p domain.Password, encoded string
 	if h.err != nil {
 		return ports.PasswordVerdict{}, h.err
 	}
+	h.park("verify", p)
 	h.verifies.Add(1)
 	if rest, ok := strings.CutPrefix(encoded, "legacy$"); ok {
 		return ports.PasswordVerdict{Match: rest == p.Reveal(), NeedsRehash: rest == p.Reveal()}, nil

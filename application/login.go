@@ -72,12 +72,9 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	if err := s.resetAttempts(ctx, key); err != nil {
 		return TokenPair{}, fmt.Errorf("login: %w", err)
 	}
+	verified := u.PasswordHash()
 	if verdict.NeedsRehash {
-		// Best effort: the login is already proven; a failed upgrade is
-		// retried on the next login and must not lock the user out.
-		if hash, err := s.hasher.Hash(ctx, password); err == nil {
-			_ = s.users.UpdatePasswordHash(ctx, u.ID(), hash)
-		}
+		verified = s.rehash(ctx, u.ID(), password, verified)
 	}
 
 	now := s.clock.Now()
@@ -86,7 +83,28 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("login: %w", err)
 	}
-	if err := s.sessions.CreateSession(ctx, session, refresh.Record(session.ID())); err != nil {
+	// The store creates the session only if the hash is still the one the
+	// password was verified against: a password change committed since then
+	// either revokes this session (it was committed first) or makes the
+	// store refuse it.
+	err = s.sessions.CreateSession(ctx, session, refresh.Record(session.ID()), verified)
+	if errors.Is(err, domain.ErrPasswordChanged) {
+		// The hash changed after it was read: a password change, or another
+		// login's rehash of the same password. One more check against the
+		// stored hash tells them apart; should it change yet again, the
+		// login fails.
+		var match bool
+		u, verified, match, err = s.reverify(ctx, u.ID(), password)
+		if err != nil {
+			return TokenPair{}, fmt.Errorf("login: %w", err)
+		}
+		if !match {
+			s.record(ctx, s.clock.Now(), domain.AuditEvent{Type: domain.EventLoginFailed, UserID: u.ID(), Client: client, Detail: detailPasswordChangedDuringLogin})
+			return TokenPair{}, fmt.Errorf("login: %w", domain.ErrPasswordChanged)
+		}
+		err = s.sessions.CreateSession(ctx, session, refresh.Record(session.ID()), verified)
+	}
+	if err != nil {
 		return TokenPair{}, fmt.Errorf("login: create session: %w", err)
 	}
 	pair, err := s.issuePair(ctx, u, session.ID(), refresh, refresh.ExpiresAt(), now)
@@ -95,6 +113,44 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	}
 	s.record(ctx, now, domain.AuditEvent{Type: domain.EventLoginSucceeded, UserID: u.ID(), SessionID: session.ID(), Client: client})
 	return pair, nil
+}
+
+// detailPasswordChangedDuringLogin: the password was right when checked,
+// but a password change committed before the session was stored.
+const detailPasswordChangedDuringLogin = "password changed during login"
+
+// rehash stores a hash of password in today's format in place of old, the
+// hash it was verified against, and returns the hash the login's session is
+// to be checked against. Best effort: the login is already proven, so a
+// failed upgrade (retried on the next login) must not fail it. The store
+// swaps only over old, so a rehash never reverts a password change
+// committed meanwhile; then (domain.ErrPasswordChanged) old is returned and
+// CreateSession decides.
+func (s *Service) rehash(ctx context.Context, id domain.UserID, password domain.Password, old string) string {
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return old
+	}
+	if err := s.users.UpdatePasswordHash(ctx, id, old, hash); err != nil {
+		return old
+	}
+	return hash
+}
+
+// reverify reads the user again and checks password against the stored
+// hash: the second chance of a compare-and-swap on the hash that found it
+// changed since it was read. It returns the user, the hash checked and
+// whether the password matches it.
+func (s *Service) reverify(ctx context.Context, id domain.UserID, password domain.Password) (domain.User, string, bool, error) {
+	u, err := s.users.UserByID(ctx, id)
+	if err != nil {
+		return domain.User{}, "", false, err
+	}
+	verdict, err := s.hasher.Verify(ctx, password, u.PasswordHash())
+	if err != nil {
+		return domain.User{}, "", false, fmt.Errorf("verify password: %w", err)
+	}
+	return u, u.PasswordHash(), verdict.Match, nil
 }
 
 // claimAttempt claims a password check for key, or returns the

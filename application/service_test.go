@@ -46,9 +46,9 @@ func (f *flakyStore) SessionByID(ctx context.Context, id domain.SessionID) (doma
 	return f.Store.SessionByID(ctx, id)
 }
 
-func (f *flakyStore) UpdatePasswordHash(ctx context.Context, id domain.UserID, hash string) error {
+func (f *flakyStore) UpdatePasswordHash(ctx context.Context, id domain.UserID, oldHash, newHash string) error {
 	f.updates++
-	return f.Store.UpdatePasswordHash(ctx, id, hash)
+	return f.Store.UpdatePasswordHash(ctx, id, oldHash, newHash)
 }
 
 type fixture struct {
@@ -288,7 +288,7 @@ func TestLoginValidation(t *testing.T) {
 func TestLoginUpgradesOutdatedHash(t *testing.T) {
 	f := newFixture(t)
 	u := f.register(t, "ada@example.com", "correct horse")
-	if err := f.store.Store.UpdatePasswordHash(context.Background(), u.ID(), "legacy$correct horse"); err != nil {
+	if err := f.store.Store.UpdatePasswordHash(context.Background(), u.ID(), u.PasswordHash(), "legacy$correct horse"); err != nil {
 		t.Fatal(err)
 	}
 	f.login(t, "ada@example.com", "correct horse")

@@ -95,9 +95,13 @@ type ChangePasswordInput struct {
 // the new one must pass the sign-up policy (*domain.ValidationError on
 // "new_password"; a missing current password is "current_password").
 //
-// The hash is stored before the other sessions are revoked: should the
-// revocation fail, the error says so and the new password is in force; a
-// retry of "log out other sessions" finishes the job.
+// The store swaps the hash and revokes the other sessions in one
+// transaction (ports.SessionRepository.ChangePassword), and only if the
+// hash is still the one the current password was verified against: no
+// login verified under the old password keeps a session, and no concurrent
+// change is overwritten. When the hash changed in between (another change,
+// or a login's rehash) the current password is checked once more against
+// the stored hash; wrong by then, the change is domain.ErrInvalidCredentials.
 func (s *Service) ChangePassword(ctx context.Context, in ChangePasswordInput) error {
 	v := &domain.ValidationError{}
 	current, err := domain.LoginPassword(in.CurrentPassword)
@@ -140,18 +144,32 @@ func (s *Service) ChangePassword(ctx context.Context, in ChangePasswordInput) er
 	if err != nil {
 		return fmt.Errorf("change password: hash password: %w", err)
 	}
-	if err := s.users.UpdatePasswordHash(ctx, u.ID(), hash); err != nil {
+	now = s.clock.Now()
+	_, err = s.sessions.ChangePassword(ctx, u.ID(), u.PasswordHash(), hash, in.Principal.SessionID, now)
+	if errors.Is(err, domain.ErrPasswordChanged) {
+		var verified string
+		var match bool
+		u, verified, match, err = s.reverify(ctx, u.ID(), current)
+		if err != nil {
+			return fmt.Errorf("change password: %w", err)
+		}
+		if !match {
+			s.record(ctx, s.clock.Now(), domain.AuditEvent{
+				Type: domain.EventLoginFailed, UserID: u.ID(), SessionID: in.Principal.SessionID,
+				Client: client, Detail: detailWrongCurrentPassword,
+			})
+			return fmt.Errorf("change password: %w", domain.ErrPasswordChanged)
+		}
+		now = s.clock.Now()
+		_, err = s.sessions.ChangePassword(ctx, u.ID(), verified, hash, in.Principal.SessionID, now)
+	}
+	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	now = s.clock.Now()
-	_, err = s.sessions.RevokeOtherSessions(ctx, u.ID(), in.Principal.SessionID, now)
 	s.record(ctx, now, domain.AuditEvent{
 		Type: domain.EventPasswordChanged, UserID: u.ID(), SessionID: in.Principal.SessionID,
 		Client: client, Detail: detailOtherSessionsRevoked,
 	})
-	if err != nil {
-		return fmt.Errorf("change password: password changed, but revoking the other sessions failed: %w", err)
-	}
 	return nil
 }
 

@@ -27,7 +27,19 @@ var (
 	// ErrUnavailable: a dependency (the store, the hashing gate) cannot answer
 	// now; the request may be retried later. Never reported as bad credentials.
 	ErrUnavailable = errors.New("temporarily unavailable")
+	// ErrPasswordChanged: a compare-and-swap on the password hash found a
+	// different hash than the one the caller verified: a password change
+	// (or a concurrent rehash) committed in between, so the password the
+	// caller proved may no longer be the account's. It is also an
+	// ErrInvalidCredentials, so the transport answers "invalid credentials"
+	// without knowing about it.
+	ErrPasswordChanged = passwordChangedError{}
 )
+
+type passwordChangedError struct{}
+
+func (passwordChangedError) Error() string        { return "credentials changed during the request" }
+func (passwordChangedError) Is(target error) bool { return target == ErrInvalidCredentials }
 
 type reusedError struct{}
 

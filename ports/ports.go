@@ -21,8 +21,13 @@ type UserRepository interface {
 	UserByEmail(ctx context.Context, email domain.Email) (domain.User, error)
 	// UserByID returns domain.ErrNotFound when no such user exists.
 	UserByID(ctx context.Context, id domain.UserID) (domain.User, error)
-	// UpdatePasswordHash replaces the stored hash (rehash on login).
-	UpdatePasswordHash(ctx context.Context, id domain.UserID, hash string) error
+	// UpdatePasswordHash replaces the stored hash with newHash if, and only
+	// if, it still is oldHash: a compare-and-swap, atomic in the store (the
+	// rehash on login, which must never write a hash of the old password
+	// over one a password change stored meanwhile). When the stored hash is
+	// not oldHash it changes nothing and returns domain.ErrPasswordChanged;
+	// an unknown user is domain.ErrNotFound.
+	UpdatePasswordHash(ctx context.Context, id domain.UserID, oldHash, newHash string) error
 	// SetRole gives the user role and records now as the change time;
 	// domain.ErrNotFound when no such user exists. Setting the role the user
 	// already has is not an error; an unknown role is an error and changes
@@ -52,8 +57,33 @@ type UserFilter struct {
 // SessionRepository stores sessions and their refresh-token families. Every
 // method is atomic: two concurrent calls never both spend one token.
 type SessionRepository interface {
-	// CreateSession stores a new session with its first refresh token.
-	CreateSession(ctx context.Context, s domain.Session, first domain.IssuedRefreshToken) error
+	// CreateSession stores a new session with its first refresh token,
+	// atomically, provided the owner's stored password hash still is
+	// verifiedHash, the hash the login checked the password against. When it
+	// is not (a password change committed after the check) it stores nothing
+	// and returns domain.ErrPasswordChanged (an ErrInvalidCredentials). The
+	// check and the insert serialise with ChangePassword on the user: a
+	// session is either committed before a change of the hash it was
+	// verified under, and then that change revokes it, or it is refused.
+	// An empty verifiedHash checks nothing, for sessions not opened by a
+	// password (tests, tools).
+	CreateSession(ctx context.Context, s domain.Session, first domain.IssuedRefreshToken, verifiedHash string) error
+	// ChangePassword replaces user's password hash with newHash if, and only
+	// if, it still is oldHash (the hash the caller verified the current
+	// password against), and ends every active session of user except keep
+	// (keep may name no session: then it ends them all), in one transaction;
+	// it returns how many sessions it ended, counted like
+	// RevokeOtherSessions. The user stays locked from the swap to the
+	// revocation, so no CreateSession verified under oldHash can slip a
+	// session in between (see CreateSession). When the stored hash is not
+	// oldHash it changes nothing and returns domain.ErrPasswordChanged (an
+	// ErrInvalidCredentials: the current password the caller proved is no
+	// longer the account's); an unknown user is domain.ErrNotFound.
+	//
+	// It lives on the session repository, next to CreateSession, because
+	// the two are one protocol: the guarantee holds only when one store
+	// keeps both the users and their sessions.
+	ChangePassword(ctx context.Context, user domain.UserID, oldHash, newHash string, keep domain.SessionID, now time.Time) (revoked int, err error)
 	// RotateRefreshToken spends the token whose digest is presented and
 	// stores next in the same session, atomically, and records the use: the
 	// session's last use becomes now and its client the one given (already

@@ -118,15 +118,43 @@ func (s *Store) UserByID(_ context.Context, id domain.UserID) (domain.User, erro
 	return u, nil
 }
 
-// UpdatePasswordHash replaces the stored hash; an unknown user is domain.ErrNotFound.
-func (s *Store) UpdatePasswordHash(_ context.Context, id domain.UserID, hash string) error {
+// UpdatePasswordHash swaps oldHash for newHash under the mutex; a stored
+// hash other than oldHash is domain.ErrPasswordChanged, an unknown user
+// domain.ErrNotFound.
+func (s *Store) UpdatePasswordHash(_ context.Context, id domain.UserID, oldHash, newHash string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, ok := s.users[id]
-	if !ok {
-		return fmt.Errorf("memory: update password hash: %w", domain.ErrNotFound)
+	if err := s.checkHash(id, oldHash); err != nil {
+		return fmt.Errorf("memory: update password hash: %w", err)
 	}
-	s.users[id] = rehydrateUser(u, hash)
+	s.users[id] = rehydrateUser(s.users[id], newHash)
+	return nil
+}
+
+// ChangePassword swaps the hash and revokes the other sessions under one
+// hold of the mutex, so no CreateSession falls between the two.
+func (s *Store) ChangePassword(_ context.Context, user domain.UserID, oldHash, newHash string, keep domain.SessionID, now time.Time) (int, error) {
+	now = pgTime(now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.checkHash(user, oldHash); err != nil {
+		return 0, fmt.Errorf("memory: change password: %w", err)
+	}
+	s.users[user] = rehydrateUser(s.users[user], newHash)
+	return s.revokeOthers(user, keep, now), nil
+}
+
+// checkHash is the compare of a compare-and-swap: domain.ErrNotFound for an
+// unknown user, domain.ErrPasswordChanged when the stored hash is not
+// want. Callers hold s.mu.
+func (s *Store) checkHash(id domain.UserID, want string) error {
+	u, ok := s.users[id]
+	switch {
+	case !ok:
+		return domain.ErrNotFound
+	case u.PasswordHash() != want:
+		return domain.ErrPasswordChanged
+	}
 	return nil
 }
 
@@ -178,8 +206,9 @@ func (s *Store) ListUsers(_ context.Context, f ports.UserFilter) ([]domain.User,
 
 // CreateSession stores sess and its first refresh token. The user must
 // exist (Postgres has a foreign key), and first.SessionID, when set, must
-// name sess.
-func (s *Store) CreateSession(_ context.Context, sess domain.Session, first domain.IssuedRefreshToken) error {
+// name sess. A verifiedHash must still be the user's hash, checked under
+// the mutex that ChangePassword holds from its swap to its revocation.
+func (s *Store) CreateSession(_ context.Context, sess domain.Session, first domain.IssuedRefreshToken, verifiedHash string) error {
 	if first.SessionID != "" && first.SessionID != sess.ID() {
 		return errors.New("memory: create session: first refresh token names another session")
 	}
@@ -190,6 +219,11 @@ func (s *Store) CreateSession(_ context.Context, sess domain.Session, first doma
 	defer s.mu.Unlock()
 	if _, ok := s.users[sess.UserID()]; !ok {
 		return errors.New("memory: create session: unknown user")
+	}
+	if verifiedHash != "" {
+		if err := s.checkHash(sess.UserID(), verifiedHash); err != nil {
+			return fmt.Errorf("memory: create session: %w", err)
+		}
 	}
 	if _, dup := s.sessions[sess.ID()]; dup {
 		return errors.New("memory: create session: duplicate id")
@@ -314,6 +348,12 @@ func (s *Store) RevokeOtherSessions(_ context.Context, user domain.UserID, keep 
 	now = pgTime(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.revokeOthers(user, keep, now), nil
+}
+
+// revokeOthers ends the user's active sessions but keep and counts them.
+// Callers hold s.mu.
+func (s *Store) revokeOthers(user domain.UserID, keep domain.SessionID, now time.Time) int {
 	n := 0
 	for id, sess := range s.sessions {
 		if sess.UserID() == user && id != keep && sess.Active() {
@@ -321,7 +361,7 @@ func (s *Store) RevokeOtherSessions(_ context.Context, user domain.UserID, keep 
 			n++
 		}
 	}
-	return n, nil
+	return n
 }
 
 // RevokeUserSessions ends the user's active sessions and counts them; under

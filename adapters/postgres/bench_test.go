@@ -47,8 +47,8 @@ const seed = `
 INSERT INTO users (id, email, role, password_hash, created_at, updated_at)
 SELECT gen_random_uuid(), 'seed' || g || '@example.com', 'user', 'h', now(), now()
 FROM generate_series(1, %d) AS g;
-INSERT INTO sessions (id, user_id, created_at)
-SELECT gen_random_uuid(), id, now() FROM users;
+INSERT INTO sessions (id, user_id, created_at, last_used_at)
+SELECT gen_random_uuid(), id, now(), now() FROM users;
 INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at)
 SELECT sha256(convert_to(id::text, 'UTF8')), id, now(), now() + interval '30 days' FROM sessions;
 ANALYZE;`
@@ -90,7 +90,7 @@ func benchSession(b *testing.B, st *postgres.Store, u domain.User) (domain.Sessi
 	b.Helper()
 	s := domain.NewSession(newSessionID(), u.ID(), benchNow, domain.ClientInfo{})
 	tok := newRefreshToken(b)
-	if err := st.CreateSession(b.Context(), s, tok.Record(s.ID())); err != nil {
+	if err := st.CreateSession(b.Context(), s, tok.Record(s.ID()), ""); err != nil {
 		b.Fatalf("CreateSession: %v", err)
 	}
 	return s, tok
@@ -167,15 +167,19 @@ func BenchmarkUserByIDParallel(b *testing.B) {
 }
 
 // BenchmarkUpdatePasswordHash alternates two hashes so that every UPDATE
-// writes a changed row, as a rehash on login does.
+// writes a changed row, as a rehash on login does (a compare-and-swap over
+// the hash the previous iteration wrote).
 func BenchmarkUpdatePasswordHash(b *testing.B) {
 	st := benchStore(b)
 	u := benchUser(b, st, "ada@example.com")
 	hashes := [2]string{benchHash, benchHash2}
 	ctx := b.Context()
+	if err := st.UpdatePasswordHash(ctx, u.ID(), u.PasswordHash(), hashes[0]); err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		if err := st.UpdatePasswordHash(ctx, u.ID(), hashes[i%2]); err != nil {
+		if err := st.UpdatePasswordHash(ctx, u.ID(), hashes[i%2], hashes[(i+1)%2]); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -183,8 +187,9 @@ func BenchmarkUpdatePasswordHash(b *testing.B) {
 
 // ---- sessions ----
 
-// BenchmarkCreateSession: one transaction inserting the session and its
-// first refresh token, what every login pays.
+// BenchmarkCreateSession: one transaction locking the user row on the
+// verified hash and inserting the session and its first refresh token,
+// what every login pays.
 func BenchmarkCreateSession(b *testing.B) {
 	st := benchStore(b)
 	u := benchUser(b, st, "ada@example.com")
@@ -201,7 +206,7 @@ func BenchmarkCreateSession(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if err := st.CreateSession(ctx, logins[i].session, logins[i].first); err != nil {
+		if err := st.CreateSession(ctx, logins[i].session, logins[i].first, u.PasswordHash()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -409,11 +409,11 @@ func TestErrorsDoNotCarryTokenHashes(t *testing.T) {
 		t.Fatal(err)
 	}
 	s1 := domain.NewSession(domain.SessionID(uuid.Must(uuid.NewV7()).String()), u.ID(), now, domain.ClientInfo{})
-	if err := st.CreateSession(ctx, s1, tok.Record(s1.ID())); err != nil {
+	if err := st.CreateSession(ctx, s1, tok.Record(s1.ID()), ""); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
 	s2 := domain.NewSession(domain.SessionID(uuid.Must(uuid.NewV7()).String()), u.ID(), now, domain.ClientInfo{})
-	err = st.CreateSession(ctx, s2, tok.Record(s2.ID()))
+	err = st.CreateSession(ctx, s2, tok.Record(s2.ID()), "")
 	if err == nil {
 		t.Fatal("CreateSession reusing a token digest = nil, want an error")
 	}

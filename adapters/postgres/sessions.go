@@ -15,8 +15,12 @@ import (
 
 // CreateSession stores s and its first refresh token in one transaction.
 // first joins s whatever its SessionID says, but a SessionID naming another
-// session is a caller bug and is refused.
-func (s *Store) CreateSession(ctx context.Context, sess domain.Session, first domain.IssuedRefreshToken) error {
+// session is a caller bug and is refused. With a verifiedHash the
+// transaction first locks the owner's row FOR SHARE, provided its hash
+// still is verifiedHash (see the LockUserWithHash query), and holds the
+// lock until the session is committed; no row is domain.ErrPasswordChanged
+// (or domain.ErrNotFound for an unknown user) and nothing is stored.
+func (s *Store) CreateSession(ctx context.Context, sess domain.Session, first domain.IssuedRefreshToken, verifiedHash string) error {
 	const op = "create session"
 	if first.SessionID != "" && first.SessionID != sess.ID() {
 		return fmt.Errorf("postgres: %s: first refresh token names another session", op)
@@ -30,6 +34,15 @@ func (s *Store) CreateSession(ctx context.Context, sess domain.Session, first do
 		return fmt.Errorf("postgres: %s: user id %q is not a canonical UUID", op, sess.UserID())
 	}
 	return s.inTx(ctx, op, func(q *sqlcdb.Queries) error {
+		if verifiedHash != "" {
+			_, err := q.LockUserWithHash(ctx, sqlcdb.LockUserWithHashParams{ID: uid, PasswordHash: verifiedHash})
+			if errors.Is(err, pgx.ErrNoRows) {
+				return s.noSwap(ctx, q, op, uid)
+			}
+			if err != nil {
+				return s.translate(op+": lock user", err)
+			}
+		}
 		client := sess.Client().Clean()
 		err := q.CreateSession(ctx, sqlcdb.CreateSessionParams{
 			ID:         sid,
@@ -212,6 +225,43 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, user domain.UserID, kee
 		return 0, s.translate("revoke other sessions", err)
 	}
 	return int(n), nil
+}
+
+// ChangePassword swaps the hash (the ChangePasswordHash query) and revokes
+// the other sessions in one READ COMMITTED transaction. The UPDATE's row
+// lock is held until commit, so a login's CreateSession, whose FOR SHARE
+// conflicts with it, either committed its session before the UPDATE got
+// the lock (the revocation, a later statement with a later snapshot, sees
+// and ends it) or waits and then finds the new hash. A stale oldHash
+// rolls back: domain.ErrPasswordChanged, or domain.ErrNotFound for an
+// unknown user.
+func (s *Store) ChangePassword(ctx context.Context, user domain.UserID, oldHash, newHash string, keep domain.SessionID, now time.Time) (int, error) {
+	const op = "change password"
+	uid, ok := userUUID(user)
+	if !ok {
+		return 0, fmt.Errorf("postgres: %s: %w", op, domain.ErrNotFound)
+	}
+	kid, spare := sessionUUID(keep)
+	var revoked int64
+	err := s.inTx(ctx, op, func(q *sqlcdb.Queries) error {
+		n, err := q.ChangePasswordHash(ctx, sqlcdb.ChangePasswordHashParams{NewHash: newHash, Now: now, ID: uid, OldHash: oldHash})
+		if err != nil {
+			return s.translate(op, err)
+		}
+		if n == 0 {
+			return s.noSwap(ctx, q, op, uid)
+		}
+		if spare {
+			revoked, err = q.RevokeOtherSessions(ctx, sqlcdb.RevokeOtherSessionsParams{Now: now, UserID: uid, Keep: kid})
+		} else {
+			revoked, err = q.RevokeUserSessions(ctx, sqlcdb.RevokeUserSessionsParams{Now: now, UserID: uid})
+		}
+		return s.translate(op+": revoke other sessions", err)
+	}, nil)
+	if err != nil {
+		return 0, err
+	}
+	return int(revoked), nil
 }
 
 // RevokeUserSessions ends the user's active sessions in one statement and

@@ -53,20 +53,38 @@ func (s *Store) UserByID(ctx context.Context, id domain.UserID) (domain.User, er
 	return userFromRow(row)
 }
 
-// UpdatePasswordHash replaces the stored hash; an unknown user is domain.ErrNotFound.
-func (s *Store) UpdatePasswordHash(ctx context.Context, id domain.UserID, hash string) error {
+// UpdatePasswordHash swaps oldHash for newHash in one statement (see the
+// UpdatePasswordHash query); no row is a stale oldHash
+// (domain.ErrPasswordChanged) or an unknown user (domain.ErrNotFound).
+func (s *Store) UpdatePasswordHash(ctx context.Context, id domain.UserID, oldHash, newHash string) error {
+	const op = "update password hash"
 	uid, ok := userUUID(id)
 	if !ok {
-		return fmt.Errorf("postgres: update password hash: %w", domain.ErrNotFound)
+		return fmt.Errorf("postgres: %s: %w", op, domain.ErrNotFound)
 	}
-	n, err := s.q.UpdatePasswordHash(ctx, sqlcdb.UpdatePasswordHashParams{PasswordHash: hash, ID: uid})
+	n, err := s.q.UpdatePasswordHash(ctx, sqlcdb.UpdatePasswordHashParams{NewHash: newHash, ID: uid, OldHash: oldHash})
 	if err != nil {
-		return s.translate("update password hash", err)
+		return s.translate(op, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("postgres: update password hash: %w", domain.ErrNotFound)
+		return s.noSwap(ctx, s.q, op, uid)
 	}
 	return nil
+}
+
+// noSwap explains a compare-and-swap of a password hash that found no row:
+// domain.ErrNotFound when the user does not exist, else
+// domain.ErrPasswordChanged.
+func (s *Store) noSwap(ctx context.Context, q *sqlcdb.Queries, op string, uid uuid.UUID) error {
+	exists, err := q.UserExists(ctx, uid)
+	switch {
+	case err != nil:
+		return s.translate(op+": look up user", err)
+	case !exists:
+		return fmt.Errorf("postgres: %s: %w", op, domain.ErrNotFound)
+	default:
+		return fmt.Errorf("postgres: %s: %w", op, domain.ErrPasswordChanged)
+	}
 }
 
 // SetRole changes the role and sets updated_at to now; an unknown user is

@@ -26,7 +26,7 @@ func testCreateKeepsClient(t *testing.T, st Store) {
 	ctx := t.Context()
 	u := createUser(t, st, "ada@example.com")
 	sess := domain.NewSession(newSessionID(), u.ID(), t0, firefox)
-	mustNil(t, st.CreateSession(ctx, sess, newToken(t, t0).Record(sess.ID())))
+	mustNil(t, st.CreateSession(ctx, sess, newToken(t, t0).Record(sess.ID()), ""))
 	got, _, err := st.SessionByID(ctx, sess.ID())
 	mustNil(t, err)
 	assertSessionFull(t, got, sess)
@@ -76,7 +76,7 @@ func testSessionsOfUser(t *testing.T, st Store) {
 		t.Helper()
 		sess := domain.NewSession(newSessionID(), owner.ID(), at, c)
 		tok := newToken(t, at)
-		mustNil(t, st.CreateSession(ctx, sess, tok.Record(sess.ID())))
+		mustNil(t, st.CreateSession(ctx, sess, tok.Record(sess.ID()), ""))
 		return sess, tok
 	}
 	day := 24 * time.Hour
@@ -150,7 +150,7 @@ func testSessionsOfUserLimit(t *testing.T, st Store) {
 	var started []domain.Session
 	for i := range 3 {
 		sess := domain.NewSession(newSessionID(), u.ID(), t0.Add(time.Duration(i)*time.Minute), firefox)
-		mustNil(t, st.CreateSession(ctx, sess, newToken(t, t0).Record(sess.ID())))
+		mustNil(t, st.CreateSession(ctx, sess, newToken(t, t0).Record(sess.ID()), ""))
 		started = append(started, sess)
 	}
 	got, err := st.SessionsOfUser(ctx, u.ID(), t0.Add(time.Hour), policy, 2)

@@ -105,6 +105,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		})
 	}
 	runHardening(t, newStore)
+	runPassword(t, newStore)
 }
 
 // runHardening runs the contract of sessions as first-class objects, the
@@ -241,7 +242,7 @@ func testUpdatePasswordHash(t *testing.T, st Store) {
 	mustNil(t, st.CreateUser(ctx, other))
 
 	const rehashed = "$argon2id$v=19$m=65536,t=3,p=4$bmV3c2FsdG5ld3NhbHQ$bmV3aGFzaG5ld2hhc2huZXdoYXNobmV3aGFzaA"
-	mustNil(t, st.UpdatePasswordHash(ctx, u.ID(), rehashed))
+	mustNil(t, st.UpdatePasswordHash(ctx, u.ID(), hash, rehashed))
 
 	want := domain.RehydrateUser(u.ID(), u.Email(), u.Name(), u.Role(), rehashed, u.CreatedAt())
 	got, err := st.UserByID(ctx, u.ID())
@@ -258,8 +259,8 @@ func testUpdatePasswordHash(t *testing.T, st Store) {
 
 func testUpdatePasswordHashUnknown(t *testing.T, st Store) {
 	ctx := t.Context()
-	mustIs(t, st.UpdatePasswordHash(ctx, newUserID(), hash), domain.ErrNotFound)
-	mustIs(t, st.UpdatePasswordHash(ctx, domain.UserID("not-a-uuid"), hash), domain.ErrNotFound)
+	mustIs(t, st.UpdatePasswordHash(ctx, newUserID(), hash, hash), domain.ErrNotFound)
+	mustIs(t, st.UpdatePasswordHash(ctx, domain.UserID("not-a-uuid"), hash, hash), domain.ErrNotFound)
 }
 
 func testConcurrentCreateSameEmail(t *testing.T, st Store) {
@@ -525,7 +526,7 @@ func testCreateSession(t *testing.T, st Store) {
 	u := createUser(t, st, "ada@example.com")
 	sess := domain.NewSession(newSessionID(), u.ID(), t0, domain.ClientInfo{})
 	tok := newToken(t, t0)
-	mustNil(t, st.CreateSession(ctx, sess, tok.Record(sess.ID())))
+	mustNil(t, st.CreateSession(ctx, sess, tok.Record(sess.ID()), ""))
 
 	got, owner, err := st.SessionByID(ctx, sess.ID())
 	mustNil(t, err)
@@ -548,7 +549,7 @@ func testUnknownSession(t *testing.T, st Store) {
 func testCreateSessionUnknownUser(t *testing.T, st Store) {
 	ctx := t.Context()
 	sess := domain.NewSession(newSessionID(), newUserID(), t0, domain.ClientInfo{})
-	if err := st.CreateSession(ctx, sess, newToken(t, t0).Record(sess.ID())); err == nil {
+	if err := st.CreateSession(ctx, sess, newToken(t, t0).Record(sess.ID()), ""); err == nil {
 		t.Fatal("CreateSession for an unknown user = nil, want an error")
 	}
 	_, _, err := st.SessionByID(ctx, sess.ID())
@@ -560,7 +561,7 @@ func testCreateSessionForeignToken(t *testing.T, st Store) {
 	u := createUser(t, st, "ada@example.com")
 	sess := domain.NewSession(newSessionID(), u.ID(), t0, domain.ClientInfo{})
 	tok := newToken(t, t0)
-	if err := st.CreateSession(ctx, sess, tok.Record(newSessionID())); err == nil {
+	if err := st.CreateSession(ctx, sess, tok.Record(newSessionID()), ""); err == nil {
 		t.Fatal("CreateSession with a first token naming another session = nil, want an error")
 	}
 	_, _, err := st.SessionByID(ctx, sess.ID())
@@ -993,7 +994,7 @@ func startSession(t *testing.T, st Store) (domain.Session, domain.RefreshToken) 
 	u := createUser(t, st, uuid.NewString()+"@example.com")
 	sess := domain.NewSession(newSessionID(), u.ID(), t0, domain.ClientInfo{})
 	tok := newToken(t, t0)
-	if err := st.CreateSession(t.Context(), sess, tok.Record(sess.ID())); err != nil {
+	if err := st.CreateSession(t.Context(), sess, tok.Record(sess.ID()), ""); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
 	return sess, tok
@@ -1004,7 +1005,7 @@ func startSessionOf(t *testing.T, st Store, u domain.User) (domain.Session, doma
 	t.Helper()
 	sess := domain.NewSession(newSessionID(), u.ID(), t0, domain.ClientInfo{})
 	tok := newToken(t, t0)
-	if err := st.CreateSession(t.Context(), sess, tok.Record(sess.ID())); err != nil {
+	if err := st.CreateSession(t.Context(), sess, tok.Record(sess.ID()), ""); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
 	return sess, tok

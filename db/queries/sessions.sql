@@ -1,3 +1,18 @@
+-- LockUserWithHash is the first statement of a login's session creation:
+-- it checks that the user's password hash still is the one the login
+-- verified and holds a FOR SHARE lock on the row until the session is
+-- committed. FOR SHARE conflicts with the row lock of ChangePasswordHash
+-- (the sessions foreign key takes only FOR KEY SHARE, which does not), so
+-- a login and a password change of one user serialise: a login that locks
+-- first commits its session before the change's revocation reads the
+-- sessions (and is revoked with the others); a login that comes after
+-- waits, re-checks the committed row, sees the new hash and gets no row.
+-- name: LockUserWithHash :one
+SELECT 1 AS locked
+FROM users
+WHERE id = @id AND password_hash = @password_hash
+FOR SHARE;
+
 -- name: CreateSession :exec
 INSERT INTO sessions (id, user_id, created_at, last_used_at, revoked_at, ip, user_agent)
 VALUES (@id, @user_id, @created_at, @last_used_at, @revoked_at, @ip, @user_agent);

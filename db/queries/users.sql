@@ -13,11 +13,28 @@ SELECT id, email, name, role, password_hash, created_at
 FROM users
 WHERE id = @id;
 
+-- UpdatePasswordHash is a compare-and-swap: it writes new_hash only over
+-- old_hash. Under READ COMMITTED an UPDATE that waited for a concurrent
+-- change of the row re-checks the condition on the committed version, so a
+-- rehash racing a password change finds no row instead of reverting it.
 -- The port passes no clock here, so updated_at is the database's time.
 -- name: UpdatePasswordHash :execrows
 UPDATE users
-SET password_hash = @password_hash, updated_at = statement_timestamp()
-WHERE id = @id;
+SET password_hash = @new_hash, updated_at = statement_timestamp()
+WHERE id = @id AND password_hash = @old_hash;
+
+-- ChangePasswordHash is the compare-and-swap of a password change, run in
+-- the transaction that then revokes the other sessions: the row lock it
+-- takes is held until those are revoked (see LockUserWithHash).
+-- name: ChangePasswordHash :execrows
+UPDATE users
+SET password_hash = @new_hash, updated_at = @now
+WHERE id = @id AND password_hash = @old_hash;
+
+-- UserExists tells an unknown user from a stale hash after a
+-- compare-and-swap found no row.
+-- name: UserExists :one
+SELECT EXISTS (SELECT 1 FROM users WHERE id = @id);
 
 -- name: SetRole :execrows
 UPDATE users

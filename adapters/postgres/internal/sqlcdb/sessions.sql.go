@@ -62,6 +62,34 @@ func (q *Queries) InsertRefreshToken(ctx context.Context, arg InsertRefreshToken
 	return err
 }
 
+const lockUserWithHash = `-- name: LockUserWithHash :one
+SELECT 1 AS locked
+FROM users
+WHERE id = $1 AND password_hash = $2
+FOR SHARE
+`
+
+type LockUserWithHashParams struct {
+	ID           uuid.UUID
+	PasswordHash string
+}
+
+// LockUserWithHash is the first statement of a login's session creation:
+// it checks that the user's password hash still is the one the login
+// verified and holds a FOR SHARE lock on the row until the session is
+// committed. FOR SHARE conflicts with the row lock of ChangePasswordHash
+// (the sessions foreign key takes only FOR KEY SHARE, which does not), so
+// a login and a password change of one user serialise: a login that locks
+// first commits its session before the change's revocation reads the
+// sessions (and is revoked with the others); a login that comes after
+// waits, re-checks the committed row, sees the new hash and gets no row.
+func (q *Queries) LockUserWithHash(ctx context.Context, arg LockUserWithHashParams) (int32, error) {
+	row := q.db.QueryRow(ctx, lockUserWithHash, arg.ID, arg.PasswordHash)
+	var locked int32
+	err := row.Scan(&locked)
+	return locked, err
+}
+
 const refreshTokenState = `-- name: RefreshTokenState :one
 SELECT rt.session_id, rt.expires_at, rt.spent_at,
        s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent

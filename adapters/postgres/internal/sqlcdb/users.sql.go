@@ -12,6 +12,35 @@ import (
 	"github.com/google/uuid"
 )
 
+const changePasswordHash = `-- name: ChangePasswordHash :execrows
+UPDATE users
+SET password_hash = $1, updated_at = $2
+WHERE id = $3 AND password_hash = $4
+`
+
+type ChangePasswordHashParams struct {
+	NewHash string
+	Now     time.Time
+	ID      uuid.UUID
+	OldHash string
+}
+
+// ChangePasswordHash is the compare-and-swap of a password change, run in
+// the transaction that then revokes the other sessions: the row lock it
+// takes is held until those are revoked (see LockUserWithHash).
+func (q *Queries) ChangePasswordHash(ctx context.Context, arg ChangePasswordHashParams) (int64, error) {
+	result, err := q.db.Exec(ctx, changePasswordHash,
+		arg.NewHash,
+		arg.Now,
+		arg.ID,
+		arg.OldHash,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const createUser = `-- name: CreateUser :exec
 INSERT INTO users (id, email, name, role, password_hash, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $6)
@@ -119,17 +148,22 @@ func (q *Queries) SetRole(ctx context.Context, arg SetRoleParams) (int64, error)
 const updatePasswordHash = `-- name: UpdatePasswordHash :execrows
 UPDATE users
 SET password_hash = $1, updated_at = statement_timestamp()
-WHERE id = $2
+WHERE id = $2 AND password_hash = $3
 `
 
 type UpdatePasswordHashParams struct {
-	PasswordHash string
-	ID           uuid.UUID
+	NewHash string
+	ID      uuid.UUID
+	OldHash string
 }
 
+// UpdatePasswordHash is a compare-and-swap: it writes new_hash only over
+// old_hash. Under READ COMMITTED an UPDATE that waited for a concurrent
+// change of the row re-checks the condition on the committed version, so a
+// rehash racing a password change finds no row instead of reverting it.
 // The port passes no clock here, so updated_at is the database's time.
 func (q *Queries) UpdatePasswordHash(ctx context.Context, arg UpdatePasswordHashParams) (int64, error) {
-	result, err := q.db.Exec(ctx, updatePasswordHash, arg.PasswordHash, arg.ID)
+	result, err := q.db.Exec(ctx, updatePasswordHash, arg.NewHash, arg.ID, arg.OldHash)
 	if err != nil {
 		return 0, err
 	}
@@ -193,4 +227,17 @@ func (q *Queries) UserByID(ctx context.Context, id uuid.UUID) (UserByIDRow, erro
 		&i.CreatedAt,
 	)
 	return i, err
+}
+
+const userExists = `-- name: UserExists :one
+SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)
+`
+
+// UserExists tells an unknown user from a stale hash after a
+// compare-and-swap found no row.
+func (q *Queries) UserExists(ctx context.Context, id uuid.UUID) (bool, error) {
+	row := q.db.QueryRow(ctx, userExists, id)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
 }
