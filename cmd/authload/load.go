@@ -175,7 +175,11 @@ func (l *load) request(ctx context.Context, w *worker, o op) response {
 		w.sent++
 		return l.api.register(ctx, fmt.Sprintf("authload-%s-w%d-%d@load.example", l.runID, w.id, w.sent), false)
 	case opLogin:
-		w.account = (w.account + 1) % l.cfg.users
+		// Each worker keeps to its own accounts (w, w+c, w+2c, ...): two
+		// workers logging in to one account at once would bunch up over
+		// time, and authd's per-account throttle counts attempts in flight.
+		// Real users rarely log in to one account from many places at once.
+		w.account = (w.account + len(l.workers)) % l.cfg.users
 		return l.api.login(ctx, l.accountEmail(w.account), false)
 	case opRefresh:
 		return l.api.refresh(ctx, w.session.RefreshToken)
