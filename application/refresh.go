@@ -38,7 +38,13 @@ func (s *Service) Refresh(ctx context.Context, in RefreshInput) (TokenPair, erro
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("refresh: %w", err)
 	}
-	session, u, err := s.sessions.RotateRefreshToken(ctx, hash, next.Record(""), now, s.sessionPolicy, client)
+	// The "refreshed" event is written by the rotation itself, in its
+	// transaction (see ports.SessionRepository.RotateRefreshToken).
+	var event *domain.AuditEvent
+	if s.audit != nil {
+		event = &domain.AuditEvent{ID: s.ids.NewEventID(), At: now, Type: domain.EventRefreshed, Client: client}
+	}
+	session, u, err := s.sessions.RotateRefreshToken(ctx, hash, next.Record(""), now, s.sessionPolicy, client, event)
 	if errors.Is(err, domain.ErrRefreshTokenReused) {
 		s.record(ctx, now, domain.AuditEvent{
 			Type: domain.EventRefreshReuseDetected, UserID: session.UserID(), SessionID: session.ID(),
@@ -52,6 +58,5 @@ func (s *Service) Refresh(ctx context.Context, in RefreshInput) (TokenPair, erro
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("refresh: %w", err)
 	}
-	s.record(ctx, now, domain.AuditEvent{Type: domain.EventRefreshed, UserID: u.ID(), SessionID: session.ID(), Client: client})
 	return pair, nil
 }

@@ -99,7 +99,15 @@ type SessionRepository interface {
 	// (policy.CapExpiry). The session, as updated, is returned with its
 	// owner, read in the same transaction: once the token is spent nothing
 	// else can fail and strand the client without its successor.
-	RotateRefreshToken(ctx context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time, policy domain.SessionPolicy, client domain.ClientInfo) (domain.Session, domain.User, error)
+	//
+	// When event is not nil it is appended to the audit log (AuditLog) in
+	// the same transaction as a successful rotation, with UserID and
+	// SessionID set to the rotated session's; a refused rotation appends
+	// nothing. One commit instead of two: the "refreshed" event costs no
+	// second WAL flush, and cannot be lost while the rotation stands. This
+	// ties the audit log to the session store, like ChangePassword ties the
+	// users to the sessions.
+	RotateRefreshToken(ctx context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time, policy domain.SessionPolicy, client domain.ClientInfo, event *domain.AuditEvent) (domain.Session, domain.User, error)
 	// RevokeSession ends a session; revoking an unknown or already revoked
 	// session is not an error (logout is idempotent).
 	RevokeSession(ctx context.Context, id domain.SessionID, now time.Time) error

@@ -240,7 +240,12 @@ func (s *Store) CreateSession(_ context.Context, sess domain.Session, first doma
 // as adapters/postgres: unknown or revoked-session tokens are invalid; a
 // spent token (even an expired one) revokes its session and reports reuse;
 // an expired token, or one of a session policy says is over, is invalid.
-func (s *Store) RotateRefreshToken(_ context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time, policy domain.SessionPolicy, client domain.ClientInfo) (domain.Session, domain.User, error) {
+func (s *Store) RotateRefreshToken(_ context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time, policy domain.SessionPolicy, client domain.ClientInfo, event *domain.AuditEvent) (domain.Session, domain.User, error) {
+	if event != nil {
+		if err := checkEvent(*event); err != nil {
+			return domain.Session{}, domain.User{}, fmt.Errorf("memory: rotate refresh token: %w", err)
+		}
+	}
 	now = pgTime(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -269,6 +274,11 @@ func (s *Store) RotateRefreshToken(_ context.Context, presented domain.RefreshTo
 	s.tokens[next.Hash] = &refreshToken{session: sess.ID(), expiresAt: pgTime(policy.CapExpiry(sess.CreatedAt(), next.ExpiresAt))}
 	sess = domain.RehydrateSession(sess.ID(), sess.UserID(), sess.CreatedAt(), now, sess.RevokedAt(), client.Clean())
 	s.sessions[sess.ID()] = sess
+	if event != nil {
+		e := *event
+		e.UserID, e.SessionID = sess.UserID(), sess.ID()
+		s.appendLocked(e)
+	}
 	return sess, owner, nil
 }
 
@@ -438,21 +448,31 @@ func (s *Store) ResetLoginAttempts(_ context.Context, key domain.ThrottleKey) er
 
 // Append stores e, dropping the oldest tenth of the log when it is full.
 func (s *Store) Append(_ context.Context, e domain.AuditEvent) error {
-	if _, err := domain.ParseEventID(string(e.ID)); err != nil {
+	if err := checkEvent(e); err != nil {
 		return fmt.Errorf("memory: append event: %w", err)
 	}
-	if _, err := domain.ParseEventType(string(e.Type)); err != nil {
-		return fmt.Errorf("memory: append event: %w", err)
-	}
-	e.At = pgTime(e.At)
-	e.Client = e.Client.Clean()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.appendLocked(e)
+	return nil
+}
+
+func checkEvent(e domain.AuditEvent) error {
+	if _, err := domain.ParseEventID(string(e.ID)); err != nil {
+		return err
+	}
+	_, err := domain.ParseEventType(string(e.Type))
+	return err
+}
+
+// appendLocked stores a checked event. Callers hold s.mu.
+func (s *Store) appendLocked(e domain.AuditEvent) {
+	e.At = pgTime(e.At)
+	e.Client = e.Client.Clean()
 	if len(s.events) >= MaxEvents {
 		s.events = slices.Delete(s.events, 0, MaxEvents/10)
 	}
 	s.events = append(s.events, e)
-	return nil
 }
 
 // Events filters and sorts on every call: fine for a development store.

@@ -255,7 +255,7 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if _, _, err := st.RotateRefreshToken(ctx, presented, next[i], benchNow, domain.SessionPolicy{}, domain.ClientInfo{}); err != nil {
+		if _, _, err := st.RotateRefreshToken(ctx, presented, next[i], benchNow, domain.SessionPolicy{}, domain.ClientInfo{}, nil); err != nil {
 			b.Fatal(err)
 		}
 		presented = next[i].Hash
@@ -294,7 +294,7 @@ func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
 				b.Error(err)
 				return
 			}
-			if _, _, err := st.RotateRefreshToken(ctx, presented, next.Record(""), benchNow, domain.SessionPolicy{}, domain.ClientInfo{}); err != nil {
+			if _, _, err := st.RotateRefreshToken(ctx, presented, next.Record(""), benchNow, domain.SessionPolicy{}, domain.ClientInfo{}, nil); err != nil {
 				b.Error(err)
 				return
 			}

@@ -220,7 +220,7 @@ func TestMigration2BackfillsSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := domain.ClientInfo{IP: "192.0.2.1", UserAgent: "upgraded"}
-	got, _, err := st.RotateRefreshToken(t.Context(), h, next.Record(""), at, p, client)
+	got, _, err := st.RotateRefreshToken(t.Context(), h, next.Record(""), at, p, client, nil)
 	if err != nil || !got.LastUsedAt().Equal(at) || got.Client() != client {
 		t.Fatalf("rotate after the upgrade: %v, last use %s, client %+v", err, got.LastUsedAt(), got.Client())
 	}
@@ -297,7 +297,7 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 	if !errors.Is(err, domain.ErrUnavailable) {
 		t.Fatalf("UserByID after Close = %v, want ErrUnavailable", err)
 	}
-	_, _, err = st.RotateRefreshToken(t.Context(), domain.RefreshTokenHash{}, domain.IssuedRefreshToken{}, time.Now(), domain.SessionPolicy{}, domain.ClientInfo{})
+	_, _, err = st.RotateRefreshToken(t.Context(), domain.RefreshTokenHash{}, domain.IssuedRefreshToken{}, time.Now(), domain.SessionPolicy{}, domain.ClientInfo{}, nil)
 	if !errors.Is(err, domain.ErrUnavailable) || errors.Is(err, domain.ErrInvalidRefreshToken) {
 		t.Fatalf("RotateRefreshToken after Close = %v, want ErrUnavailable and not a token error", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"math"
 	"time"
 
@@ -82,9 +83,18 @@ func (s *Store) CreateSession(ctx context.Context, sess domain.Session, first do
 //
 // Concurrent losers therefore report reuse and revoke the session, the
 // winner's new token included: strict reuse detection, by design.
-func (s *Store) RotateRefreshToken(ctx context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time, policy domain.SessionPolicy, client domain.ClientInfo) (domain.Session, domain.User, error) {
+func (s *Store) RotateRefreshToken(ctx context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time, policy domain.SessionPolicy, client domain.ClientInfo, event *domain.AuditEvent) (domain.Session, domain.User, error) {
 	const op = "rotate refresh token"
 	client = client.Clean()
+	var eventID *uuid.UUID
+	var eventType, eventDetail string
+	if event != nil {
+		id, ok := eventUUID(event.ID)
+		if !ok {
+			return domain.Session{}, domain.User{}, fmt.Errorf("postgres: %s: event id %q is not a canonical UUID", op, event.ID)
+		}
+		eventID, eventType, eventDetail = &id, event.Type.String(), event.Detail
+	}
 	var maxAge *int64
 	if policy.MaxAge > 0 {
 		us := policy.MaxAge.Microseconds()
@@ -100,6 +110,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, presented domain.Refresh
 		NextHash:      next.Hash[:],
 		MaxAgeUs:      maxAge,
 		NextExpiresAt: next.ExpiresAt,
+		EventID:       eventID,
+		EventType:     eventType,
+		EventDetail:   eventDetail,
 	})
 	if err == nil {
 		return sessionWithOwner(sqlcdb.SessionWithOwnerRow(row))

@@ -49,7 +49,7 @@ func testSessionByRefreshToken(t *testing.T, st Store) {
 	mustIs(t, err, domain.ErrNotFound)
 	t1 := t0.Add(time.Minute)
 	second := newToken(t, t1)
-	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1, noPolicy, curl)
+	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1, noPolicy, curl, nil)
 	mustNil(t, err)
 	_, err = st.SessionByRefreshToken(ctx, first.Hash(), t1)
 	mustIs(t, err, domain.ErrNotFound)
@@ -105,7 +105,7 @@ func testSessionsOfUser(t *testing.T, st Store) {
 	// A week after its only use the idle one is gone; rotate the old one
 	// meanwhile, which keeps it.
 	t1 := t0.Add(6 * day)
-	_, _, err = st.RotateRefreshToken(ctx, oldTok.Hash(), newToken(t, t1).Record(""), t1, policy, curl)
+	_, _, err = st.RotateRefreshToken(ctx, oldTok.Hash(), newToken(t, t1).Record(""), t1, policy, curl, nil)
 	mustNil(t, err)
 	at = t0.Add(8 * day)
 	got, err = st.SessionsOfUser(ctx, u.ID(), at, policy, 10)
@@ -167,7 +167,7 @@ func testRotateTouches(t *testing.T, st Store) {
 	ctx := t.Context()
 	sess, first := startSession(t, st)
 	t1 := t0.Add(time.Hour)
-	got, owner, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1, policy, curl)
+	got, owner, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1, policy, curl, nil)
 	mustNil(t, err)
 	want := domain.RehydrateSession(sess.ID(), sess.UserID(), sess.CreatedAt(), t1, time.Time{}, curl)
 	assertSessionFull(t, got, want)
@@ -184,7 +184,7 @@ func testRotateIdle(t *testing.T, st Store) {
 	sess, first := startSession(t, st)
 	short := domain.SessionPolicy{IdleTimeout: time.Hour, MaxAge: 720 * time.Hour}
 	at := t0.Add(time.Hour)
-	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, at).Record(""), at, short, curl)
+	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, at).Record(""), at, short, curl, nil)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 	stored, _, err := st.SessionByID(ctx, sess.ID())
@@ -193,7 +193,7 @@ func testRotateIdle(t *testing.T, st Store) {
 
 	// The token was not spent: a microsecond earlier it still rotates.
 	before := at.Add(-time.Microsecond)
-	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, before).Record(""), before, short, curl)
+	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, before).Record(""), before, short, curl, nil)
 	mustNil(t, err)
 }
 
@@ -205,7 +205,7 @@ func testRotateIdleRestarts(t *testing.T, st Store) {
 	for range 5 { // five hours, never an hour idle
 		at = at.Add(59 * time.Minute)
 		next := newToken(t, at)
-		_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), next.Record(""), at, short, curl)
+		_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), next.Record(""), at, short, curl, nil)
 		mustNil(t, err)
 		tok = next
 	}
@@ -219,13 +219,13 @@ func testRotateTooOld(t *testing.T, st Store) {
 	for range 2 {
 		at = at.Add(40 * time.Minute)
 		next := newToken(t, at)
-		_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), next.Record(""), at, p, curl)
+		_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), next.Record(""), at, p, curl, nil)
 		mustNil(t, err)
 		tok = next
 	}
 	// Used 40 minutes ago, but two hours old.
 	end := t0.Add(2 * time.Hour)
-	_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, end).Record(""), end, p, curl)
+	_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, end).Record(""), end, p, curl, nil)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 }
@@ -239,26 +239,50 @@ func testRotateCapsExpiry(t *testing.T, st Store) {
 	p := domain.SessionPolicy{MaxAge: 2 * time.Hour}
 	t1 := t0.Add(90 * time.Minute)
 	second := newToken(t, t1) // expires t1 + 720h, uncapped
-	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1, p, curl)
+	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1, p, curl, nil)
 	mustNil(t, err)
 
 	end := t0.Add(2 * time.Hour)
-	_, _, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, end).Record(""), end, noPolicy, curl)
+	_, _, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, end).Record(""), end, noPolicy, curl, nil)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 	before := end.Add(-time.Microsecond)
-	_, _, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, before).Record(""), before, noPolicy, curl)
+	_, _, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, before).Record(""), before, noPolicy, curl, nil)
 	mustNil(t, err)
+}
+
+// testRotateWritesEvent: the event handed to a rotation is appended with
+// the rotated session's ids when the rotation succeeds, and not at all when
+// it is refused (spent, unknown).
+func testRotateWritesEvent(t *testing.T, st Store) {
+	ctx := t.Context()
+	sess, first := startSession(t, st)
+	t1 := t0.Add(time.Minute)
+	ok := domain.AuditEvent{ID: newEventID(), At: t1, Type: domain.EventRefreshed, Client: curl}
+	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1, policy, curl, &ok)
+	mustNil(t, err)
+	refused := domain.AuditEvent{ID: newEventID(), At: t1, Type: domain.EventRefreshed}
+	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1, policy, curl, &refused) // spent
+	mustIs(t, err, domain.ErrRefreshTokenReused)
+	_, _, err = st.RotateRefreshToken(ctx, newToken(t, t1).Hash(), newToken(t, t1).Record(""), t1, policy, curl, &refused) // unknown
+	mustIs(t, err, domain.ErrInvalidRefreshToken)
+
+	got, err := st.Events(ctx, ports.EventFilter{Type: domain.EventRefreshed, Limit: 10})
+	mustNil(t, err)
+	if len(got) != 1 || got[0].ID != ok.ID || got[0].UserID != sess.UserID() || got[0].SessionID != sess.ID() ||
+		got[0].Client != curl || !got[0].At.Equal(t1) {
+		t.Fatalf("events after one good and two refused rotations: %+v; want only %s for session %s", got, ok.ID, sess.ID())
+	}
 }
 
 func testRotateReuseReturnsSession(t *testing.T, st Store) {
 	ctx := t.Context()
 	sess, first := startSession(t, st)
 	t1 := t0.Add(time.Minute)
-	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1, policy, curl)
+	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1, policy, curl, nil)
 	mustNil(t, err)
 	t2 := t1.Add(time.Minute)
-	got, _, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t2).Record(""), t2, policy, firefox)
+	got, _, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t2).Record(""), t2, policy, firefox, nil)
 	mustIs(t, err, domain.ErrRefreshTokenReused)
 	if got.ID() != sess.ID() || got.UserID() != sess.UserID() || got.Active() {
 		t.Fatalf("reuse returned session %s of %s (active %t); want %s of %s, revoked", got.ID(), got.UserID(), got.Active(), sess.ID(), sess.UserID())
@@ -330,7 +354,7 @@ func testRevokeOtherSessions(t *testing.T, st Store) {
 	stored, _, err := st.SessionByID(ctx, keep.ID())
 	mustNil(t, err)
 	assertSessionFull(t, stored, keep)
-	_, _, err = st.RotateRefreshToken(ctx, keepTok.Hash(), newToken(t, t2).Record(""), t2, policy, curl)
+	_, _, err = st.RotateRefreshToken(ctx, keepTok.Hash(), newToken(t, t2).Record(""), t2, policy, curl, nil)
 	mustNil(t, err)
 	stored, _, err = st.SessionByID(ctx, other.ID())
 	mustNil(t, err)

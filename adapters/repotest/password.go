@@ -70,7 +70,7 @@ func testCreateSessionVerifiedHash(t *testing.T, st Store) {
 	mustNil(t, err)
 	assertSessionFull(t, got, sess)
 	assertUser(t, owner, u)
-	_, _, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t0).Record(""), t0, noPolicy, domain.ClientInfo{})
+	_, _, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t0).Record(""), t0, noPolicy, domain.ClientInfo{}, nil)
 	mustNil(t, err)
 }
 
@@ -90,7 +90,7 @@ func testCreateSessionStaleHash(t *testing.T, st Store) {
 	mustIs(t, err, domain.ErrNotFound)
 	_, err = st.SessionByRefreshToken(ctx, tok.Hash(), t0)
 	mustIs(t, err, domain.ErrNotFound)
-	_, _, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t0).Record(""), t0, noPolicy, domain.ClientInfo{})
+	_, _, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t0).Record(""), t0, noPolicy, domain.ClientInfo{}, nil)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	sessions, err := st.SessionsOfUser(ctx, u.ID(), t0, noPolicy, 10)
 	mustNil(t, err)
@@ -134,7 +134,7 @@ func testChangePassword(t *testing.T, st Store) {
 	assertRevokedAt(t, st, a, t2)
 	assertRevokedAt(t, st, b, t2)
 	assertRevokedAt(t, st, ended, t1)
-	_, _, err = st.RotateRefreshToken(ctx, aTok.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{})
+	_, _, err = st.RotateRefreshToken(ctx, aTok.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{}, nil)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 
 	// The kept session and another user's live on.
@@ -142,7 +142,7 @@ func testChangePassword(t *testing.T, st Store) {
 		sess domain.Session
 		tok  domain.RefreshToken
 	}{{keep, keepTok}, {other, otherTok}} {
-		got, _, err := st.RotateRefreshToken(ctx, live.tok.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{})
+		got, _, err := st.RotateRefreshToken(ctx, live.tok.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{}, nil)
 		mustNil(t, err)
 		assertSession(t, got, live.sess)
 	}
@@ -266,7 +266,7 @@ func testLoginsRacingChange(t *testing.T, st Store) {
 			case err == nil:
 				created++
 				assertRevokedAt(t, st, sessions[i], t1)
-				_, _, err = st.RotateRefreshToken(ctx, tokens[i].Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
+				_, _, err = st.RotateRefreshToken(ctx, tokens[i].Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
 				mustIs(t, err, domain.ErrInvalidRefreshToken)
 			case errors.Is(err, domain.ErrPasswordChanged):
 				_, _, err = st.SessionByID(ctx, sessions[i].ID())

@@ -126,6 +126,7 @@ func runHardening(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Rotate/TooOldSessionIsInvalid", testRotateTooOld},
 		{"Rotate/NextTokenNeverOutlivesMaxAge", testRotateCapsExpiry},
 		{"Rotate/ReuseReturnsTheRevokedSession", testRotateReuseReturnsSession},
+		{"Rotate/WritesItsEventInTheSameTransaction", testRotateWritesEvent},
 		{"Revoke/ByRefreshTokenReturnsTheSession", testRevokeByTokenReturnsSession},
 		{"Revoke/UserSessionOnlyTheOwners", testRevokeUserSession},
 		{"Revoke/OtherSessionsKeepsOne", testRevokeOtherSessions},
@@ -337,7 +338,7 @@ func testSetRoleShowsInSessions(t *testing.T, st Store) {
 	if owner.Role() != domain.RoleAdmin {
 		t.Fatalf("SessionByID owner role = %q, want admin", owner.Role())
 	}
-	_, owner, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
+	_, owner, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
 	mustNil(t, err)
 	if owner.Role() != domain.RoleAdmin {
 		t.Fatalf("RotateRefreshToken owner role = %q, want admin", owner.Role())
@@ -566,7 +567,7 @@ func testCreateSessionForeignToken(t *testing.T, st Store) {
 	}
 	_, _, err := st.SessionByID(ctx, sess.ID())
 	mustIs(t, err, domain.ErrNotFound)
-	_, _, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t0).Record(""), t0, noPolicy, domain.ClientInfo{})
+	_, _, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t0).Record(""), t0, noPolicy, domain.ClientInfo{}, nil)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 }
 
@@ -579,7 +580,7 @@ func testRotateHappyPath(t *testing.T, st Store) {
 	t1 := t0.Add(time.Minute)
 	second := newToken(t, t1)
 	// next.SessionID is ignored: the new token joins the presented token's session.
-	got, owner, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(newSessionID()), t1, noPolicy, domain.ClientInfo{})
+	got, owner, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(newSessionID()), t1, noPolicy, domain.ClientInfo{}, nil)
 	mustNil(t, err)
 	assertSession(t, got, sess)
 	if owner.ID() != sess.UserID() || owner.Email().IsZero() || owner.Role() != domain.RoleUser {
@@ -588,7 +589,7 @@ func testRotateHappyPath(t *testing.T, st Store) {
 
 	t2 := t1.Add(time.Minute)
 	third := newToken(t, t2)
-	got, _, err = st.RotateRefreshToken(ctx, second.Hash(), third.Record(""), t2, noPolicy, domain.ClientInfo{})
+	got, _, err = st.RotateRefreshToken(ctx, second.Hash(), third.Record(""), t2, noPolicy, domain.ClientInfo{}, nil)
 	mustNil(t, err)
 	assertSession(t, got, sess)
 
@@ -603,19 +604,19 @@ func testRotateReuse(t *testing.T, st Store) {
 
 	t1 := t0.Add(time.Minute)
 	second := newToken(t, t1)
-	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1, noPolicy, domain.ClientInfo{})
+	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
 	mustNil(t, err)
 
 	// The spent token again: reuse, and the session dies with it.
 	t2 := t1.Add(time.Minute)
-	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{})
+	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{}, nil)
 	mustIs(t, err, domain.ErrRefreshTokenReused)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	assertRevokedAt(t, st, sess, t2)
 
 	// The newest token, never spent, now fails too, as plain invalid.
 	t3 := t2.Add(time.Minute)
-	_, _, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, t3).Record(""), t3, noPolicy, domain.ClientInfo{})
+	_, _, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, t3).Record(""), t3, noPolicy, domain.ClientInfo{}, nil)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 	assertRevokedAt(t, st, sess, t2)
@@ -627,7 +628,7 @@ func testRotateExpired(t *testing.T, st Store) {
 	exp := tok.ExpiresAt()
 
 	for _, now := range []time.Time{exp, exp.Add(time.Microsecond), exp.Add(24 * time.Hour)} {
-		_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, now).Record(""), now, noPolicy, domain.ClientInfo{})
+		_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, now).Record(""), now, noPolicy, domain.ClientInfo{}, nil)
 		mustIs(t, err, domain.ErrInvalidRefreshToken)
 		mustNotIs(t, err, domain.ErrRefreshTokenReused)
 	}
@@ -637,7 +638,7 @@ func testRotateExpired(t *testing.T, st Store) {
 
 	// One microsecond before expiry it is still live.
 	now := exp.Add(-time.Microsecond)
-	got, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, now).Record(""), now, noPolicy, domain.ClientInfo{})
+	got, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, now).Record(""), now, noPolicy, domain.ClientInfo{}, nil)
 	mustNil(t, err)
 	assertSession(t, got, sess)
 }
@@ -648,11 +649,11 @@ func testRotateSpentExpired(t *testing.T, st Store) {
 	ctx := t.Context()
 	sess, first := startSession(t, st)
 	t1 := t0.Add(time.Minute)
-	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
+	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
 	mustNil(t, err)
 
 	late := first.ExpiresAt().Add(time.Hour)
-	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, late).Record(""), late, noPolicy, domain.ClientInfo{})
+	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, late).Record(""), late, noPolicy, domain.ClientInfo{}, nil)
 	mustIs(t, err, domain.ErrRefreshTokenReused)
 	assertRevokedAt(t, st, sess, late)
 }
@@ -660,7 +661,7 @@ func testRotateSpentExpired(t *testing.T, st Store) {
 func testRotateUnknown(t *testing.T, st Store) {
 	ctx := t.Context()
 	sess, _ := startSession(t, st)
-	_, _, err := st.RotateRefreshToken(ctx, newToken(t, t0).Hash(), newToken(t, t0).Record(""), t0, noPolicy, domain.ClientInfo{})
+	_, _, err := st.RotateRefreshToken(ctx, newToken(t, t0).Hash(), newToken(t, t0).Record(""), t0, noPolicy, domain.ClientInfo{}, nil)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 	stored, _, err := st.SessionByID(ctx, sess.ID())
@@ -673,7 +674,7 @@ func testRotateRevokedSession(t *testing.T, st Store) {
 	sess, first := startSession(t, st)
 	t1 := t0.Add(time.Minute)
 	second := newToken(t, t1)
-	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1, noPolicy, domain.ClientInfo{})
+	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
 	mustNil(t, err)
 	t2 := t1.Add(time.Minute)
 	mustNil(t, st.RevokeSession(ctx, sess.ID(), t2))
@@ -682,7 +683,7 @@ func testRotateRevokedSession(t *testing.T, st Store) {
 	// and neither moves revoked_at.
 	t3 := t2.Add(time.Minute)
 	for _, presented := range []domain.RefreshToken{second, first} {
-		_, _, err = st.RotateRefreshToken(ctx, presented.Hash(), newToken(t, t3).Record(""), t3, noPolicy, domain.ClientInfo{})
+		_, _, err = st.RotateRefreshToken(ctx, presented.Hash(), newToken(t, t3).Record(""), t3, noPolicy, domain.ClientInfo{}, nil)
 		mustIs(t, err, domain.ErrInvalidRefreshToken)
 		mustNotIs(t, err, domain.ErrRefreshTokenReused)
 	}
@@ -695,13 +696,13 @@ func testReuseRevokesOnlyItsSession(t *testing.T, st Store) {
 	b, bFirst := startSession(t, st)
 
 	t1 := t0.Add(time.Minute)
-	_, _, err := st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
+	_, _, err := st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
 	mustNil(t, err)
-	_, _, err = st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
+	_, _, err = st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
 	mustIs(t, err, domain.ErrRefreshTokenReused)
 	assertRevokedAt(t, st, a, t1)
 
-	got, _, err := st.RotateRefreshToken(ctx, bFirst.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
+	got, _, err := st.RotateRefreshToken(ctx, bFirst.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
 	mustNil(t, err)
 	assertSession(t, got, b)
 }
@@ -717,7 +718,7 @@ func testConcurrentRotate(t *testing.T, st Store) {
 	sessions := make([]domain.Session, concurrent)
 	errs := together(concurrent, func(i int) error {
 		var err error
-		sessions[i], _, err = st.RotateRefreshToken(ctx, first.Hash(), next[i].Record(""), t1, noPolicy, domain.ClientInfo{})
+		sessions[i], _, err = st.RotateRefreshToken(ctx, first.Hash(), next[i].Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
 		return err
 	})
 
@@ -752,7 +753,7 @@ func testConcurrentRotate(t *testing.T, st Store) {
 	}
 	assertRevokedAt(t, st, sess, t1)
 
-	_, _, err := st.RotateRefreshToken(ctx, next[winner].Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
+	_, _, err := st.RotateRefreshToken(ctx, next[winner].Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 }
@@ -767,11 +768,11 @@ func testRevokeSession(t *testing.T, st Store) {
 	mustNil(t, st.RevokeSession(ctx, sess.ID(), t1))
 	assertRevokedAt(t, st, sess, t1)
 
-	_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
+	_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 
-	got, _, err := st.RotateRefreshToken(ctx, otherTok.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
+	got, _, err := st.RotateRefreshToken(ctx, otherTok.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
 	mustNil(t, err)
 	assertSession(t, got, other)
 }
@@ -807,7 +808,7 @@ func testRevokeByLiveToken(t *testing.T, st Store) {
 	mustNil(t, err)
 	assertRevokedAt(t, st, sess, t1)
 
-	_, _, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
+	_, _, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 
@@ -821,14 +822,14 @@ func testRevokeBySpentToken(t *testing.T, st Store) {
 	sess, first := startSession(t, st)
 	t1 := t0.Add(time.Minute)
 	second := newToken(t, t1)
-	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1, noPolicy, domain.ClientInfo{})
+	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
 	mustNil(t, err)
 
 	t2 := t1.Add(time.Minute)
 	_, err = st.RevokeSessionByRefreshToken(ctx, first.Hash(), t2)
 	mustNil(t, err)
 	assertRevokedAt(t, st, sess, t2)
-	_, _, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{})
+	_, _, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{}, nil)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 }
@@ -864,7 +865,7 @@ func testRevokeUserSessions(t *testing.T, st Store) {
 	t1 := t0.Add(time.Minute)
 	mustNil(t, st.RevokeSession(ctx, ended.ID(), t1))
 	// A rotated session is still active: it counts.
-	_, _, err = st.RotateRefreshToken(ctx, bFirst.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{})
+	_, _, err = st.RotateRefreshToken(ctx, bFirst.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
 	mustNil(t, err)
 
 	t2 := t1.Add(time.Minute)
@@ -876,7 +877,7 @@ func testRevokeUserSessions(t *testing.T, st Store) {
 	assertRevokedAt(t, st, a, t2)
 	assertRevokedAt(t, st, b, t2)
 	assertRevokedAt(t, st, ended, t1)
-	_, _, err = st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{})
+	_, _, err = st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{}, nil)
 	mustIs(t, err, domain.ErrInvalidRefreshToken)
 	mustNotIs(t, err, domain.ErrRefreshTokenReused)
 
@@ -889,7 +890,7 @@ func testRevokeUserSessions(t *testing.T, st Store) {
 	assertRevokedAt(t, st, a, t2)
 
 	// Another user's session is untouched.
-	got, _, err := st.RotateRefreshToken(ctx, otherTok.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{})
+	got, _, err := st.RotateRefreshToken(ctx, otherTok.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{}, nil)
 	mustNil(t, err)
 	assertSession(t, got, other)
 

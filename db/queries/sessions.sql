@@ -61,6 +61,14 @@ WITH spent AS (
            END
     FROM spent
     RETURNING session_id
+), logged AS (
+    -- The optional audit event, in the same statement: one commit.
+    INSERT INTO auth_events (id, at, type, user_id, session_id, ip, user_agent, detail)
+    SELECT sqlc.narg(event_id)::uuid, sqlc.arg(now)::timestamptz, sqlc.arg(event_type)::text,
+           touched.user_id, touched.id, sqlc.arg(ip)::text, sqlc.arg(user_agent)::text, sqlc.arg(event_detail)::text
+    FROM touched
+    JOIN successor ON successor.session_id = touched.id
+    WHERE sqlc.narg(event_id)::uuid IS NOT NULL
 )
 SELECT touched.id, touched.user_id, touched.created_at, touched.last_used_at, touched.revoked_at, touched.ip, touched.user_agent,
        u.email, u.name, u.role, u.password_hash, u.created_at AS user_created_at

@@ -274,6 +274,14 @@ WITH spent AS (
            END
     FROM spent
     RETURNING session_id
+), logged AS (
+    -- The optional audit event, in the same statement: one commit.
+    INSERT INTO auth_events (id, at, type, user_id, session_id, ip, user_agent, detail)
+    SELECT $10::uuid, $1::timestamptz, $11::text,
+           touched.user_id, touched.id, $5::text, $6::text, $12::text
+    FROM touched
+    JOIN successor ON successor.session_id = touched.id
+    WHERE $10::uuid IS NOT NULL
 )
 SELECT touched.id, touched.user_id, touched.created_at, touched.last_used_at, touched.revoked_at, touched.ip, touched.user_agent,
        u.email, u.name, u.role, u.password_hash, u.created_at AS user_created_at
@@ -292,6 +300,9 @@ type RotateRefreshTokenParams struct {
 	NextHash      []byte
 	MaxAgeUs      *int64
 	NextExpiresAt time.Time
+	EventID       *uuid.UUID
+	EventType     string
+	EventDetail   string
 }
 
 type RotateRefreshTokenRow struct {
@@ -333,6 +344,9 @@ func (q *Queries) RotateRefreshToken(ctx context.Context, arg RotateRefreshToken
 		arg.NextHash,
 		arg.MaxAgeUs,
 		arg.NextExpiresAt,
+		arg.EventID,
+		arg.EventType,
+		arg.EventDetail,
 	)
 	var i RotateRefreshTokenRow
 	err := row.Scan(
