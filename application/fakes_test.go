@@ -58,8 +58,12 @@ type fakeHasher struct {
 	hashes   atomic.Int64
 	verifies atomic.Int64
 	err      error
+	shed     error // Admit's answer (ports.Admission)
 	block    atomic.Pointer[hasherBlock]
 }
+
+// Admit makes the fake a ports.Admission.
+func (h *fakeHasher) Admit() error { return h.shed }
 
 // hasherBlock parks one call of the fake hasher, the slow argon2 call a
 // race hides in: the first Verify or Hash (op) of password after blockNext

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authd/authd/domain"
+	"github.com/authd/authd/ports"
 )
 
 // LoginInput is a login request as the transport received it.
@@ -39,6 +40,9 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 		return TokenPair{}, err
 	}
 	if err := v.Err(); err != nil {
+		return TokenPair{}, fmt.Errorf("login: %w", err)
+	}
+	if err := s.admit(); err != nil {
 		return TokenPair{}, fmt.Errorf("login: %w", err)
 	}
 	client := in.Client.Clean()
@@ -184,6 +188,15 @@ func (s *Service) resetAttempts(ctx context.Context, key domain.ThrottleKey) err
 	}
 	if err := s.throttle.ResetLoginAttempts(ctx, key); err != nil {
 		return fmt.Errorf("throttle: %w", err)
+	}
+	return nil
+}
+
+// admit sheds a request the hasher would refuse anyway before any store
+// work (ports.Admission); a hasher that cannot tell admits everything.
+func (s *Service) admit() error {
+	if a, ok := s.hasher.(ports.Admission); ok {
+		return a.Admit()
 	}
 	return nil
 }

@@ -220,6 +220,16 @@ type PasswordHasher interface {
 }
 
 // RetryAfter is implemented by errors that know when a retry may succeed
+// Admission is implemented by a PasswordHasher that can tell, cheaply and
+// before any other work, that it would refuse a hash right now (its queue
+// is full). Login and sign-up ask it first, so an overloaded server sheds a
+// request before spending store round trips and commits on it. The error
+// is a domain.ErrUnavailable carrying RetryAfter. It is only a hint: the
+// hash itself still goes through the admission gate.
+type Admission interface {
+	Admit() error
+}
+
 // (the hashing gate's busy error, domain.ThrottledError).
 type RetryAfter interface {
 	RetryAfter() time.Duration

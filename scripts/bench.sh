@@ -116,7 +116,7 @@ scenario refresh -scenario refresh -c "$C" -d "$DUR"
 scenario login -scenario login -c "$C" -d "$DUR"
 scenario register -scenario register -c "$C" -d "$DUR"
 scenario mix -scenario mix -c "$C" -d "$DUR"
-scenario login1000 -scenario login -c 1000 -users 100 -d "$DUR" -allow-errors
+scenario login1000 -scenario login -c 1000 -users 1000 -d "$DUR" -allow-errors
 
 say "start-up to ready (migrations already applied)"
 startup_json="$(env "${authd_env[@]}" "$load" startup -url "$base" -runs 10 -json -- "$work/authd")"

@@ -61,6 +61,10 @@ func New(p Params, gate GateConfig, random io.Reader) *Hasher {
 // Params returns the parameters new hashes are written with.
 func (h *Hasher) Params() Params { return h.params }
 
+// Admit sheds load early: it fails at once when the gate's queue is full
+// (ports.Admission).
+func (h *Hasher) Admit() error { return h.gate.Admit() }
+
 // Gate exposes the admission gate, for its gauges.
 func (h *Hasher) Gate() *Gate { return h.gate }
 

@@ -159,6 +159,17 @@ func (g *Gate) granted() func() {
 	}
 }
 
+// Admit reports, without waiting, whether an Acquire now would be turned
+// away because the queue is full: load shedding before a caller does any
+// other work. It counts as a queue-full rejection.
+func (g *Gate) Admit() error {
+	if len(g.slots) == cap(g.slots) && g.waiting.Load() >= g.maxQueue {
+		g.rejectedFull.Add(1)
+		return &BusyError{QueueFull: true, Retry: g.maxWait}
+	}
+	return nil
+}
+
 // InUse is the number of slots held now (a gauge for metrics).
 func (g *Gate) InUse() int { return int(g.inUse.Load()) }
 

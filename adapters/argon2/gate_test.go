@@ -338,3 +338,25 @@ func TestGateBoundsConcurrency(t *testing.T) {
 		t.Errorf("after all: in use %d, waiting %d", h.Gate().InUse(), h.Gate().Waiting())
 	}
 }
+
+func TestGateAdmitShedsOnlyWhenTheQueueIsFull(t *testing.T) {
+	g := NewGate(GateConfig{Concurrency: 1, MaxQueue: 1, MaxWait: long})
+	if err := g.Admit(); err != nil {
+		t.Fatalf("idle gate: %v", err)
+	}
+	release := mustAcquire(t, g)
+	if err := g.Admit(); err != nil {
+		t.Fatalf("slot taken, queue empty: %v", err)
+	}
+	waiter := acquireAsync(context.Background(), g)
+	waitUntil(func() bool { return g.Waiting() == 1 })
+	err := g.Admit()
+	assertBusy(t, err, true)
+	if st := g.Stats(); st.RejectedQueueFull != 1 {
+		t.Fatalf("a shed request is a queue-full rejection: %+v", st)
+	}
+	release()
+	if err := <-waiter; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,42 @@
+package application_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/authd/authd/application"
+	"github.com/authd/authd/domain"
+)
+
+// busy is what a saturated hasher answers: unavailable, with a retry hint.
+type busy struct{}
+
+func (busy) Error() string             { return "hashing queue full" }
+func (busy) Unwrap() error             { return domain.ErrUnavailable }
+func (busy) RetryAfter() time.Duration { return 3 * time.Second }
+
+// An overloaded hasher sheds a login before any store work: no user
+// lookup, no throttle claim (the account keeps its free attempts), no hash.
+func TestLoginShedsBeforeTouchingTheStore(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "ada@example.com", "correct horse")
+	f.hasher.shed = busy{}
+	verifies := f.hasher.verifies.Load()
+	for range 10 {
+		_, err := f.svc.Login(context.Background(), application.LoginInput{Email: "ada@example.com", Password: "wrong guess"})
+		if !errors.Is(err, domain.ErrUnavailable) {
+			t.Fatalf("shed login: %v, want ErrUnavailable", err)
+		}
+	}
+	if n := f.hasher.verifies.Load() - verifies; n != 0 {
+		t.Fatalf("%d hashes for shed logins", n)
+	}
+	f.hasher.shed = nil
+	for i := range application.DefaultLoginFreeAttempts - 1 {
+		if err := loginErr(f, "ada@example.com", "wrong guess"); !errors.Is(err, domain.ErrInvalidCredentials) {
+			t.Fatalf("attempt %d after the overload: %v (shed logins must not use up the free attempts)", i+1, err)
+		}
+	}
+}
