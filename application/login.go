@@ -59,6 +59,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 
 	if !known {
 		if _, err := s.hasher.Verify(ctx, password, s.dummyHash); err != nil {
+			s.releaseAttempt(ctx, key, err)
 			return TokenPair{}, fmt.Errorf("login: %w", err)
 		}
 		s.record(ctx, s.clock.Now(), domain.AuditEvent{Type: domain.EventLoginFailed, Client: client, Detail: detailUnknownEmail})
@@ -67,6 +68,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 
 	verdict, err := s.hasher.Verify(ctx, password, u.PasswordHash())
 	if err != nil {
+		s.releaseAttempt(ctx, key, err)
 		return TokenPair{}, fmt.Errorf("login: verify password: %w", err)
 	}
 	if !verdict.Match {
@@ -159,9 +161,8 @@ func (s *Service) reverify(ctx context.Context, id domain.UserID, password domai
 
 // claimAttempt claims a password check for key, or returns the
 // *domain.ThrottledError that refuses it (recorded as login_throttled for
-// user, who is empty when the email names no account). A hashing failure
-// after the claim leaves it counted: refunding it would let an attacker
-// reset the count by overloading the hasher.
+// user, who is empty when the email names no account). An attempt whose
+// password is never checked is given back by releaseAttempt.
 func (s *Service) claimAttempt(ctx context.Context, key domain.ThrottleKey, user domain.UserID, client domain.ClientInfo, at string) error {
 	if s.throttle == nil {
 		return nil
@@ -199,4 +200,20 @@ func (s *Service) admit() error {
 		return a.Admit()
 	}
 	return nil
+}
+
+// releaseAttempt gives back the claim of an attempt whose password the
+// hasher never checked: refused under overload (domain.ErrUnavailable) or
+// abandoned by the client. Without it, an overloaded server would lock the
+// accounts of the users it turned away. Only one claim is given back, so an
+// attacker who overloads the hasher gains nothing: no guess was evaluated.
+// Best effort: a failure leaves the attempt counted.
+func (s *Service) releaseAttempt(ctx context.Context, key domain.ThrottleKey, cause error) {
+	if s.throttle == nil {
+		return
+	}
+	if !errors.Is(cause, domain.ErrUnavailable) && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded) {
+		return
+	}
+	_ = s.throttle.ReleaseLoginAttempt(context.WithoutCancel(ctx), key, s.clock.Now())
 }

@@ -128,6 +128,7 @@ func (s *Service) ChangePassword(ctx context.Context, in ChangePasswordInput) er
 	}
 	verdict, err := s.hasher.Verify(ctx, current, u.PasswordHash())
 	if err != nil {
+		s.releaseAttempt(ctx, key, err)
 		return fmt.Errorf("change password: verify password: %w", err)
 	}
 	if !verdict.Match {

@@ -40,3 +40,26 @@ func TestLoginShedsBeforeTouchingTheStore(t *testing.T) {
 		}
 	}
 }
+
+// A login the hasher turns away after its throttle claim (overload) gives
+// the claim back: an overloaded server must not lock the accounts of the
+// users it could not serve.
+func TestOverloadDoesNotUseUpTheFreeAttempts(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "ada@example.com", "correct horse")
+	f.hasher.err = busy{}
+	for range 20 {
+		if err := loginErr(f, "ada@example.com", "correct horse"); !errors.Is(err, domain.ErrUnavailable) {
+			t.Fatalf("overloaded login: %v", err)
+		}
+	}
+	f.hasher.err = nil
+	for i := range application.DefaultLoginFreeAttempts - 1 {
+		if err := loginErr(f, "ada@example.com", "wrong guess"); !errors.Is(err, domain.ErrInvalidCredentials) {
+			t.Fatalf("wrong guess %d after the overload: %v (refused logins used up the free attempts)", i+1, err)
+		}
+	}
+	if _, err := f.svc.Login(context.Background(), application.LoginInput{Email: "ada@example.com", Password: "correct horse"}); err != nil {
+		t.Fatalf("the owner after the overload: %v", err)
+	}
+}

@@ -161,6 +161,14 @@ type LoginThrottle interface {
 	// ResetLoginAttempts forgets key: its owner proved the password. An
 	// unknown key is not an error.
 	ResetLoginAttempts(ctx context.Context, key domain.ThrottleKey) error
+	// ReleaseLoginAttempt gives back one admitted attempt whose password was
+	// never checked (the hasher refused it under overload, or the client
+	// left): the failure count drops by one (a key left with none and no
+	// lock in force is forgotten), and the lock
+	// the claim set stays. An attacker gains nothing (no guess was
+	// evaluated), and overload does not lock out the accounts it touches.
+	// An unknown key is not an error.
+	ReleaseLoginAttempt(ctx context.Context, key domain.ThrottleKey, now time.Time) error
 }
 
 // AuditLog is the append-only security log. Events are never changed or

@@ -446,6 +446,22 @@ func (s *Store) ResetLoginAttempts(_ context.Context, key domain.ThrottleKey) er
 	return nil
 }
 
+// ReleaseLoginAttempt gives back one unevaluated attempt (see the port).
+func (s *Store) ReleaseLoginAttempt(_ context.Context, key domain.ThrottleKey, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.throttle[key]
+	switch {
+	case !ok:
+	case e.state.Failures <= 1 && !e.state.LockedUntil.After(now):
+		delete(s.throttle, key)
+	case e.state.Failures > 1:
+		e.state.Failures--
+		s.throttle[key] = e
+	}
+	return nil
+}
+
 // Append stores e, dropping the oldest tenth of the log when it is full.
 func (s *Store) Append(_ context.Context, e domain.AuditEvent) error {
 	if err := checkEvent(e); err != nil {

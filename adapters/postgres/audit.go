@@ -21,7 +21,7 @@ func (s *Store) Append(ctx context.Context, e domain.AuditEvent) error {
 		return fmt.Errorf("postgres: %s: id %q is not a canonical UUID", op, e.ID)
 	}
 	client := e.Client.Clean()
-	err := s.q.AppendEvent(ctx, sqlcdb.AppendEventParams{
+	err := s.lazyQ.AppendEvent(ctx, sqlcdb.AppendEventParams{
 		ID:        id,
 		At:        e.At,
 		Type:      e.Type.String(),

@@ -50,6 +50,8 @@ func defaultMaxConns() int32 { return int32(max(8, 4*runtime.NumCPU())) }
 type Store struct {
 	pool   *pgxpool.Pool
 	q      *sqlcdb.Queries
+	lazy   *pgxpool.Pool // synchronous_commit=off: throttle and audit writes
+	lazyQ  *sqlcdb.Queries
 	closed atomic.Bool
 }
 
@@ -77,13 +79,28 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = defaultAppName
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	// The bookkeeping pool: its connections commit asynchronously
+	// (synchronous_commit=off), for writes whose loss in a database crash
+	// costs nothing lasting: login-throttle counters and audit events. They
+	// stay atomic and ordered; only the wait for the WAL flush goes, which
+	// would otherwise add three disk flushes to every login. Sessions,
+	// tokens and accounts never use it.
+	lazyCfg := cfg.Copy()
+	lazyCfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	lazyCfg.MaxConns = max(2, cfg.MaxConns/2)
+	lazy, err := pgxpool.NewWithConfig(ctx, lazyCfg)
 	if err != nil {
 		return nil, translate("open", err)
 	}
-	s := &Store{pool: pool, q: sqlcdb.New(pool)}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		lazy.Close()
+		return nil, translate("open", err)
+	}
+	s := &Store{pool: pool, q: sqlcdb.New(pool), lazy: lazy, lazyQ: sqlcdb.New(lazy)}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
+		lazy.Close()
 		return nil, err
 	}
 	return s, nil
@@ -94,6 +111,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 func (s *Store) Close() {
 	s.closed.Store(true)
 	s.pool.Close()
+	s.lazy.Close()
 }
 
 // Ping reports whether the database answers (readiness).

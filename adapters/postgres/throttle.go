@@ -27,7 +27,7 @@ func (s *Store) ClaimLoginAttempt(ctx context.Context, key domain.ThrottleKey, n
 	for i, d := range delays {
 		us[i] = d.Microseconds()
 	}
-	row, err := s.q.ClaimLoginAttempt(ctx, sqlcdb.ClaimLoginAttemptParams{
+	row, err := s.lazyQ.ClaimLoginAttempt(ctx, sqlcdb.ClaimLoginAttemptParams{
 		EmailKey: key[:],
 		Now:      now,
 		DelaysUs: us,
@@ -39,7 +39,7 @@ func (s *Store) ClaimLoginAttempt(ctx context.Context, key domain.ThrottleKey, n
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return false, time.Time{}, s.translate(op, err)
 	}
-	locked, err := s.q.LoginThrottleLockedUntil(ctx, key[:])
+	locked, err := s.lazyQ.LoginThrottleLockedUntil(ctx, key[:])
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		// Reset by a successful login in between: retry at once.
@@ -52,5 +52,11 @@ func (s *Store) ClaimLoginAttempt(ctx context.Context, key domain.ThrottleKey, n
 
 // ResetLoginAttempts deletes the key's row.
 func (s *Store) ResetLoginAttempts(ctx context.Context, key domain.ThrottleKey) error {
-	return s.translate("reset login attempts", s.q.ResetLoginAttempts(ctx, key[:]))
+	return s.translate("reset login attempts", s.lazyQ.ResetLoginAttempts(ctx, key[:]))
+}
+
+// ReleaseLoginAttempt gives back one unevaluated attempt (see the port).
+func (s *Store) ReleaseLoginAttempt(ctx context.Context, key domain.ThrottleKey, now time.Time) error {
+	err := s.lazyQ.ReleaseLoginAttempt(ctx, sqlcdb.ReleaseLoginAttemptParams{Key: key[:], Now: now})
+	return s.translate("release login attempt", err)
 }

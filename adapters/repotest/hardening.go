@@ -500,6 +500,29 @@ func testThrottleWindow(t *testing.T, st Store) {
 	mustAdmit(t, st, key, at, at.Add(2*time.Second))
 }
 
+// testThrottleRelease: each release gives back one claim, so claims that
+// were all released never lock; a lock already earned stays.
+func testThrottleRelease(t *testing.T, st Store) {
+	ctx := t.Context()
+	key := throttleKey(t)
+	for range 20 { // twenty attempts the hasher refused: none counts
+		claim(t, st, key, t0)
+		mustNil(t, st.ReleaseLoginAttempt(ctx, key, t0))
+	}
+	for range 4 {
+		mustAdmit(t, st, key, t0, t0)
+	}
+	// The fifth earns a one-second lock; releasing it keeps the lock.
+	claim(t, st, key, t0)
+	mustNil(t, st.ReleaseLoginAttempt(ctx, key, t0))
+	mustRefuse(t, st, key, t0, t0.Add(time.Second))
+	// After the lock the count is four again: the next claim is the fifth,
+	// admitted with its one-second lock.
+	at := t0.Add(time.Second)
+	mustAdmit(t, st, key, at, at.Add(time.Second))
+	mustNil(t, st.ReleaseLoginAttempt(ctx, throttleKey(t), t0)) // unknown: fine
+}
+
 func testThrottleReset(t *testing.T, st Store) {
 	ctx := t.Context()
 	key := throttleKey(t)

@@ -135,6 +135,7 @@ func runHardening(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Throttle/BackoffCappedAtMax", testThrottleCap},
 		{"Throttle/WindowResetsTheCount", testThrottleWindow},
 		{"Throttle/ResetForgetsTheKey", testThrottleReset},
+		{"Throttle/ReleaseGivesBackOneAttempt", testThrottleRelease},
 		{"Throttle/KeysAreIndependent", testThrottleKeys},
 		{"Throttle/ConcurrentClaimsAdmitOnlyTheFreeAttempts", testThrottleConcurrent},
 		{"Audit/AppendThenReadNewestFirst", testAuditRoundTrip},

@@ -30,3 +30,16 @@ SELECT locked_until FROM login_throttle WHERE email_key = @email_key;
 
 -- name: ResetLoginAttempts :exec
 DELETE FROM login_throttle WHERE email_key = @email_key;
+
+-- ReleaseLoginAttempt gives back one attempt: a key left with no failure
+-- and no lock in force is forgotten (failures must stay positive), any
+-- other loses one failure. Both parts see one snapshot, so exactly one
+-- applies.
+-- name: ReleaseLoginAttempt :exec
+WITH forgotten AS (
+    DELETE FROM login_throttle AS d
+    WHERE d.email_key = sqlc.arg(key)::bytea AND d.failures <= 1 AND d.locked_until <= sqlc.arg(now)::timestamptz
+    RETURNING 1
+)
+UPDATE login_throttle AS u SET failures = u.failures - 1
+WHERE u.email_key = sqlc.arg(key)::bytea AND u.failures > 1;

@@ -73,6 +73,30 @@ func (q *Queries) LoginThrottleLockedUntil(ctx context.Context, emailKey []byte)
 	return locked_until, err
 }
 
+const releaseLoginAttempt = `-- name: ReleaseLoginAttempt :exec
+WITH forgotten AS (
+    DELETE FROM login_throttle AS d
+    WHERE d.email_key = $1::bytea AND d.failures <= 1 AND d.locked_until <= $2::timestamptz
+    RETURNING 1
+)
+UPDATE login_throttle AS u SET failures = u.failures - 1
+WHERE u.email_key = $1::bytea AND u.failures > 1
+`
+
+type ReleaseLoginAttemptParams struct {
+	Key []byte
+	Now time.Time
+}
+
+// ReleaseLoginAttempt gives back one attempt: a key left with no failure
+// and no lock in force is forgotten (failures must stay positive), any
+// other loses one failure. Both parts see one snapshot, so exactly one
+// applies.
+func (q *Queries) ReleaseLoginAttempt(ctx context.Context, arg ReleaseLoginAttemptParams) error {
+	_, err := q.db.Exec(ctx, releaseLoginAttempt, arg.Key, arg.Now)
+	return err
+}
+
 const resetLoginAttempts = `-- name: ResetLoginAttempts :exec
 DELETE FROM login_throttle WHERE email_key = $1
 `
