@@ -55,7 +55,8 @@ if [ "$(id -u)" = 0 ]; then
 fi
 "${as_pg[@]}" "$pgbin/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 >/dev/null
 pgctl="${as_pg[*]} $pgbin/pg_ctl -D $pgdata"
-$pgctl -o "-p $pgport -k $work -c listen_addresses=127.0.0.1" -l "$work/pg.log" -w start >/dev/null
+$pgctl -o "-p $pgport -k $work -c listen_addresses=127.0.0.1" -l "$work/pg.log" -w start >/dev/null ||
+  { say "Postgres did not start:"; tail -20 "$work/pg.log" >&2; exit 1; }
 pgversion="$("$pgbin/postgres" --version | awk '{print $3}')"
 psql -h 127.0.0.1 -p "$pgport" -U postgres -qc 'CREATE DATABASE authd' >/dev/null
 db="postgres://postgres@127.0.0.1:$pgport/authd?sslmode=disable"
