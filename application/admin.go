@@ -62,6 +62,16 @@ type SetRoleInput struct {
 	Email  string
 	UserID string
 	Role   string
+	// By is the administrator acting, for the audit log (zero for the
+	// command line).
+	By Actor
+}
+
+// Actor is who performs an admin action: an administrator's account and
+// the client it acts from. The zero Actor is an operator on the host.
+type Actor struct {
+	UserID domain.UserID
+	Client domain.ClientInfo
 }
 
 // RoleChange is the outcome of SetRole: the account as it is now, and the
@@ -107,7 +117,10 @@ func (s *Service) SetRole(ctx context.Context, in SetRoleInput) (RoleChange, err
 	if u.Role() != role {
 		// Both roles are from the closed set domain.ParseRole accepts: the
 		// detail is a fixed phrase, never input.
-		s.record(ctx, now, domain.AuditEvent{Type: domain.EventRoleChanged, UserID: u.ID(), Detail: u.Role().String() + " -> " + role.String()})
+		s.record(ctx, now, domain.AuditEvent{
+			Type: domain.EventRoleChanged, UserID: u.ID(), ActorID: in.By.UserID, Client: in.By.Client,
+			Detail: u.Role().String() + " -> " + role.String(),
+		})
 	}
 	return RoleChange{User: changed, Previous: u.Role()}, nil
 }
@@ -136,19 +149,20 @@ func (s *Service) RevokeUserSessions(ctx context.Context, email string) (int, er
 	if err != nil {
 		return 0, fmt.Errorf("revoke user sessions: %w", err)
 	}
-	return s.revokeUserSessions(ctx, e, "")
+	return s.revokeUserSessions(ctx, e, "", Actor{})
 }
 
 // RevokeUserSessionsByID is RevokeUserSessions for an account named by id
 // (the HTTP admin API); an unknown or malformed id is domain.ErrNotFound.
-func (s *Service) RevokeUserSessionsByID(ctx context.Context, id string) (int, error) {
+// by is the acting administrator, for the audit log.
+func (s *Service) RevokeUserSessionsByID(ctx context.Context, id string, by Actor) (int, error) {
 	if id == "" {
 		return 0, fmt.Errorf("revoke user sessions: %w", domain.ErrNotFound)
 	}
-	return s.revokeUserSessions(ctx, domain.Email{}, id)
+	return s.revokeUserSessions(ctx, domain.Email{}, id, by)
 }
 
-func (s *Service) revokeUserSessions(ctx context.Context, email domain.Email, id string) (int, error) {
+func (s *Service) revokeUserSessions(ctx context.Context, email domain.Email, id string, by Actor) (int, error) {
 	u, err := s.accountByEmailOrID(ctx, email, id)
 	if err != nil {
 		return 0, fmt.Errorf("revoke user sessions: %w", err)
@@ -159,7 +173,9 @@ func (s *Service) revokeUserSessions(ctx context.Context, email domain.Email, id
 		return 0, fmt.Errorf("revoke user sessions: %w", err)
 	}
 	if n > 0 {
-		s.record(ctx, now, domain.AuditEvent{Type: domain.EventSessionRevoked, UserID: u.ID(), Detail: detailAllByOperator})
+		s.record(ctx, now, domain.AuditEvent{
+			Type: domain.EventSessionRevoked, UserID: u.ID(), ActorID: by.UserID, Client: by.Client, Detail: detailAllByOperator,
+		})
 	}
 	return n, nil
 }

@@ -285,11 +285,11 @@ func TestAdminByID(t *testing.T) {
 		if _, err := f.svc.SetRole(ctx, application.SetRoleInput{UserID: id, Role: "admin"}); !errors.Is(err, domain.ErrNotFound) {
 			t.Errorf("SetRole(%q) = %v, want ErrNotFound", id, err)
 		}
-		if _, err := f.svc.RevokeUserSessionsByID(ctx, id); !errors.Is(err, domain.ErrNotFound) {
+		if _, err := f.svc.RevokeUserSessionsByID(ctx, id, application.Actor{}); !errors.Is(err, domain.ErrNotFound) {
 			t.Errorf("RevokeUserSessionsByID(%q) = %v, want ErrNotFound", id, err)
 		}
 	}
-	if _, err := f.svc.RevokeUserSessionsByID(ctx, ""); !errors.Is(err, domain.ErrNotFound) {
+	if _, err := f.svc.RevokeUserSessionsByID(ctx, "", application.Actor{}); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("RevokeUserSessionsByID(\"\") = %v, want ErrNotFound", err)
 	}
 	_, err = f.svc.SetRole(ctx, application.SetRoleInput{UserID: u.ID().String(), Email: "ada@example.com", Role: "user"})
@@ -300,7 +300,7 @@ func TestAdminByID(t *testing.T) {
 		t.Fatalf("bad role by id: err = %v", err)
 	}
 
-	n, err := f.svc.RevokeUserSessionsByID(ctx, u.ID().String())
+	n, err := f.svc.RevokeUserSessionsByID(ctx, u.ID().String(), application.Actor{})
 	if err != nil || n != 1 {
 		t.Fatalf("RevokeUserSessionsByID = %d, %v", n, err)
 	}

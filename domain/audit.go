@@ -67,6 +67,11 @@ type AuditEvent struct {
 	Type      EventType
 	UserID    UserID
 	SessionID SessionID
-	Client    ClientInfo
-	Detail    string
+	// ActorID is the administrator who acted on UserID (role changes,
+	// revoking a user's sessions over the admin API); empty otherwise, and
+	// for the command line, an operator on the host rather than an account.
+	// Client is then the administrator's.
+	ActorID UserID
+	Client  ClientInfo
+	Detail  string
 }

@@ -53,6 +53,12 @@ func (a *api) forbid(w http.ResponseWriter, r *http.Request) {
 	writeProblem(w, r, http.StatusForbidden, codeForbidden, "this endpoint needs the admin role")
 }
 
+// actor is the administrator making the request, for the audit log.
+func (a *api) actor(r *http.Request) application.Actor {
+	u, _ := adminFrom(r.Context())
+	return application.Actor{UserID: u.ID(), Client: clientOf(r)}
+}
+
 // adminFrom is the administrator making the request (set by requireAdmin).
 func adminFrom(ctx context.Context) (domain.User, bool) {
 	u, ok := ctx.Value(adminKey{}).(domain.User)
@@ -115,7 +121,7 @@ func (a *api) patchUser(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	change, err := a.svc.SetRole(r.Context(), application.SetRoleInput{UserID: chi.URLParam(r, "id"), Role: req.Role})
+	change, err := a.svc.SetRole(r.Context(), application.SetRoleInput{UserID: chi.URLParam(r, "id"), Role: req.Role, By: a.actor(r)})
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -130,7 +136,7 @@ type revokedDTO struct {
 // revokeUserSessions is POST /v1/admin/users/{id}/revoke-sessions: how many
 // active sessions ended (0 is fine: idempotent). An unknown id is 404.
 func (a *api) revokeUserSessions(w http.ResponseWriter, r *http.Request) {
-	n, err := a.svc.RevokeUserSessionsByID(r.Context(), chi.URLParam(r, "id"))
+	n, err := a.svc.RevokeUserSessionsByID(r.Context(), chi.URLParam(r, "id"), a.actor(r))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -144,6 +150,7 @@ type eventDTO struct {
 	Type      string `json:"type"`
 	UserID    string `json:"user_id,omitempty"`
 	SessionID string `json:"session_id,omitempty"`
+	ActorID   string `json:"actor_id,omitempty"`
 	IP        string `json:"ip,omitempty"`
 	UserAgent string `json:"user_agent,omitempty"`
 	Detail    string `json:"detail,omitempty"`
@@ -174,7 +181,7 @@ func (a *api) listEvents(w http.ResponseWriter, r *http.Request) {
 	for _, e := range page.Events {
 		out.Events = append(out.Events, eventDTO{
 			ID: e.ID.String(), At: e.At.UTC().Format(time.RFC3339Nano), Type: string(e.Type),
-			UserID: e.UserID.String(), SessionID: e.SessionID.String(),
+			UserID: e.UserID.String(), SessionID: e.SessionID.String(), ActorID: e.ActorID.String(),
 			IP: e.Client.IP, UserAgent: e.Client.UserAgent, Detail: e.Detail,
 		})
 	}

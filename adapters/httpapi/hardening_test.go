@@ -317,8 +317,14 @@ func TestAdminEndpoints(t *testing.T) {
 	if strings.Contains(string(r.body), pw) || strings.Contains(string(r.body), user.AccessToken) || strings.Contains(string(r.body), user.RefreshToken) {
 		t.Fatal("the audit log holds a secret")
 	}
-	if r := h.do(t, "GET", "/v1/admin/events?type=role_changed", "", auth...); len(r.json(t)["events"].([]any)) != 1 {
+	r = h.do(t, "GET", "/v1/admin/events?type=role_changed", "", auth...)
+	changes := r.json(t)["events"].([]any)
+	if len(changes) != 1 {
 		t.Fatalf("type filter: %s", r.body)
+	}
+	// The trail names the administrator who acted, and from where.
+	if e := changes[0].(map[string]any); e["actor_id"] != root.ID().String() || e["user_id"] != userID || e["ip"] != "127.0.0.1" {
+		t.Fatalf("role_changed event %v: want actor_id %s acting on %s from 127.0.0.1", e, root.ID(), userID)
 	}
 	if r := h.do(t, "GET", "/v1/admin/events?type=bogus", "", append(auth, "X-Test-Deliberately-Invalid", "unknown event type")...); r.status != 422 {
 		t.Fatalf("unknown type: %d", r.status)

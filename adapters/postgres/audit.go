@@ -27,6 +27,7 @@ func (s *Store) Append(ctx context.Context, e domain.AuditEvent) error {
 		Type:      e.Type.String(),
 		UserID:    optionalUUID(string(e.UserID)),
 		SessionID: optionalUUID(string(e.SessionID)),
+		ActorID:   optionalUUID(string(e.ActorID)),
 		Ip:        client.IP,
 		UserAgent: client.UserAgent,
 		Detail:    e.Detail,
@@ -78,6 +79,9 @@ func (s *Store) Events(ctx context.Context, f ports.EventFilter) ([]domain.Audit
 		}
 		if r.SessionID != nil {
 			e.SessionID = domain.SessionID(r.SessionID.String())
+		}
+		if r.ActorID != nil {
+			e.ActorID = domain.UserID(r.ActorID.String())
 		}
 		out = append(out, e)
 	}

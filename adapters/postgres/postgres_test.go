@@ -49,7 +49,7 @@ func TestPing(t *testing.T) {
 }
 
 // latestVersion is the newest embedded migration.
-const latestVersion = 2
+const latestVersion = 3
 
 func TestSchemaVersionIsTheNewestMigration(t *testing.T) {
 	if got := postgres.SchemaVersion(); got != latestVersion {
@@ -112,9 +112,17 @@ func TestMigrateDownThenUp(t *testing.T) {
 		t.Fatalf("MigrateDown: %v", err)
 	}
 	assertVersion(t, url, latestVersion-1)
+	var actor bool
+	if err := rawConn(t, url).QueryRow(t.Context(),
+		`SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'auth_events' AND column_name = 'actor_id')`).Scan(&actor); err != nil || actor {
+		t.Fatalf("auth_events.actor_id after undoing migration 3: exists=%t, %v", actor, err)
+	}
+	if err := postgres.MigrateDown(url); err != nil {
+		t.Fatalf("MigrateDown: %v", err)
+	}
 	for _, table := range []string{"login_throttle", "auth_events"} {
 		if tableExists(t, url, table) {
-			t.Fatalf("table %s still exists after one MigrateDown", table)
+			t.Fatalf("table %s still exists after undoing migration 2", table)
 		}
 	}
 	migrateAllDown(t, url)
@@ -174,8 +182,10 @@ func TestConcurrentMigrateUp(t *testing.T) {
 // an empty client, and they keep working: listed, rotated, touched.
 func TestMigration2BackfillsSessions(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	if err := postgres.MigrateDown(url); err != nil {
-		t.Fatalf("MigrateDown: %v", err)
+	for range latestVersion - 1 {
+		if err := postgres.MigrateDown(url); err != nil {
+			t.Fatalf("MigrateDown: %v", err)
+		}
 	}
 	assertVersion(t, url, 1)
 	conn := rawConn(t, url)

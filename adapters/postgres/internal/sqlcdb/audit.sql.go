@@ -14,8 +14,8 @@ import (
 
 const appendEvent = `-- name: AppendEvent :exec
 
-INSERT INTO auth_events (id, at, type, user_id, session_id, ip, user_agent, detail)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO auth_events (id, at, type, user_id, session_id, actor_id, ip, user_agent, detail)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 `
 
 type AppendEventParams struct {
@@ -24,6 +24,7 @@ type AppendEventParams struct {
 	Type      string
 	UserID    *uuid.UUID
 	SessionID *uuid.UUID
+	ActorID   *uuid.UUID
 	Ip        string
 	UserAgent string
 	Detail    string
@@ -38,6 +39,7 @@ func (q *Queries) AppendEvent(ctx context.Context, arg AppendEventParams) error 
 		arg.Type,
 		arg.UserID,
 		arg.SessionID,
+		arg.ActorID,
 		arg.Ip,
 		arg.UserAgent,
 		arg.Detail,
@@ -46,7 +48,7 @@ func (q *Queries) AppendEvent(ctx context.Context, arg AppendEventParams) error 
 }
 
 const events = `-- name: Events :many
-SELECT id, at, type, user_id, session_id, ip, user_agent, detail
+SELECT id, at, type, user_id, session_id, actor_id, ip, user_agent, detail
 FROM auth_events
 WHERE ($1::timestamptz IS NULL OR (at, id) < ($1::timestamptz, $2::uuid))
   AND ($3::uuid IS NULL OR user_id = $3::uuid)
@@ -63,11 +65,23 @@ type EventsParams struct {
 	MaxRows  int32
 }
 
+type EventsRow struct {
+	ID        uuid.UUID
+	At        time.Time
+	Type      string
+	UserID    *uuid.UUID
+	SessionID *uuid.UUID
+	ActorID   *uuid.UUID
+	Ip        string
+	UserAgent string
+	Detail    string
+}
+
 // Events is one page of a keyset walk in descending (at, id) order over
 // auth_events_at_id_idx (or, filtered by user, auth_events_user_id_at_id_idx):
 // the row comparison is an index condition, so a page costs the same
 // wherever it starts.
-func (q *Queries) Events(ctx context.Context, arg EventsParams) ([]AuthEvent, error) {
+func (q *Queries) Events(ctx context.Context, arg EventsParams) ([]EventsRow, error) {
 	rows, err := q.db.Query(ctx, events,
 		arg.BeforeAt,
 		arg.BeforeID,
@@ -79,15 +93,16 @@ func (q *Queries) Events(ctx context.Context, arg EventsParams) ([]AuthEvent, er
 		return nil, err
 	}
 	defer rows.Close()
-	var items []AuthEvent
+	var items []EventsRow
 	for rows.Next() {
-		var i AuthEvent
+		var i EventsRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.At,
 			&i.Type,
 			&i.UserID,
 			&i.SessionID,
+			&i.ActorID,
 			&i.Ip,
 			&i.UserAgent,
 			&i.Detail,

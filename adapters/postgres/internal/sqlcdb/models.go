@@ -19,6 +19,7 @@ type AuthEvent struct {
 	Ip        string
 	UserAgent string
 	Detail    string
+	ActorID   *uuid.UUID
 }
 
 type LoginThrottle struct {

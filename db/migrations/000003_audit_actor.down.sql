@@ -1,0 +1,1 @@
+ALTER TABLE auth_events DROP COLUMN actor_id;
