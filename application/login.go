@@ -217,3 +217,18 @@ func (s *Service) releaseAttempt(ctx context.Context, key domain.ThrottleKey, ca
 	}
 	_ = s.throttle.ReleaseLoginAttempt(context.WithoutCancel(ctx), key, s.clock.Now())
 }
+
+// PruneThrottle forgets the brute-force throttle's keys that a new attempt
+// would start afresh anyway (failures older than the window, lock over),
+// so the throttle does not grow with every email ever tried. The server
+// runs it periodically; it returns how many keys it forgot.
+func (s *Service) PruneThrottle(ctx context.Context) (int, error) {
+	if s.throttle == nil {
+		return 0, nil
+	}
+	n, err := s.throttle.PruneLoginThrottle(ctx, s.clock.Now(), s.throttlePolicy)
+	if err != nil {
+		return 0, fmt.Errorf("prune throttle: %w", err)
+	}
+	return n, nil
+}

@@ -63,3 +63,17 @@ func TestOverloadDoesNotUseUpTheFreeAttempts(t *testing.T) {
 		t.Fatalf("the owner after the overload: %v", err)
 	}
 }
+
+func TestPruneThrottleForgetsStaleKeys(t *testing.T) {
+	f := newFixture(t)
+	for range 3 {
+		_ = loginErr(f, "ghost@example.com", "wrong guess")
+	}
+	if n, err := f.svc.PruneThrottle(context.Background()); err != nil || n != 0 {
+		t.Fatalf("inside the window: pruned %d, %v", n, err)
+	}
+	f.clock.now = t0.Add(application.DefaultLoginWindow + time.Minute)
+	if n, err := f.svc.PruneThrottle(context.Background()); err != nil || n != 1 {
+		t.Fatalf("after the window: pruned %d, %v; want 1", n, err)
+	}
+}

@@ -169,6 +169,11 @@ type LoginThrottle interface {
 	// evaluated), and overload does not lock out the accounts it touches.
 	// An unknown key is not an error.
 	ReleaseLoginAttempt(ctx context.Context, key domain.ThrottleKey, now time.Time) error
+	// PruneLoginThrottle forgets every key whose failures are older than
+	// policy.Window and whose lock has ended by now (a claim would start it
+	// afresh anyway), and returns how many it forgot. Run periodically, it
+	// keeps the throttle from growing with every email ever tried.
+	PruneLoginThrottle(ctx context.Context, now time.Time, policy domain.ThrottlePolicy) (int, error)
 }
 
 // AuditLog is the append-only security log. Events are never changed or

@@ -446,6 +446,21 @@ func (s *Store) ResetLoginAttempts(_ context.Context, key domain.ThrottleKey) er
 	return nil
 }
 
+// PruneLoginThrottle forgets keys whose failures are older than the
+// window and whose lock has ended (see the port).
+func (s *Store) PruneLoginThrottle(_ context.Context, now time.Time, policy domain.ThrottlePolicy) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, e := range s.throttle {
+		if !e.state.LockedUntil.After(now) && !e.state.WindowStart.Add(policy.Window).After(now) {
+			delete(s.throttle, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
 // ReleaseLoginAttempt gives back one unevaluated attempt (see the port).
 func (s *Store) ReleaseLoginAttempt(_ context.Context, key domain.ThrottleKey, now time.Time) error {
 	s.mu.Lock()

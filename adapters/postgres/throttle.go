@@ -60,3 +60,13 @@ func (s *Store) ReleaseLoginAttempt(ctx context.Context, key domain.ThrottleKey,
 	err := s.lazyQ.ReleaseLoginAttempt(ctx, sqlcdb.ReleaseLoginAttemptParams{Key: key[:], Now: now})
 	return s.translate("release login attempt", err)
 }
+
+// PruneLoginThrottle deletes the keys a claim would start afresh (see the
+// port).
+func (s *Store) PruneLoginThrottle(ctx context.Context, now time.Time, policy domain.ThrottlePolicy) (int, error) {
+	n, err := s.lazyQ.PruneLoginThrottle(ctx, sqlcdb.PruneLoginThrottleParams{Now: now, WindowUs: policy.Window.Microseconds()})
+	if err != nil {
+		return 0, s.translate("prune login throttle", err)
+	}
+	return int(n), nil
+}

@@ -523,6 +523,37 @@ func testThrottleRelease(t *testing.T, st Store) {
 	mustNil(t, st.ReleaseLoginAttempt(ctx, throttleKey(t), t0)) // unknown: fine
 }
 
+// testThrottlePrune: a key goes once its window has passed and its lock
+// has ended, not before; a pruned key starts afresh.
+func testThrottlePrune(t *testing.T, st Store) {
+	ctx := t.Context()
+	old, recent := throttleKey(t), throttleKey(t)
+	for range 6 {
+		claim(t, st, old, t0) // locked until t0+2s
+	}
+	late := t0.Add(throttlePolicy.Window)
+	claim(t, st, recent, late) // its window starts an hour later
+
+	n, err := st.PruneLoginThrottle(ctx, t0.Add(30*time.Minute), throttlePolicy)
+	mustNil(t, err)
+	if n != 0 {
+		t.Fatalf("pruned %d keys inside their window", n)
+	}
+	at := late.Add(time.Second)
+	n, err = st.PruneLoginThrottle(ctx, at, throttlePolicy)
+	mustNil(t, err)
+	if n < 1 {
+		t.Fatalf("pruned %d keys, want the stale one", n)
+	}
+	// The stale key starts afresh (its first claim locks nothing); the
+	// recent one kept its count (a second claim in its window).
+	mustAdmit(t, st, old, at, at)
+	ok, _ := claim(t, st, recent, at)
+	if !ok {
+		t.Fatal("the recent key was refused")
+	}
+}
+
 func testThrottleReset(t *testing.T, st Store) {
 	ctx := t.Context()
 	key := throttleKey(t)

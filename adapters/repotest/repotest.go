@@ -136,6 +136,7 @@ func runHardening(t *testing.T, newStore func(t *testing.T) Store) {
 		{"Throttle/WindowResetsTheCount", testThrottleWindow},
 		{"Throttle/ResetForgetsTheKey", testThrottleReset},
 		{"Throttle/ReleaseGivesBackOneAttempt", testThrottleRelease},
+		{"Throttle/PruneForgetsOnlyStaleKeys", testThrottlePrune},
 		{"Throttle/KeysAreIndependent", testThrottleKeys},
 		{"Throttle/ConcurrentClaimsAdmitOnlyTheFreeAttempts", testThrottleConcurrent},
 		{"Audit/AppendThenReadNewestFirst", testAuditRoundTrip},

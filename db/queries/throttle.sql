@@ -43,3 +43,8 @@ WITH forgotten AS (
 )
 UPDATE login_throttle AS u SET failures = u.failures - 1
 WHERE u.email_key = sqlc.arg(key)::bytea AND u.failures > 1;
+
+-- name: PruneLoginThrottle :execrows
+DELETE FROM login_throttle
+WHERE locked_until <= sqlc.arg(now)::timestamptz
+  AND window_start + sqlc.arg(window_us)::bigint * interval '1 microsecond' <= sqlc.arg(now)::timestamptz;

@@ -73,6 +73,25 @@ func (q *Queries) LoginThrottleLockedUntil(ctx context.Context, emailKey []byte)
 	return locked_until, err
 }
 
+const pruneLoginThrottle = `-- name: PruneLoginThrottle :execrows
+DELETE FROM login_throttle
+WHERE locked_until <= $1::timestamptz
+  AND window_start + $2::bigint * interval '1 microsecond' <= $1::timestamptz
+`
+
+type PruneLoginThrottleParams struct {
+	Now      time.Time
+	WindowUs int64
+}
+
+func (q *Queries) PruneLoginThrottle(ctx context.Context, arg PruneLoginThrottleParams) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneLoginThrottle, arg.Now, arg.WindowUs)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const releaseLoginAttempt = `-- name: ReleaseLoginAttempt :exec
 WITH forgotten AS (
     DELETE FROM login_throttle AS d
