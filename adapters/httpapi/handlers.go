@@ -281,7 +281,7 @@ func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := a.svc.Ready(ctx); err != nil {
 		a.log.WarnContext(r.Context(), "not ready", "error", err.Error())
-		w.Header().Set("Retry-After", "5")
+		setRetryAfter(w, 5*time.Second)
 		writeProblem(w, r, http.StatusServiceUnavailable, codeUnavailable, "the store does not answer")
 		return
 	}

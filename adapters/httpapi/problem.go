@@ -76,7 +76,6 @@ func writeProblemDoc(w http.ResponseWriter, p problem) {
 func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	info(r).outcome = outcomeOf(err)
 	var validation *domain.ValidationError
-	var retry ports.RetryAfter
 	switch {
 	case errors.As(err, &validation):
 		p := problem{Status: http.StatusUnprocessableEntity, Code: codeValidation, Instance: r.URL.Path,
@@ -94,11 +93,7 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, errCSRF):
 		writeProblem(w, r, http.StatusForbidden, codeCSRFFailed, detailOf(err))
 	case errors.Is(err, domain.ErrThrottled):
-		after := time.Second
-		if errors.As(err, &retry) {
-			after = retry.RetryAfter()
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(after, time.Second).Seconds()))))
+		setRetryAfter(w, retryAfterOf(err))
 		writeProblem(w, r, http.StatusTooManyRequests, codeRateLimited, "too many failed attempts for this account; retry later")
 	case errors.Is(err, domain.ErrNotFound):
 		writeProblem(w, r, http.StatusNotFound, codeNotFound, "no such resource")
@@ -116,18 +111,14 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="authd", error="invalid_token", error_description="the access token is invalid or expired"`)
 		writeProblem(w, r, http.StatusUnauthorized, codeBadToken, "the access token is invalid or expired")
 	case errors.Is(err, domain.ErrUnavailable):
-		after := time.Second
-		if errors.As(err, &retry) {
-			after = retry.RetryAfter()
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(after, time.Second).Seconds()))))
+		setRetryAfter(w, retryAfterOf(err))
 		a.log.WarnContext(r.Context(), "unavailable", slog.String("error", err.Error()))
 		writeProblem(w, r, http.StatusServiceUnavailable, codeUnavailable, "the service is busy or a dependency is down; retry later")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		// The client went away or the request ran out of time while queued;
 		// nobody may be listening, and it is not a server fault.
 		a.log.InfoContext(r.Context(), "request abandoned", slog.String("error", err.Error()))
-		w.Header().Set("Retry-After", "1")
+		setRetryAfter(w, time.Second)
 		writeProblem(w, r, http.StatusServiceUnavailable, codeUnavailable, "the request was cancelled or timed out; retry later")
 	default:
 		a.log.ErrorContext(r.Context(), "internal error", slog.String("error", err.Error()))
@@ -155,3 +146,19 @@ type detailError struct {
 
 func (e *detailError) Error() string { return e.kind.Error() + ": " + e.detail }
 func (e *detailError) Unwrap() error { return e.kind }
+
+// retryAfterOf is the retry hint an error carries (ports.RetryAfter), or
+// one second when it carries none.
+func retryAfterOf(err error) time.Duration {
+	var retry ports.RetryAfter
+	if errors.As(err, &retry) {
+		return retry.RetryAfter()
+	}
+	return time.Second
+}
+
+// setRetryAfter sets Retry-After to d in whole seconds, rounded up, at
+// least 1.
+func setRetryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(d, time.Second).Seconds()))))
+}

@@ -1,11 +1,9 @@
 package httpapi
 
 import (
-	"math"
 	"net/http"
 	"net/netip"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -141,7 +139,7 @@ func (a *api) rateLimited(operation string) func(http.Handler) http.Handler {
 			if !ok {
 				ri.operation, ri.outcome = operation, "rate_limited"
 				a.svc.RecordRateLimited(r.Context(), clientOf(r))
-				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait, time.Second).Seconds()))))
+				setRetryAfter(w, wait)
 				writeProblem(w, r, http.StatusTooManyRequests, codeRateLimited, "too many requests from this address; retry later")
 				return
 			}
