@@ -112,16 +112,37 @@ type reading[S any] struct {
 	value      func(S) float64
 }
 
-// registerReadings exports each reading of read() under
-// authd_<subsystem>_<name>, evaluated at scrape time.
+// readings is a collector that exports each reading of one source under
+// authd_<subsystem>_<name>, reading the source once per scrape, so the
+// figures of one scrape come from one consistent snapshot.
+type readings[S any] struct {
+	read  func() S
+	rs    []reading[S]
+	descs []*prometheus.Desc
+}
+
 func registerReadings[S any](reg *prometheus.Registry, subsystem string, read func() S, rs []reading[S]) {
+	c := &readings[S]{read: read, rs: rs}
 	for _, r := range rs {
-		f := func() float64 { return r.value(read()) }
+		c.descs = append(c.descs, prometheus.NewDesc(prometheus.BuildFQName(namespace, subsystem, r.name), r.help, nil, nil))
+	}
+	reg.MustRegister(c)
+}
+
+func (c *readings[S]) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+func (c *readings[S]) Collect(ch chan<- prometheus.Metric) {
+	snapshot := c.read()
+	for i, r := range c.rs {
+		kind := prometheus.GaugeValue
 		if r.counter {
-			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: namespace, Subsystem: subsystem, Name: r.name, Help: r.help}, f))
-		} else {
-			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Subsystem: subsystem, Name: r.name, Help: r.help}, f))
+			kind = prometheus.CounterValue
 		}
+		ch <- prometheus.MustNewConstMetric(c.descs[i], kind, r.value(snapshot))
 	}
 }
 

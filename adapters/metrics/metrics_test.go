@@ -58,6 +58,19 @@ func TestGateAndPoolAreReadAtScrapeTime(t *testing.T) {
 	}
 }
 
+// One scrape reads each source once: its figures are one snapshot.
+func TestEachSourceIsReadOncePerScrape(t *testing.T) {
+	var gateReads, poolReads int
+	m := New(Sources{
+		Gate: func() GateStats { gateReads++; return GateStats{} },
+		Pool: func() PoolStats { poolReads++; return PoolStats{} },
+	})
+	scrape(t, m)
+	if gateReads != 1 || poolReads != 1 {
+		t.Fatalf("one scrape read the gate %d and the pool %d times, want 1 each", gateReads, poolReads)
+	}
+}
+
 func TestNoSourcesNoSeries(t *testing.T) {
 	body := scrape(t, New(Sources{}))
 	if strings.Contains(body, "authd_hash_gate") || strings.Contains(body, "authd_db_pool") {
