@@ -2,11 +2,8 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -16,12 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authd/authd/adapters/argon2"
 	"github.com/authd/authd/adapters/httpapi"
-	"github.com/authd/authd/adapters/jwt"
-	"github.com/authd/authd/adapters/memory"
-	"github.com/authd/authd/adapters/system"
-	"github.com/authd/authd/application"
 )
 
 // recordingObserver keeps what the adapter reports.
@@ -43,43 +35,17 @@ func (o *recordingObserver) Outcome(operation, outcome string) {
 	o.outcomes = append(o.outcomes, operation+" "+outcome)
 }
 
-// observedServer is an API server built with the given options on top of a
-// memory store; logs go to the returned buffer.
+// observedServer is the harness's server (memory store, validated
+// exchanges) with exactly the given options: the optional routes the
+// harness turns on stay off unless opts sets them. Logs go to the returned
+// buffer.
 func observedServer(t *testing.T, opts httpapi.Options) (*httptest.Server, *bytes.Buffer) {
 	t.Helper()
-	key, err := jwt.GenerateKey("ES256")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := jwt.Config{Issuer: "http://authd.test", Audience: "authd", AccessTTL: 15 * time.Minute, Clock: system.Clock{}}
-	signer, err := jwt.NewSigner(cfg, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	verifier, err := jwt.NewVerifier(cfg, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := memory.NewStore()
-	svc, err := application.NewService(context.Background(), application.Deps{
-		Users: st, Sessions: st, Store: st,
-		Hasher:   argon2.New(cheapParams, argon2.GateConfig{}, rand.Reader),
-		Issuer:   signer,
-		Verifier: verifier,
-		Clock:    system.Clock{},
-		IDs:      system.IDs{},
-		Random:   rand.Reader,
-	}, application.Config{RefreshTTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &bytes.Buffer{}
-	opts.Logger = slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
-	opts.JWKS = verifier.JWKS
-	srv := httptest.NewServer(httpapi.NewHandler(svc, opts))
-	t.Cleanup(srv.Close)
-	validateExchanges(t, srv)
-	return srv, logs
+	h := newHarnessWith(t, nil, func(o *httpapi.Options) {
+		opts.Logger, opts.JWKS = o.Logger, o.JWKS
+		*o = opts
+	})
+	return h.srv, h.logs
 }
 
 func send(t *testing.T, srv *httptest.Server, method, path, body string, headers ...string) (*http.Response, []byte) {
