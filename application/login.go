@@ -58,25 +58,20 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (TokenPair, error) {
 	}
 
 	if !known {
-		if _, err := s.hasher.Verify(ctx, password, s.dummyHash); err != nil {
-			s.releaseAttempt(ctx, key, err)
+		if _, err := s.verifyClaimed(ctx, key, password, s.dummyHash); err != nil {
 			return TokenPair{}, fmt.Errorf("login: %w", err)
 		}
 		s.record(ctx, s.clock.Now(), domain.AuditEvent{Type: domain.EventLoginFailed, Client: client, Detail: detailUnknownEmail})
 		return TokenPair{}, fmt.Errorf("login: %w", domain.ErrInvalidCredentials)
 	}
 
-	verdict, err := s.hasher.Verify(ctx, password, u.PasswordHash())
+	verdict, err := s.verifyClaimed(ctx, key, password, u.PasswordHash())
 	if err != nil {
-		s.releaseAttempt(ctx, key, err)
-		return TokenPair{}, fmt.Errorf("login: verify password: %w", err)
+		return TokenPair{}, fmt.Errorf("login: %w", err)
 	}
 	if !verdict.Match {
 		s.record(ctx, s.clock.Now(), domain.AuditEvent{Type: domain.EventLoginFailed, UserID: u.ID(), Client: client, Detail: detailWrongPassword})
 		return TokenPair{}, fmt.Errorf("login: %w", domain.ErrInvalidCredentials)
-	}
-	if err := s.resetAttempts(ctx, key); err != nil {
-		return TokenPair{}, fmt.Errorf("login: %w", err)
 	}
 	verified := u.PasswordHash()
 	if verdict.NeedsRehash {
@@ -177,6 +172,23 @@ func (s *Service) claimAttempt(ctx context.Context, key domain.ThrottleKey, user
 	}
 	s.record(ctx, now, domain.AuditEvent{Type: domain.EventLoginThrottled, UserID: user, Client: client, Detail: at})
 	return &domain.ThrottledError{Retry: max(lockedUntil.Sub(now), time.Duration(0))}
+}
+
+// verifyClaimed checks password against hash for an attempt claimed on
+// key (claimAttempt): a check the hasher never made gives the claim back
+// (releaseAttempt), a match forgets the key's failures (resetAttempts).
+func (s *Service) verifyClaimed(ctx context.Context, key domain.ThrottleKey, password domain.Password, hash string) (ports.PasswordVerdict, error) {
+	verdict, err := s.hasher.Verify(ctx, password, hash)
+	if err != nil {
+		s.releaseAttempt(ctx, key, err)
+		return ports.PasswordVerdict{}, fmt.Errorf("verify password: %w", err)
+	}
+	if verdict.Match {
+		if err := s.resetAttempts(ctx, key); err != nil {
+			return ports.PasswordVerdict{}, err
+		}
+	}
+	return verdict, nil
 }
 
 // resetAttempts forgets key's failures once its password is proven. Its

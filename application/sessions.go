@@ -126,10 +126,9 @@ func (s *Service) ChangePassword(ctx context.Context, in ChangePasswordInput) er
 	if err := s.claimAttempt(ctx, key, u.ID(), client, detailAtPasswordChange); err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	verdict, err := s.hasher.Verify(ctx, current, u.PasswordHash())
+	verdict, err := s.verifyClaimed(ctx, key, current, u.PasswordHash())
 	if err != nil {
-		s.releaseAttempt(ctx, key, err)
-		return fmt.Errorf("change password: verify password: %w", err)
+		return fmt.Errorf("change password: %w", err)
 	}
 	if !verdict.Match {
 		s.record(ctx, s.clock.Now(), domain.AuditEvent{
@@ -137,9 +136,6 @@ func (s *Service) ChangePassword(ctx context.Context, in ChangePasswordInput) er
 			Client: client, Detail: detailWrongCurrentPassword,
 		})
 		return fmt.Errorf("change password: %w", domain.ErrInvalidCredentials)
-	}
-	if err := s.resetAttempts(ctx, key); err != nil {
-		return fmt.Errorf("change password: %w", err)
 	}
 	hash, err := s.hasher.Hash(ctx, next)
 	if err != nil {
