@@ -204,13 +204,7 @@ type UserPage struct {
 // promise a page that turns out empty.
 func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, error) {
 	v := &domain.ValidationError{}
-	limit := in.Limit
-	switch {
-	case limit == 0:
-		limit = DefaultUserPageSize
-	case limit < 0 || limit > MaxUserPageSize:
-		v.Add("limit", domain.CodeInvalid, fmt.Sprintf("limit must be between 1 and %d", MaxUserPageSize))
-	}
+	limit := pageSize(v, in.Limit, DefaultUserPageSize, MaxUserPageSize)
 	var after domain.UserID
 	if in.After != "" {
 		id, err := domain.ParseUserID(in.After)
@@ -233,10 +227,10 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	if err != nil {
 		return UserPage{}, fmt.Errorf("list users: %w", err)
 	}
+	users, last, more := onePage(users, limit)
 	page := UserPage{Users: users}
-	if len(users) > limit {
-		page.Users = users[:limit]
-		page.Next = users[limit-1].ID().String()
+	if more {
+		page.Next = last.ID().String()
 	}
 	return page, nil
 }

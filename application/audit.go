@@ -131,13 +131,7 @@ type EventPage struct {
 // holds, so Next is empty exactly when nothing follows.
 func (s *Service) ListEvents(ctx context.Context, in ListEventsInput) (EventPage, error) {
 	v := &domain.ValidationError{}
-	limit := in.Limit
-	switch {
-	case limit == 0:
-		limit = DefaultEventPageSize
-	case limit < 0 || limit > MaxEventPageSize:
-		v.Add("limit", domain.CodeInvalid, fmt.Sprintf("limit must be between 1 and %d", MaxEventPageSize))
-	}
+	limit := pageSize(v, in.Limit, DefaultEventPageSize, MaxEventPageSize)
 	var before ports.EventCursor
 	if in.After != "" {
 		c, err := parseEventCursor(in.After)
@@ -172,10 +166,9 @@ func (s *Service) ListEvents(ctx context.Context, in ListEventsInput) (EventPage
 	if err != nil {
 		return EventPage{}, fmt.Errorf("list events: %w", err)
 	}
+	events, last, more := onePage(events, limit)
 	page := EventPage{Events: events}
-	if len(events) > limit {
-		page.Events = events[:limit]
-		last := events[limit-1]
+	if more {
 		page.Next = formatEventCursor(ports.EventCursor{At: last.At, ID: last.ID})
 	}
 	return page, nil
