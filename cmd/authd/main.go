@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -81,8 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return migrate(args[0], cfg, stdout)
 	case "keygen":
-		fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
+		fs := newFlagSet("keygen")
 		alg := fs.String("alg", "ES256", "ES256, RS256 or EdDSA")
 		out := fs.String("out", "", "write to this file (mode 0600, never overwritten) instead of stdout")
 		ifMissing := fs.Bool("if-missing", false, "with -out: keep an existing valid key")
