@@ -6,9 +6,9 @@ import (
 	"github.com/authd/authd/domain"
 )
 
-// pageSize is the page size a listing asks for: 0 means def, anything
+// PageSize is the page size a listing asks for: 0 means def, anything
 // outside 1..maxSize is a validation error on "limit".
-func pageSize(v *domain.ValidationError, limit, def, maxSize int) int {
+func PageSize(v *domain.ValidationError, limit, def, maxSize int) int {
 	switch {
 	case limit == 0:
 		return def
@@ -18,10 +18,10 @@ func pageSize(v *domain.ValidationError, limit, def, maxSize int) int {
 	return limit
 }
 
-// onePage cuts items, read as limit+1 so that a following page shows, to
+// OnePage cuts items, read as limit+1 so that a following page shows, to
 // the page, and returns its last item (the next cursor's source) when more
 // follow.
-func onePage[T any](items []T, limit int) (page []T, last T, more bool) {
+func OnePage[T any](items []T, limit int) (page []T, last T, more bool) {
 	if len(items) <= limit {
 		return items, last, false
 	}

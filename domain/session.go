@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -20,19 +21,25 @@ type Session struct {
 	lastUsedAt time.Time // the login, then the latest refresh
 	revokedAt  time.Time // zero while active
 	client     ClientInfo
+	// methods are the factors proven when the session was opened; its
+	// tokens carry them as "amr", and its creation as "auth_time".
+	methods []AuthMethod
 }
 
-// NewSession starts a session for a user, used now by client.
-func NewSession(id SessionID, user UserID, now time.Time, client ClientInfo) Session {
+// NewSession opens a session for what auth proved, at now, for client.
+func NewSession(id SessionID, auth Authentication, now time.Time, client ClientInfo) Session {
 	now = now.UTC()
-	return Session{id: id, userID: user, createdAt: now, lastUsedAt: now, client: client.Clean()}
+	return Session{
+		id: id, userID: auth.User().ID(), createdAt: now, lastUsedAt: now, client: client.Clean(),
+		methods: auth.Methods(),
+	}
 }
 
 // RehydrateSession rebuilds a session from storage.
-func RehydrateSession(id SessionID, user UserID, createdAt, lastUsedAt, revokedAt time.Time, client ClientInfo) Session {
+func RehydrateSession(id SessionID, user UserID, createdAt, lastUsedAt, revokedAt time.Time, client ClientInfo, methods []AuthMethod) Session {
 	return Session{
 		id: id, userID: user, createdAt: createdAt.UTC(), lastUsedAt: lastUsedAt.UTC(), revokedAt: revokedAt.UTC(),
-		client: client,
+		client: client, methods: methods,
 	}
 }
 
@@ -45,6 +52,25 @@ func (s Session) Client() ClientInfo    { return s.client }
 func (s Session) IP() string            { return s.client.IP }
 func (s Session) UserAgent() string     { return s.client.UserAgent }
 func (s Session) Active() bool          { return s.revokedAt.IsZero() }
+func (s Session) Methods() []AuthMethod { return slices.Clone(s.methods) }
+
+// AuthTime is when the user authenticated: the session opens at once.
+func (s Session) AuthTime() time.Time { return s.createdAt }
+
+// Used returns s as used at now by client (a refresh).
+func (s Session) Used(now time.Time, client ClientInfo) Session {
+	s.lastUsedAt = now.UTC()
+	s.client = client.Clean()
+	return s
+}
+
+// Revoked returns s ended at now; an earlier revocation keeps its time.
+func (s Session) Revoked(now time.Time) Session {
+	if s.revokedAt.IsZero() {
+		s.revokedAt = now.UTC()
+	}
+	return s
+}
 
 // SessionPolicy bounds a session's life beyond revocation (OWASP session
 // management: an idle timeout and an absolute timeout). A zero field sets no
@@ -166,6 +192,10 @@ type AccessClaims struct {
 	UserID    UserID
 	SessionID SessionID
 	Role      Role
+	// Methods ("amr") and AuthTime ("auth_time") say how and when the user
+	// authenticated; they stay those of the login across refreshes.
+	Methods   []AuthMethod
+	AuthTime  time.Time
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 }

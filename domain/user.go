@@ -5,19 +5,21 @@ import (
 	"time"
 )
 
-// User is an account. Fields are unexported so a User can only be made
-// valid (NewUser) or read back from trusted storage (RehydrateUser).
+// User is an identity: who someone is, not how they prove it. Credentials
+// (a password today; one-time-password secrets and passkeys next) belong
+// to a user and are stored apart, so an account without a password can
+// exist and a second factor has a place to live.
 type User struct {
-	id           UserID
-	email        Email
-	name         string
-	role         Role
-	passwordHash string
-	createdAt    time.Time
+	id            UserID
+	email         Email
+	emailVerified bool
+	name          string
+	role          Role
+	createdAt     time.Time
 }
 
 // NewUser builds a freshly registered user with the default role.
-func NewUser(id UserID, email Email, name string, passwordHash string, now time.Time) (User, error) {
+func NewUser(id UserID, email Email, name string, now time.Time) (User, error) {
 	name = strings.TrimSpace(name)
 	v := &ValidationError{}
 	if email.IsZero() {
@@ -29,22 +31,22 @@ func NewUser(id UserID, email Email, name string, passwordHash string, now time.
 	if err := v.Err(); err != nil {
 		return User{}, err
 	}
-	if id == "" || passwordHash == "" {
-		panic("domain.NewUser: id and password hash are required")
+	if id == "" {
+		panic("domain.NewUser: id is required")
 	}
-	return User{id: id, email: email, name: name, role: RoleUser, passwordHash: passwordHash, createdAt: now.UTC()}, nil
+	return User{id: id, email: email, name: name, role: RoleUser, createdAt: now.UTC()}, nil
 }
 
 // RehydrateUser rebuilds a user from storage, where it was validated on the way in.
-func RehydrateUser(id UserID, email Email, name string, role Role, passwordHash string, createdAt time.Time) User {
-	return User{id: id, email: email, name: name, role: role, passwordHash: passwordHash, createdAt: createdAt.UTC()}
+func RehydrateUser(id UserID, email Email, emailVerified bool, name string, role Role, createdAt time.Time) User {
+	return User{id: id, email: email, emailVerified: emailVerified, name: name, role: role, createdAt: createdAt.UTC()}
 }
 
 func (u User) ID() UserID           { return u.id }
 func (u User) Email() Email         { return u.email }
+func (u User) EmailVerified() bool  { return u.emailVerified }
 func (u User) Name() string         { return u.name }
 func (u User) Role() Role           { return u.role }
-func (u User) PasswordHash() string { return u.passwordHash }
 func (u User) CreatedAt() time.Time { return u.createdAt }
 
 // WithRole returns u with role r: a role change decided by an administrator.

@@ -1,7 +1,7 @@
-// Package memory implements the repository ports in process memory: the
-// development default when no database is configured, and a fast fake for
-// tests. It follows the same contract as adapters/postgres, checked by the
-// shared suite in adapters/repotest. Everything is lost when the process exits.
+// Package memory implements the store ports in process memory: a demo
+// store and a fast fake for tests. It passes the same contract as the
+// database stores (adapters/repotest). Everything is lost when the process
+// exits.
 package memory
 
 import (
@@ -18,15 +18,17 @@ import (
 )
 
 var (
-	_ ports.UserRepository    = (*Store)(nil)
-	_ ports.SessionRepository = (*Store)(nil)
-	_ ports.LoginThrottle     = (*Store)(nil)
-	_ ports.AuditLog          = (*Store)(nil)
-	_ ports.Pinger            = (*Store)(nil)
+	_ ports.Users         = (*Store)(nil)
+	_ ports.Passwords     = (*Store)(nil)
+	_ ports.Sessions      = (*Store)(nil)
+	_ ports.LoginThrottle = (*Store)(nil)
+	_ ports.AuditLog      = (*Store)(nil)
+	_ ports.Pinger        = (*Store)(nil)
+	_ ports.Transactor    = (*Store)(nil)
 )
 
-// Bounds that keep the development store's memory finite under a flood of
-// attacker-chosen emails or logged failures (Postgres keeps everything).
+// Bounds that keep memory finite under a flood of attacker-chosen emails
+// or logged failures.
 const (
 	// MaxEvents is how many audit events the store keeps; past it the
 	// oldest tenth is dropped.
@@ -36,18 +38,23 @@ const (
 	throttleSweepAt = 10_000
 )
 
-// Store keeps users, sessions and refresh tokens in maps behind one mutex,
-// which makes every method atomic, as the ports require. domain values are
-// immutable values, so storing them stores copies.
+// Store keeps everything in maps behind one mutex: every call is atomic,
+// and a transaction holds the mutex from start to end, so transactions
+// are serial. A failed transaction is rolled back from an undo log.
 type Store struct {
-	mu       sync.Mutex
-	users    map[domain.UserID]domain.User
-	byEmail  map[string]domain.UserID // key: lower-cased email, like the Postgres index
-	sessions map[domain.SessionID]domain.Session
-	tokens   map[domain.RefreshTokenHash]*refreshToken
-	throttle map[domain.ThrottleKey]throttleEntry
-	sweepAt  int
-	events   []domain.AuditEvent // in append order
+	*view
+}
+
+type data struct {
+	mu        sync.Mutex
+	users     map[domain.UserID]domain.User
+	byEmail   map[string]domain.UserID // key: lower-cased email
+	passwords map[domain.UserID]string
+	sessions  map[domain.SessionID]domain.Session
+	tokens    map[domain.RefreshTokenHash]domain.RefreshTokenRecord
+	throttle  map[domain.ThrottleKey]throttleEntry
+	sweepAt   int
+	events    []domain.AuditEvent // in append order
 }
 
 type throttleEntry struct {
@@ -55,116 +62,115 @@ type throttleEntry struct {
 	policy domain.ThrottlePolicy // the policy it was claimed under, to know when it expires
 }
 
-type refreshToken struct {
-	session   domain.SessionID
-	expiresAt time.Time
-	spentAt   time.Time // zero while unspent
+// view is the store as one caller sees it: on its own (undo nil: each
+// call takes the mutex) or inside a transaction (the mutex is held; each
+// change logs how to take it back).
+type view struct {
+	d    *data
+	undo *[]func()
 }
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{
-		users:    make(map[domain.UserID]domain.User),
-		byEmail:  make(map[string]domain.UserID),
-		sessions: make(map[domain.SessionID]domain.Session),
-		tokens:   make(map[domain.RefreshTokenHash]*refreshToken),
-		throttle: make(map[domain.ThrottleKey]throttleEntry),
-		sweepAt:  throttleSweepAt,
-	}
+	return &Store{view: &view{d: &data{
+		users:     make(map[domain.UserID]domain.User),
+		byEmail:   make(map[string]domain.UserID),
+		passwords: make(map[domain.UserID]string),
+		sessions:  make(map[domain.SessionID]domain.Session),
+		tokens:    make(map[domain.RefreshTokenHash]domain.RefreshTokenRecord),
+		throttle:  make(map[domain.ThrottleKey]throttleEntry),
+		sweepAt:   throttleSweepAt,
+	}}}
 }
 
 // Ping always succeeds: memory is always there.
 func (s *Store) Ping(context.Context) error { return nil }
 
+// WithinTx runs fn with the mutex held throughout. fn must use only the
+// Stores it is given: a call on the Store itself would wait for the mutex
+// fn holds.
+func (s *Store) WithinTx(_ context.Context, fn func(ports.Stores) error) error {
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	var undo []func()
+	tx := &view{d: s.d, undo: &undo}
+	err := fn(ports.Stores{Users: tx, Passwords: tx, Sessions: tx, Audit: tx})
+	if err != nil {
+		for _, f := range slices.Backward(undo) {
+			f()
+		}
+	}
+	return err
+}
+
+// lock takes the mutex unless a transaction holds it; call the result to release.
+func (v *view) lock() func() {
+	if v.undo != nil {
+		return func() {}
+	}
+	v.d.mu.Lock()
+	return v.d.mu.Unlock
+}
+
+// put sets m[k] and, in a transaction, logs how to restore it.
+func put[K comparable, V any](v *view, m map[K]V, k K, val V) {
+	if v.undo != nil {
+		old, had := m[k]
+		*v.undo = append(*v.undo, func() {
+			if had {
+				m[k] = old
+			} else {
+				delete(m, k)
+			}
+		})
+	}
+	m[k] = val
+}
+
 // CreateUser inserts u; an email that matches another case-insensitively is
 // domain.ErrEmailTaken.
-func (s *Store) CreateUser(_ context.Context, u domain.User) error {
+func (v *view) CreateUser(_ context.Context, u domain.User) error {
 	if _, err := domain.ParseUserID(string(u.ID())); err != nil {
 		return fmt.Errorf("memory: create user: %w", err)
 	}
 	key := emailKey(u.Email())
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, taken := s.byEmail[key]; taken {
+	defer v.lock()()
+	if _, taken := v.d.byEmail[key]; taken {
 		return fmt.Errorf("memory: create user: %w", domain.ErrEmailTaken)
 	}
-	if _, dup := s.users[u.ID()]; dup {
+	if _, dup := v.d.users[u.ID()]; dup {
 		return errors.New("memory: create user: duplicate id")
 	}
-	s.users[u.ID()] = rehydrateUser(u, u.PasswordHash())
-	s.byEmail[key] = u.ID()
+	put(v, v.d.users, u.ID(), domain.RehydrateUser(u.ID(), u.Email(), u.EmailVerified(), u.Name(), u.Role(), pgTime(u.CreatedAt())))
+	put(v, v.d.byEmail, key, u.ID())
 	return nil
 }
 
 // UserByEmail returns domain.ErrNotFound when no user has that email.
-func (s *Store) UserByEmail(_ context.Context, email domain.Email) (domain.User, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id, ok := s.byEmail[emailKey(email)]
+func (v *view) UserByEmail(_ context.Context, email domain.Email) (domain.User, error) {
+	defer v.lock()()
+	id, ok := v.d.byEmail[emailKey(email)]
 	if !ok {
 		return domain.User{}, fmt.Errorf("memory: user by email: %w", domain.ErrNotFound)
 	}
-	return s.users[id], nil
+	return v.d.users[id], nil
 }
 
 // UserByID returns domain.ErrNotFound when no such user exists.
-func (s *Store) UserByID(_ context.Context, id domain.UserID) (domain.User, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.users[id]
+func (v *view) UserByID(_ context.Context, id domain.UserID) (domain.User, error) {
+	defer v.lock()()
+	u, ok := v.d.users[id]
 	if !ok {
 		return domain.User{}, fmt.Errorf("memory: user by id: %w", domain.ErrNotFound)
 	}
 	return u, nil
 }
 
-// UpdatePasswordHash swaps oldHash for newHash under the mutex; a stored
-// hash other than oldHash is domain.ErrPasswordChanged, an unknown user
-// domain.ErrNotFound.
-func (s *Store) UpdatePasswordHash(_ context.Context, id domain.UserID, oldHash, newHash string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.checkHash(id, oldHash); err != nil {
-		return fmt.Errorf("memory: update password hash: %w", err)
-	}
-	s.users[id] = rehydrateUser(s.users[id], newHash)
-	return nil
-}
-
-// ChangePassword swaps the hash and revokes the other sessions under one
-// hold of the mutex, so no CreateSession falls between the two.
-func (s *Store) ChangePassword(_ context.Context, user domain.UserID, oldHash, newHash string, keep domain.SessionID, now time.Time) (int, error) {
-	now = pgTime(now)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.checkHash(user, oldHash); err != nil {
-		return 0, fmt.Errorf("memory: change password: %w", err)
-	}
-	s.users[user] = rehydrateUser(s.users[user], newHash)
-	return s.revokeOthers(user, keep, now), nil
-}
-
-// checkHash is the compare of a compare-and-swap: domain.ErrNotFound for an
-// unknown user, domain.ErrPasswordChanged when the stored hash is not
-// want. Callers hold s.mu.
-func (s *Store) checkHash(id domain.UserID, want string) error {
-	u, ok := s.users[id]
-	switch {
-	case !ok:
-		return domain.ErrNotFound
-	case u.PasswordHash() != want:
-		return domain.ErrPasswordChanged
-	}
-	return nil
-}
-
-// SetRole changes the user's role; an unknown user is domain.ErrNotFound and
-// an unknown role an error (the Postgres CHECK constraint's counterpart).
-// The memory store keeps no updated_at, so now is not recorded.
-func (s *Store) SetRole(_ context.Context, id domain.UserID, role domain.Role, _ time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.users[id]
+// SetRole changes the user's role; an unknown role is an error (the
+// database's CHECK constraint's counterpart). No updated_at is kept.
+func (v *view) SetRole(_ context.Context, id domain.UserID, role domain.Role, _ time.Time) error {
+	defer v.lock()()
+	u, ok := v.d.users[id]
 	if !ok {
 		return fmt.Errorf("memory: set role: %w", domain.ErrNotFound)
 	}
@@ -172,14 +178,13 @@ func (s *Store) SetRole(_ context.Context, id domain.UserID, role domain.Role, _
 	if err != nil {
 		return fmt.Errorf("memory: set role: %w", err)
 	}
-	s.users[id] = changed
+	put(v, v.d.users, id, changed)
 	return nil
 }
 
-// ListUsers filters and sorts on every call: fine for a development store.
-// Ids compare as strings, which for canonical lower-case UUIDs is the
-// byte order Postgres sorts its uuid column in.
-func (s *Store) ListUsers(_ context.Context, f ports.UserFilter) ([]domain.User, error) {
+// ListUsers filters and sorts on every call. Canonical lower-case UUIDs
+// compare as strings in the byte order Postgres sorts its uuid column in.
+func (v *view) ListUsers(_ context.Context, f ports.UserFilter) ([]domain.User, error) {
 	if f.Limit < 1 {
 		return nil, fmt.Errorf("memory: list users: limit %d is not positive", f.Limit)
 	}
@@ -189,14 +194,14 @@ func (s *Store) ListUsers(_ context.Context, f ports.UserFilter) ([]domain.User,
 		}
 	}
 	needle := strings.ToLower(f.EmailContains)
-	s.mu.Lock()
-	page := make([]domain.User, 0, min(f.Limit, len(s.users)))
-	for id, u := range s.users {
+	unlock := v.lock()
+	page := make([]domain.User, 0, min(f.Limit, len(v.d.users)))
+	for id, u := range v.d.users {
 		if id > f.After && strings.Contains(strings.ToLower(u.Email().String()), needle) {
 			page = append(page, u)
 		}
 	}
-	s.mu.Unlock()
+	unlock()
 	slices.SortFunc(page, func(a, b domain.User) int { return strings.Compare(string(a.ID()), string(b.ID())) })
 	if len(page) > f.Limit {
 		page = page[:f.Limit]
@@ -204,131 +209,140 @@ func (s *Store) ListUsers(_ context.Context, f ports.UserFilter) ([]domain.User,
 	return page, nil
 }
 
-// CreateSession stores sess and its first refresh token. The user must
-// exist (Postgres has a foreign key), and first.SessionID, when set, must
-// name sess. A verifiedHash must still be the user's hash, checked under
-// the mutex that ChangePassword holds from its swap to its revocation.
-func (s *Store) CreateSession(_ context.Context, sess domain.Session, first domain.IssuedRefreshToken, verifiedHash string) error {
+// SetPassword gives a known user a password hash.
+func (v *view) SetPassword(_ context.Context, user domain.UserID, hash string, _ time.Time) error {
+	defer v.lock()()
+	if _, ok := v.d.users[user]; !ok {
+		return fmt.Errorf("memory: set password: %w", domain.ErrNotFound)
+	}
+	put(v, v.d.passwords, user, hash)
+	return nil
+}
+
+// PasswordHash returns the user's hash, or domain.ErrNotFound.
+func (v *view) PasswordHash(_ context.Context, user domain.UserID) (string, error) {
+	defer v.lock()()
+	hash, ok := v.d.passwords[user]
+	if !ok {
+		return "", fmt.Errorf("memory: password hash: %w", domain.ErrNotFound)
+	}
+	return hash, nil
+}
+
+// SwapPasswordHash is a compare-and-swap under the mutex.
+func (v *view) SwapPasswordHash(_ context.Context, user domain.UserID, oldHash, newHash string, _ time.Time) error {
+	defer v.lock()()
+	if err := v.checkHash(user, oldHash); err != nil {
+		return fmt.Errorf("memory: swap password hash: %w", err)
+	}
+	put(v, v.d.passwords, user, newHash)
+	return nil
+}
+
+// HoldPassword checks the hash; inside a transaction the mutex keeps it so.
+func (v *view) HoldPassword(_ context.Context, user domain.UserID, hash string) error {
+	defer v.lock()()
+	if err := v.checkHash(user, hash); err != nil {
+		return fmt.Errorf("memory: hold password: %w", err)
+	}
+	return nil
+}
+
+// checkHash: domain.ErrNotFound for a user without a password,
+// domain.ErrPasswordChanged for another hash. Callers hold the mutex.
+func (v *view) checkHash(user domain.UserID, want string) error {
+	got, ok := v.d.passwords[user]
+	switch {
+	case !ok:
+		return domain.ErrNotFound
+	case got != want:
+		return domain.ErrPasswordChanged
+	}
+	return nil
+}
+
+// CreateSession stores sess and its first refresh token; the user must
+// exist (the database has a foreign key).
+func (v *view) CreateSession(_ context.Context, sess domain.Session, first domain.IssuedRefreshToken) error {
 	if first.SessionID != "" && first.SessionID != sess.ID() {
 		return errors.New("memory: create session: first refresh token names another session")
 	}
 	if _, err := domain.ParseSessionID(string(sess.ID())); err != nil {
 		return fmt.Errorf("memory: create session: %w", err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.users[sess.UserID()]; !ok {
+	defer v.lock()()
+	if _, ok := v.d.users[sess.UserID()]; !ok {
 		return errors.New("memory: create session: unknown user")
 	}
-	if verifiedHash != "" {
-		if err := s.checkHash(sess.UserID(), verifiedHash); err != nil {
-			return fmt.Errorf("memory: create session: %w", err)
-		}
-	}
-	if _, dup := s.sessions[sess.ID()]; dup {
+	if _, dup := v.d.sessions[sess.ID()]; dup {
 		return errors.New("memory: create session: duplicate id")
 	}
-	if _, dup := s.tokens[first.Hash]; dup {
+	if _, dup := v.d.tokens[first.Hash]; dup {
 		return errors.New("memory: create session: duplicate refresh token")
 	}
-	s.sessions[sess.ID()] = domain.RehydrateSession(sess.ID(), sess.UserID(), pgTime(sess.CreatedAt()), pgTime(sess.LastUsedAt()), pgTime(sess.RevokedAt()), sess.Client().Clean())
-	s.tokens[first.Hash] = &refreshToken{session: sess.ID(), expiresAt: pgTime(first.ExpiresAt)}
+	put(v, v.d.sessions, sess.ID(), domain.RehydrateSession(sess.ID(), sess.UserID(), pgTime(sess.CreatedAt()),
+		pgTime(sess.LastUsedAt()), pgTime(sess.RevokedAt()), sess.Client().Clean(), sess.Methods()))
+	put(v, v.d.tokens, first.Hash, domain.RefreshTokenRecord{Hash: first.Hash, SessionID: sess.ID(), ExpiresAt: pgTime(first.ExpiresAt)})
 	return nil
 }
 
-// RotateRefreshToken follows the port's contract with the same precedence
-// as adapters/postgres: unknown or revoked-session tokens are invalid; a
-// spent token (even an expired one) revokes its session and reports reuse;
-// an expired token, or one of a session policy says is over, is invalid.
-func (s *Store) RotateRefreshToken(_ context.Context, presented domain.RefreshTokenHash, next domain.IssuedRefreshToken, now time.Time, policy domain.SessionPolicy, client domain.ClientInfo, event *domain.AuditEvent) (domain.Session, domain.User, error) {
-	if event != nil {
-		if err := checkEvent(*event); err != nil {
-			return domain.Session{}, domain.User{}, fmt.Errorf("memory: rotate refresh token: %w", err)
-		}
-	}
-	now = pgTime(now)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tok, ok := s.tokens[presented]
+// RefreshToken returns the token in any state, its session and owner.
+func (v *view) RefreshToken(_ context.Context, hash domain.RefreshTokenHash) (domain.RefreshTokenRecord, domain.Session, domain.User, error) {
+	defer v.lock()()
+	tok, ok := v.d.tokens[hash]
 	if !ok {
-		return domain.Session{}, domain.User{}, domain.ErrInvalidRefreshToken
+		return domain.RefreshTokenRecord{}, domain.Session{}, domain.User{}, fmt.Errorf("memory: refresh token: %w", domain.ErrNotFound)
 	}
-	sess := s.sessions[tok.session]
-	switch {
-	case !sess.Active():
-		return domain.Session{}, domain.User{}, domain.ErrInvalidRefreshToken
-	case !tok.spentAt.IsZero():
-		s.revoke(sess.ID(), now)
-		return s.sessions[sess.ID()], domain.User{}, domain.ErrRefreshTokenReused
-	case !tok.expiresAt.After(now), !policy.Usable(sess, now):
-		return domain.Session{}, domain.User{}, domain.ErrInvalidRefreshToken
+	sess := v.d.sessions[tok.SessionID]
+	return tok, sess, v.d.users[sess.UserID()], nil
+}
+
+// Rotate spends r.Spent, stores r.Next and records the use.
+func (v *view) Rotate(_ context.Context, r domain.Rotation) error {
+	defer v.lock()()
+	tok, ok := v.d.tokens[r.Spent]
+	if !ok || !tok.SpentAt.IsZero() || tok.SessionID != r.Session {
+		return errors.New("memory: rotate: the presented token is not live in this session")
 	}
-	if _, dup := s.tokens[next.Hash]; dup {
-		return domain.Session{}, domain.User{}, errors.New("memory: rotate refresh token: duplicate next token")
+	if _, dup := v.d.tokens[r.Next.Hash]; dup {
+		return errors.New("memory: rotate: duplicate next token")
 	}
-	owner, ok := s.users[sess.UserID()]
+	at := pgTime(r.At)
+	tok.SpentAt = at
+	put(v, v.d.tokens, r.Spent, tok)
+	put(v, v.d.tokens, r.Next.Hash, domain.RefreshTokenRecord{Hash: r.Next.Hash, SessionID: r.Session, ExpiresAt: pgTime(r.Next.ExpiresAt)})
+	put(v, v.d.sessions, r.Session, v.d.sessions[r.Session].Used(at, r.Client))
+	return nil
+}
+
+// SessionByID returns the session with its owner.
+func (v *view) SessionByID(_ context.Context, id domain.SessionID) (domain.Session, domain.User, error) {
+	defer v.lock()()
+	sess, ok := v.d.sessions[id]
 	if !ok {
-		return domain.Session{}, domain.User{}, domain.ErrInvalidRefreshToken
+		return domain.Session{}, domain.User{}, fmt.Errorf("memory: session by id: %w", domain.ErrNotFound)
 	}
-	tok.spentAt = now
-	s.tokens[next.Hash] = &refreshToken{session: sess.ID(), expiresAt: pgTime(policy.CapExpiry(sess.CreatedAt(), next.ExpiresAt))}
-	sess = domain.RehydrateSession(sess.ID(), sess.UserID(), sess.CreatedAt(), now, sess.RevokedAt(), client.Clean())
-	s.sessions[sess.ID()] = sess
-	if event != nil {
-		e := *event
-		e.UserID, e.SessionID = sess.UserID(), sess.ID()
-		s.appendLocked(e)
+	owner, ok := v.d.users[sess.UserID()]
+	if !ok {
+		return domain.Session{}, domain.User{}, fmt.Errorf("memory: session by id: owner: %w", domain.ErrNotFound)
 	}
 	return sess, owner, nil
 }
 
-// RevokeSession ends a session; unknown or already revoked sessions are fine.
-func (s *Store) RevokeSession(_ context.Context, id domain.SessionID, now time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.revoke(id, pgTime(now))
-	return nil
-}
-
-// RevokeSessionByRefreshToken ends the session token belongs to, spent,
-// expired or live, and returns it; an unknown token is fine.
-func (s *Store) RevokeSessionByRefreshToken(_ context.Context, token domain.RefreshTokenHash, now time.Time) (domain.Session, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tok, ok := s.tokens[token]
-	if !ok {
-		return domain.Session{}, nil
-	}
-	s.revoke(tok.session, pgTime(now))
-	return s.sessions[tok.session], nil
-}
-
-// SessionByRefreshToken returns the session of a live token.
-func (s *Store) SessionByRefreshToken(_ context.Context, token domain.RefreshTokenHash, now time.Time) (domain.Session, error) {
-	now = pgTime(now)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tok, ok := s.tokens[token]
-	if !ok || !tok.spentAt.IsZero() || !tok.expiresAt.After(now) {
-		return domain.Session{}, fmt.Errorf("memory: session by refresh token: %w", domain.ErrNotFound)
-	}
-	return s.sessions[tok.session], nil
-}
-
-// SessionsOfUser scans every session: fine for a development store.
-func (s *Store) SessionsOfUser(_ context.Context, user domain.UserID, now time.Time, policy domain.SessionPolicy, limit int) ([]domain.Session, error) {
+// SessionsOfUser scans every session.
+func (v *view) SessionsOfUser(_ context.Context, user domain.UserID, now time.Time, policy domain.SessionPolicy, limit int) ([]domain.Session, error) {
 	if limit < 1 {
 		return nil, fmt.Errorf("memory: sessions of user: limit %d is not positive", limit)
 	}
 	now = pgTime(now)
-	s.mu.Lock()
+	unlock := v.lock()
 	var out []domain.Session
-	for _, sess := range s.sessions {
+	for _, sess := range v.d.sessions {
 		if sess.UserID() == user && policy.Usable(sess, now) {
 			out = append(out, sess)
 		}
 	}
-	s.mu.Unlock()
+	unlock()
 	slices.SortFunc(out, func(a, b domain.Session) int {
 		if c := b.CreatedAt().Compare(a.CreatedAt()); c != 0 {
 			return c
@@ -341,186 +355,126 @@ func (s *Store) SessionsOfUser(_ context.Context, user domain.UserID, now time.T
 	return out, nil
 }
 
-// RevokeUserSession ends the user's session id; anyone else's is not found.
-func (s *Store) RevokeUserSession(_ context.Context, user domain.UserID, id domain.SessionID, now time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess, ok := s.sessions[id]
-	if !ok || sess.UserID() != user {
-		return fmt.Errorf("memory: revoke user session: %w", domain.ErrNotFound)
+// RevokeSession ends a session; unknown or already revoked sessions are fine.
+func (v *view) RevokeSession(_ context.Context, id domain.SessionID, now time.Time) error {
+	defer v.lock()()
+	if sess, ok := v.d.sessions[id]; ok && sess.Active() {
+		put(v, v.d.sessions, id, sess.Revoked(pgTime(now)))
 	}
-	s.revoke(id, pgTime(now))
 	return nil
 }
 
-// RevokeOtherSessions ends the user's active sessions but keep.
-func (s *Store) RevokeOtherSessions(_ context.Context, user domain.UserID, keep domain.SessionID, now time.Time) (int, error) {
+// RevokeSessions ends the user's active sessions but keep and counts them.
+func (v *view) RevokeSessions(_ context.Context, user domain.UserID, keep domain.SessionID, now time.Time) (int, error) {
 	now = pgTime(now)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.revokeOthers(user, keep, now), nil
-}
-
-// revokeOthers ends the user's active sessions but keep and counts them.
-// Callers hold s.mu.
-func (s *Store) revokeOthers(user domain.UserID, keep domain.SessionID, now time.Time) int {
+	defer v.lock()()
 	n := 0
-	for id, sess := range s.sessions {
+	for id, sess := range v.d.sessions {
 		if sess.UserID() == user && id != keep && sess.Active() {
-			s.revoke(id, now)
-			n++
-		}
-	}
-	return n
-}
-
-// RevokeUserSessions ends the user's active sessions and counts them; under
-// the store's one mutex concurrent calls cannot count a session twice.
-func (s *Store) RevokeUserSessions(_ context.Context, user domain.UserID, now time.Time) (int, error) {
-	now = pgTime(now)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for id, sess := range s.sessions {
-		if sess.UserID() == user && sess.Active() {
-			s.revoke(id, now)
+			put(v, v.d.sessions, id, sess.Revoked(now))
 			n++
 		}
 	}
 	return n, nil
 }
 
-// SessionByID returns the session with its owner, or domain.ErrNotFound
-// when no such session exists.
-func (s *Store) SessionByID(_ context.Context, id domain.SessionID) (domain.Session, domain.User, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess, ok := s.sessions[id]
-	if !ok {
-		return domain.Session{}, domain.User{}, fmt.Errorf("memory: session by id: %w", domain.ErrNotFound)
-	}
-	owner, ok := s.users[sess.UserID()]
-	if !ok {
-		return domain.Session{}, domain.User{}, fmt.Errorf("memory: session by id: owner: %w", domain.ErrNotFound)
-	}
-	return sess, owner, nil
-}
-
-// revoke keeps the first revocation time. Callers hold s.mu.
-func (s *Store) revoke(id domain.SessionID, now time.Time) {
-	sess, ok := s.sessions[id]
-	if !ok || !sess.Active() {
-		return
-	}
-	s.sessions[id] = domain.RehydrateSession(sess.ID(), sess.UserID(), sess.CreatedAt(), sess.LastUsedAt(), now, sess.Client())
-}
-
-// ClaimLoginAttempt applies policy.Claim under the store's mutex.
-func (s *Store) ClaimLoginAttempt(_ context.Context, key domain.ThrottleKey, now time.Time, policy domain.ThrottlePolicy) (bool, time.Time, error) {
+// ClaimLoginAttempt applies policy.Claim under the mutex.
+func (v *view) ClaimLoginAttempt(_ context.Context, key domain.ThrottleKey, now time.Time, policy domain.ThrottlePolicy) (bool, time.Time, error) {
 	now = pgTime(now)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.throttle) >= s.sweepAt {
-		for k, e := range s.throttle {
+	defer v.lock()()
+	d := v.d
+	if len(d.throttle) >= d.sweepAt {
+		for k, e := range d.throttle {
 			if e.policy.Expired(e.state, now) {
-				delete(s.throttle, k)
+				delete(d.throttle, k)
 			}
 		}
 		// Sweep again only once the map has doubled past what survived,
 		// so a store full of live keys does not sweep on every claim.
-		s.sweepAt = max(throttleSweepAt, 2*len(s.throttle))
+		d.sweepAt = max(throttleSweepAt, 2*len(d.throttle))
 	}
-	st, admitted := policy.Claim(s.throttle[key].state, now)
+	st, admitted := policy.Claim(d.throttle[key].state, now)
 	if admitted {
 		st.LockedUntil = pgTime(st.LockedUntil)
-		s.throttle[key] = throttleEntry{state: st, policy: policy}
+		d.throttle[key] = throttleEntry{state: st, policy: policy}
 	}
 	return admitted, st.LockedUntil, nil
 }
 
 // ResetLoginAttempts forgets key.
-func (s *Store) ResetLoginAttempts(_ context.Context, key domain.ThrottleKey) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.throttle, key)
+func (v *view) ResetLoginAttempts(_ context.Context, key domain.ThrottleKey) error {
+	defer v.lock()()
+	delete(v.d.throttle, key)
 	return nil
 }
 
-// PruneLoginThrottle forgets keys whose failures are older than the
-// window and whose lock has ended (see the port).
-func (s *Store) PruneLoginThrottle(_ context.Context, now time.Time, policy domain.ThrottlePolicy) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// PruneLoginThrottle forgets keys whose window and lock are over.
+func (v *view) PruneLoginThrottle(_ context.Context, now time.Time, policy domain.ThrottlePolicy) (int, error) {
+	defer v.lock()()
 	n := 0
-	for k, e := range s.throttle {
+	for k, e := range v.d.throttle {
 		if !e.state.LockedUntil.After(now) && !e.state.WindowStart.Add(policy.Window).After(now) {
-			delete(s.throttle, k)
+			delete(v.d.throttle, k)
 			n++
 		}
 	}
 	return n, nil
 }
 
-// ReleaseLoginAttempt gives back one unevaluated attempt (see the port).
-func (s *Store) ReleaseLoginAttempt(_ context.Context, key domain.ThrottleKey, now time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.throttle[key]
+// ReleaseLoginAttempt gives back one unevaluated attempt.
+func (v *view) ReleaseLoginAttempt(_ context.Context, key domain.ThrottleKey, now time.Time) error {
+	defer v.lock()()
+	e, ok := v.d.throttle[key]
 	switch {
 	case !ok:
 	case e.state.Failures <= 1 && !e.state.LockedUntil.After(now):
-		delete(s.throttle, key)
+		delete(v.d.throttle, key)
 	case e.state.Failures > 1:
 		e.state.Failures--
-		s.throttle[key] = e
+		v.d.throttle[key] = e
 	}
 	return nil
 }
 
 // Append stores e, dropping the oldest tenth of the log when it is full.
-func (s *Store) Append(_ context.Context, e domain.AuditEvent) error {
-	if err := checkEvent(e); err != nil {
+func (v *view) Append(_ context.Context, e domain.AuditEvent) error {
+	if _, err := domain.ParseEventID(string(e.ID)); err != nil {
 		return fmt.Errorf("memory: append event: %w", err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.appendLocked(e)
+	if _, err := domain.ParseEventType(string(e.Type)); err != nil {
+		return fmt.Errorf("memory: append event: %w", err)
+	}
+	e.At = pgTime(e.At)
+	e.Client = e.Client.Clean()
+	defer v.lock()()
+	d := v.d
+	if v.undo != nil {
+		old := d.events
+		*v.undo = append(*v.undo, func() { d.events = old })
+	}
+	if len(d.events) >= MaxEvents {
+		// A fresh slice, not an in-place delete: the undo log may hold the old one.
+		d.events = slices.Clone(d.events[MaxEvents/10:])
+	}
+	d.events = append(d.events, e)
 	return nil
 }
 
-func checkEvent(e domain.AuditEvent) error {
-	if _, err := domain.ParseEventID(string(e.ID)); err != nil {
-		return err
-	}
-	_, err := domain.ParseEventType(string(e.Type))
-	return err
-}
-
-// appendLocked stores a checked event. Callers hold s.mu.
-func (s *Store) appendLocked(e domain.AuditEvent) {
-	e.At = pgTime(e.At)
-	e.Client = e.Client.Clean()
-	if len(s.events) >= MaxEvents {
-		s.events = slices.Delete(s.events, 0, MaxEvents/10)
-	}
-	s.events = append(s.events, e)
-}
-
-// Events filters and sorts on every call: fine for a development store.
-func (s *Store) Events(_ context.Context, f ports.EventFilter) ([]domain.AuditEvent, error) {
+// Events filters and sorts on every call.
+func (v *view) Events(_ context.Context, f ports.EventFilter) ([]domain.AuditEvent, error) {
 	if f.Limit < 1 {
 		return nil, fmt.Errorf("memory: events: limit %d is not positive", f.Limit)
 	}
 	before := ports.EventCursor{At: pgTime(f.Before.At), ID: f.Before.ID}
-	s.mu.Lock()
+	unlock := v.lock()
 	var out []domain.AuditEvent
-	for _, e := range s.events {
+	for _, e := range v.d.events {
 		if (f.UserID == "" || e.UserID == f.UserID) && (f.Type == "" || e.Type == f.Type) &&
 			(before.IsZero() || compareEvent(e, before) < 0) {
 			out = append(out, e)
 		}
 	}
-	s.mu.Unlock()
+	unlock()
 	slices.SortFunc(out, func(a, b domain.AuditEvent) int { return compareEvent(b, ports.EventCursor{At: a.At, ID: a.ID}) })
 	if len(out) > f.Limit {
 		out = out[:f.Limit]
@@ -528,9 +482,8 @@ func (s *Store) Events(_ context.Context, f ports.EventFilter) ([]domain.AuditEv
 	return out, nil
 }
 
-// compareEvent orders e against a cursor position by (At, ID), the order
-// of the Postgres index auth_events_at_id_idx (uuid compares like its
-// canonical string).
+// compareEvent orders e against a cursor by (At, ID), the order of the
+// database index (a uuid compares like its canonical string).
 func compareEvent(e domain.AuditEvent, c ports.EventCursor) int {
 	if d := e.At.Compare(c.At); d != 0 {
 		return d
@@ -538,15 +491,10 @@ func compareEvent(e domain.AuditEvent, c ports.EventCursor) int {
 	return strings.Compare(string(e.ID), string(c.ID))
 }
 
-func rehydrateUser(u domain.User, hash string) domain.User {
-	return domain.RehydrateUser(u.ID(), u.Email(), u.Name(), u.Role(), hash, pgTime(u.CreatedAt()))
-}
-
 func emailKey(e domain.Email) string { return strings.ToLower(e.String()) }
 
-// pgTime truncates to the microsecond, the resolution of Postgres
-// timestamptz (pgx truncates when it encodes), so both stores hand back
-// identical times and compare expiry at the same resolution.
+// pgTime truncates to the microsecond, the resolution of the database
+// stores, so every store hands back identical times.
 func pgTime(t time.Time) time.Time {
 	if t.IsZero() {
 		return t

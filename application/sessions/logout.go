@@ -1,4 +1,4 @@
-package application
+package sessions
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/authd/authd/application"
 	"github.com/authd/authd/domain"
 )
 
@@ -45,7 +46,7 @@ func ParseLogoutScope(s string) (LogoutScope, error) {
 type LogoutInput struct {
 	RefreshToken string
 	// Principal is set when the request carried a valid bearer token.
-	Principal *Principal
+	Principal *application.Principal
 	// Scope widens the logout to the caller's other or all sessions; the
 	// zero value is LogoutThis. An unknown scope is a validation error.
 	Scope  LogoutScope
@@ -82,17 +83,14 @@ func (s *Service) Logout(ctx context.Context, in LogoutInput) error {
 	if err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
-	detail := detailLogoutGlobal
+	detail, keep := application.DetailLogoutGlobal, domain.SessionID("")
 	if in.Scope == LogoutOthers {
-		detail = detailLogoutOthers
-		_, err = s.sessions.RevokeOtherSessions(ctx, user, current, now)
-	} else {
-		_, err = s.sessions.RevokeUserSessions(ctx, user, now)
+		detail, keep = application.DetailLogoutOthers, current
 	}
-	if err != nil {
+	if _, err := s.sessions.RevokeSessions(ctx, user, keep, now); err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
-	s.record(ctx, now, domain.AuditEvent{Type: domain.EventLoggedOut, UserID: user, SessionID: current, Client: client, Detail: detail})
+	s.audit.Record(ctx, domain.AuditEvent{At: now, Type: domain.EventLoggedOut, UserID: user, SessionID: current, Client: client, Detail: detail})
 	return nil
 }
 
@@ -101,15 +99,21 @@ func (s *Service) logoutThis(ctx context.Context, in LogoutInput, client domain.
 	if in.RefreshToken != "" {
 		// A malformed token names no session: nothing to revoke by it.
 		if hash, err := domain.ParseRefreshToken(in.RefreshToken); err == nil {
-			ended, err := s.sessions.RevokeSessionByRefreshToken(ctx, hash, now)
-			if err != nil {
+			_, ended, _, err := s.sessions.RefreshToken(ctx, hash)
+			switch {
+			case errors.Is(err, domain.ErrNotFound):
+			case err != nil:
 				return fmt.Errorf("logout: %w", err)
-			}
-			if ended.ID() != "" && (in.Principal == nil || in.Principal.SessionID != ended.ID()) {
-				s.record(ctx, now, domain.AuditEvent{
-					Type: domain.EventLoggedOut, UserID: ended.UserID(), SessionID: ended.ID(),
-					Client: client, Detail: detailLogoutThisSession,
-				})
+			default:
+				if err := s.sessions.RevokeSession(ctx, ended.ID(), now); err != nil {
+					return fmt.Errorf("logout: %w", err)
+				}
+				if in.Principal == nil || in.Principal.SessionID != ended.ID() {
+					s.audit.Record(ctx, domain.AuditEvent{
+						At: now, Type: domain.EventLoggedOut, UserID: ended.UserID(), SessionID: ended.ID(),
+						Client: client, Detail: application.DetailLogoutThisSession,
+					})
+				}
 			}
 		}
 	}
@@ -117,9 +121,9 @@ func (s *Service) logoutThis(ctx context.Context, in LogoutInput, client domain.
 		if err := s.sessions.RevokeSession(ctx, in.Principal.SessionID, now); err != nil {
 			return fmt.Errorf("logout: %w", err)
 		}
-		s.record(ctx, now, domain.AuditEvent{
-			Type: domain.EventLoggedOut, UserID: in.Principal.UserID, SessionID: in.Principal.SessionID,
-			Client: client, Detail: detailLogoutThisSession,
+		s.audit.Record(ctx, domain.AuditEvent{
+			At: now, Type: domain.EventLoggedOut, UserID: in.Principal.UserID, SessionID: in.Principal.SessionID,
+			Client: client, Detail: application.DetailLogoutThisSession,
 		})
 	}
 	return nil
@@ -128,7 +132,7 @@ func (s *Service) logoutThis(ctx context.Context, in LogoutInput, client domain.
 // logoutCaller proves who asks for a wide logout and which session asks.
 func (s *Service) logoutCaller(ctx context.Context, in LogoutInput, now time.Time) (domain.UserID, domain.SessionID, error) {
 	if in.Principal != nil {
-		session, _, err := s.liveSession(ctx, *in.Principal, now)
+		session, _, err := s.Live(ctx, *in.Principal)
 		if err != nil {
 			return "", "", err
 		}
@@ -138,13 +142,13 @@ func (s *Service) logoutCaller(ctx context.Context, in LogoutInput, now time.Tim
 	if err != nil {
 		return "", "", err
 	}
-	session, err := s.sessions.SessionByRefreshToken(ctx, hash, now)
+	rec, session, _, err := s.sessions.RefreshToken(ctx, hash)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 		return "", "", domain.ErrInvalidRefreshToken
 	case err != nil:
 		return "", "", err
-	case !s.sessionPolicy.Usable(session, now):
+	case !rec.Live(now), !s.policy.Usable(session, now):
 		return "", "", domain.ErrInvalidRefreshToken
 	}
 	return session.UserID(), session.ID(), nil

@@ -1,18 +1,34 @@
-package application
+// Package admin is account management for operators and administrators:
+// users, roles, their sessions and the audit log. The transport decides who
+// may call it (the CLI: whoever holds the database URL; HTTP: admins), so
+// none of these use cases takes a Principal.
+package admin
 
 import (
 	"context"
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/authd/authd/application"
+	"github.com/authd/authd/application/account"
 	"github.com/authd/authd/domain"
 	"github.com/authd/authd/ports"
 )
 
-// The administration use cases: account management for an operator, driven
-// by the admin CLI today. They name accounts by email, as people do; the
-// transport decides who may call them (the CLI: whoever holds the database
-// URL), so none of them takes a Principal.
+// Service runs the administration use cases.
+type Service struct {
+	users    ports.Users
+	sessions ports.Sessions
+	events   ports.AuditLog // nil: ListEvents returns empty pages
+	accounts *account.Registration
+	clock    ports.Clock
+	audit    *application.Recorder
+}
+
+// New builds the admin use cases; events may be nil.
+func New(users ports.Users, sessions ports.Sessions, events ports.AuditLog, accounts *account.Registration, clock ports.Clock, audit *application.Recorder) *Service {
+	return &Service{users: users, sessions: sessions, events: events, accounts: accounts, clock: clock, audit: audit}
+}
 
 // Page sizes of ListUsers.
 const (
@@ -36,7 +52,7 @@ type CreateUserInput struct {
 // the role.
 func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (domain.User, error) {
 	v := &domain.ValidationError{}
-	acct, err := parseAccount(v, RegisterInput{Email: in.Email, Password: in.Password, Name: in.Name})
+	fields, err := account.ParseFields(v, in.Email, in.Password, in.Name)
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -47,11 +63,10 @@ func (s *Service) CreateUser(ctx context.Context, in CreateUserInput) (domain.Us
 	if err := v.Err(); err != nil {
 		return domain.User{}, fmt.Errorf("create user: %w", err)
 	}
-	u, err := s.createAccount(ctx, acct, role)
+	u, err := s.accounts.Create(ctx, fields, role, domain.AuditEvent{Type: domain.EventRegistered, Detail: application.DetailByOperator})
 	if err != nil {
 		return domain.User{}, fmt.Errorf("create user: %w", err)
 	}
-	s.record(ctx, u.CreatedAt(), domain.AuditEvent{Type: domain.EventRegistered, UserID: u.ID(), Detail: detailByOperator})
 	return u, nil
 }
 
@@ -64,14 +79,7 @@ type SetRoleInput struct {
 	Role   string
 	// By is the administrator acting, for the audit log (zero for the
 	// command line).
-	By Actor
-}
-
-// Actor is who performs an admin action: an administrator's account and
-// the client it acts from. The zero Actor is an operator on the host.
-type Actor struct {
-	UserID domain.UserID
-	Client domain.ClientInfo
+	By application.Actor
 }
 
 // RoleChange is the outcome of SetRole: the account as it is now, and the
@@ -117,8 +125,8 @@ func (s *Service) SetRole(ctx context.Context, in SetRoleInput) (RoleChange, err
 	if u.Role() != role {
 		// Both roles are from the closed set domain.ParseRole accepts: the
 		// detail is a fixed phrase, never input.
-		s.record(ctx, now, domain.AuditEvent{
-			Type: domain.EventRoleChanged, UserID: u.ID(), ActorID: in.By.UserID, Client: in.By.Client,
+		s.audit.Record(ctx, domain.AuditEvent{
+			At: now, Type: domain.EventRoleChanged, UserID: u.ID(), ActorID: in.By.UserID, Client: in.By.Client,
 			Detail: u.Role().String() + " -> " + role.String(),
 		})
 	}
@@ -149,32 +157,32 @@ func (s *Service) RevokeUserSessions(ctx context.Context, email string) (int, er
 	if err != nil {
 		return 0, fmt.Errorf("revoke user sessions: %w", err)
 	}
-	return s.revokeUserSessions(ctx, e, "", Actor{})
+	return s.revokeUserSessions(ctx, e, "", application.Actor{})
 }
 
 // RevokeUserSessionsByID is RevokeUserSessions for an account named by id
 // (the HTTP admin API); an unknown or malformed id is domain.ErrNotFound.
 // by is the acting administrator, for the audit log.
-func (s *Service) RevokeUserSessionsByID(ctx context.Context, id string, by Actor) (int, error) {
+func (s *Service) RevokeUserSessionsByID(ctx context.Context, id string, by application.Actor) (int, error) {
 	if id == "" {
 		return 0, fmt.Errorf("revoke user sessions: %w", domain.ErrNotFound)
 	}
 	return s.revokeUserSessions(ctx, domain.Email{}, id, by)
 }
 
-func (s *Service) revokeUserSessions(ctx context.Context, email domain.Email, id string, by Actor) (int, error) {
+func (s *Service) revokeUserSessions(ctx context.Context, email domain.Email, id string, by application.Actor) (int, error) {
 	u, err := s.accountByEmailOrID(ctx, email, id)
 	if err != nil {
 		return 0, fmt.Errorf("revoke user sessions: %w", err)
 	}
 	now := s.clock.Now()
-	n, err := s.sessions.RevokeUserSessions(ctx, u.ID(), now)
+	n, err := s.sessions.RevokeSessions(ctx, u.ID(), "", now)
 	if err != nil {
 		return 0, fmt.Errorf("revoke user sessions: %w", err)
 	}
 	if n > 0 {
-		s.record(ctx, now, domain.AuditEvent{
-			Type: domain.EventSessionRevoked, UserID: u.ID(), ActorID: by.UserID, Client: by.Client, Detail: detailAllByOperator,
+		s.audit.Record(ctx, domain.AuditEvent{
+			At: now, Type: domain.EventSessionRevoked, UserID: u.ID(), ActorID: by.UserID, Client: by.Client, Detail: application.DetailAllByOperator,
 		})
 	}
 	return n, nil
@@ -204,7 +212,7 @@ type UserPage struct {
 // promise a page that turns out empty.
 func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, error) {
 	v := &domain.ValidationError{}
-	limit := pageSize(v, in.Limit, DefaultUserPageSize, MaxUserPageSize)
+	limit := application.PageSize(v, in.Limit, DefaultUserPageSize, MaxUserPageSize)
 	var after domain.UserID
 	if in.After != "" {
 		id, err := domain.ParseUserID(in.After)
@@ -227,7 +235,7 @@ func (s *Service) ListUsers(ctx context.Context, in ListUsersInput) (UserPage, e
 	if err != nil {
 		return UserPage{}, fmt.Errorf("list users: %w", err)
 	}
-	users, last, more := onePage(users, limit)
+	users, last, more := application.OnePage(users, limit)
 	page := UserPage{Users: users}
 	if more {
 		page.Next = last.ID().String()

@@ -1,0 +1,122 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/authd/authd/domain"
+	"github.com/authd/authd/ports"
+)
+
+// Guard checks passwords under the per-account brute-force throttle. Every
+// check of a password an attacker could choose (login, the current
+// password of a password change) goes through it: claim an attempt first,
+// then verify, and on a match forget the failures.
+type Guard struct {
+	throttle ports.LoginThrottle // nil: no throttle (tools and tests only)
+	hasher   ports.PasswordHasher
+	clock    ports.Clock
+	audit    *Recorder
+	policy   domain.ThrottlePolicy
+}
+
+// NewGuard builds a Guard; throttle may be nil only where no password is
+// checked under attack (a server always sets it).
+func NewGuard(throttle ports.LoginThrottle, hasher ports.PasswordHasher, clock ports.Clock, audit *Recorder, policy domain.ThrottlePolicy) *Guard {
+	return &Guard{throttle: throttle, hasher: hasher, clock: clock, audit: audit, policy: policy}
+}
+
+// Admit sheds a request the hasher would refuse anyway, before any store
+// work (ports.Admission); a hasher that cannot tell admits everything.
+func (g *Guard) Admit() error {
+	if a, ok := g.hasher.(ports.Admission); ok {
+		return a.Admit()
+	}
+	return nil
+}
+
+// Claim claims one password check for key, counted as a failure before
+// the password is seen, so concurrent guesses cannot overrun the limit.
+// Refused, it is a *domain.ThrottledError, recorded as login_throttled for
+// user (empty when the email names no account) at the step named by at.
+func (g *Guard) Claim(ctx context.Context, key domain.ThrottleKey, user domain.UserID, client domain.ClientInfo, at string) error {
+	if g.throttle == nil {
+		return nil
+	}
+	now := g.clock.Now()
+	admitted, lockedUntil, err := g.throttle.ClaimLoginAttempt(ctx, key, now, g.policy)
+	if err != nil {
+		return fmt.Errorf("throttle: %w", err)
+	}
+	if admitted {
+		return nil
+	}
+	g.audit.Record(ctx, domain.AuditEvent{At: now, Type: domain.EventLoginThrottled, UserID: user, Client: client, Detail: at})
+	return &domain.ThrottledError{Retry: max(lockedUntil.Sub(now), time.Duration(0))}
+}
+
+// Verify checks password against hash for an attempt claimed on key. A
+// check the hasher never made (overload, a client that left) gives the
+// claim back, so overload locks out nobody; a match forgets the failures,
+// and failing to forget fails the check (a count that never resets would
+// lock out a user who keeps logging in).
+func (g *Guard) Verify(ctx context.Context, key domain.ThrottleKey, password domain.Password, hash string) (ports.PasswordVerdict, error) {
+	verdict, err := g.hasher.Verify(ctx, password, hash)
+	if err != nil {
+		g.release(ctx, key, err)
+		return ports.PasswordVerdict{}, fmt.Errorf("verify password: %w", err)
+	}
+	if verdict.Match && g.throttle != nil {
+		if err := g.throttle.ResetLoginAttempts(ctx, key); err != nil {
+			return ports.PasswordVerdict{}, fmt.Errorf("throttle: %w", err)
+		}
+	}
+	return verdict, nil
+}
+
+// release gives back the claim of an attempt whose password was never
+// checked. Best effort: a failure leaves the attempt counted.
+func (g *Guard) release(ctx context.Context, key domain.ThrottleKey, cause error) {
+	if g.throttle == nil {
+		return
+	}
+	if !errors.Is(cause, domain.ErrUnavailable) && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded) {
+		return
+	}
+	_ = g.throttle.ReleaseLoginAttempt(context.WithoutCancel(ctx), key, g.clock.Now())
+}
+
+// Recheck reads user's password hash again and checks password against
+// it: the second chance of a compare-and-swap that found the hash changed
+// since it was read (a concurrent rehash of the same password, or a real
+// change). It is not claimed again: the attempt was claimed once.
+func (g *Guard) Recheck(ctx context.Context, passwords ports.Passwords, user domain.UserID, password domain.Password) (hash string, match bool, err error) {
+	hash, err = passwords.PasswordHash(ctx, user)
+	if errors.Is(err, domain.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	verdict, err := g.hasher.Verify(ctx, password, hash)
+	if err != nil {
+		return "", false, fmt.Errorf("verify password: %w", err)
+	}
+	return hash, verdict.Match, nil
+}
+
+// Prune forgets the throttle keys a new attempt would start afresh anyway,
+// so the throttle does not grow with every email ever tried; the server
+// runs it periodically.
+func (g *Guard) Prune(ctx context.Context) (int, error) {
+	if g.throttle == nil {
+		return 0, nil
+	}
+	n, err := g.throttle.PruneLoginThrottle(ctx, g.clock.Now(), g.policy)
+	if err != nil {
+		return 0, fmt.Errorf("prune throttle: %w", err)
+	}
+	return n, nil
+}

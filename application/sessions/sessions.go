@@ -1,0 +1,152 @@
+// Package sessions opens sessions from completed authentications and runs
+// their life: refresh-token rotation, the caller's session list,
+// revocation and logout, and the check that an access token's session is
+// still alive.
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/authd/authd/application"
+	"github.com/authd/authd/domain"
+	"github.com/authd/authd/ports"
+)
+
+// Service runs the session use cases.
+type Service struct {
+	tx       ports.Transactor
+	sessions ports.Sessions
+	issuer   ports.TokenIssuer
+	verifier ports.TokenVerifier
+	clock    ports.Clock
+	ids      ports.IDGenerator
+	random   ports.RandomSource
+	audit    *application.Recorder
+
+	refreshTTL time.Duration
+	policy     domain.SessionPolicy
+}
+
+// Deps are the ports the session use cases need; all are required.
+type Deps struct {
+	Tx       ports.Transactor
+	Sessions ports.Sessions
+	Issuer   ports.TokenIssuer
+	Verifier ports.TokenVerifier
+	Clock    ports.Clock
+	IDs      ports.IDGenerator
+	Random   ports.RandomSource
+	Audit    *application.Recorder
+}
+
+// New builds the session use cases under p.
+func New(d Deps, p application.Policies) (*Service, error) {
+	if d.Tx == nil || d.Sessions == nil || d.Issuer == nil || d.Verifier == nil || d.Clock == nil || d.IDs == nil || d.Random == nil {
+		return nil, errors.New("sessions: every dependency is required")
+	}
+	return &Service{
+		tx: d.Tx, sessions: d.Sessions, issuer: d.Issuer, verifier: d.Verifier, clock: d.Clock, ids: d.IDs,
+		random: d.Random, audit: d.Audit, refreshTTL: p.RefreshTTL, policy: p.Session,
+	}, nil
+}
+
+// Open opens a session for auth and returns its first tokens; the login
+// is recorded with it. When auth proved a password, the session is stored
+// only while the account's hash is still the one the password was checked
+// against (ports.Passwords.HoldPassword): a password change committed
+// since then either revokes this session or makes Open fail with
+// domain.ErrPasswordChanged.
+func (s *Service) Open(ctx context.Context, auth domain.Authentication, client domain.ClientInfo) (application.TokenPair, error) {
+	if auth.IsZero() {
+		return application.TokenPair{}, errors.New("open session: no authentication")
+	}
+	now := s.clock.Now()
+	u := auth.User()
+	session := domain.NewSession(s.ids.NewSessionID(), auth, now, client)
+	refresh, err := domain.NewRefreshToken(s.random, now, min(s.refreshTTL, s.policy.MaxAge))
+	if err != nil {
+		return application.TokenPair{}, fmt.Errorf("open session: %w", err)
+	}
+	err = s.tx.WithinTx(ctx, func(st ports.Stores) error {
+		if hash := auth.PasswordHash(); hash != "" {
+			if err := st.Passwords.HoldPassword(ctx, u.ID(), hash); err != nil {
+				return err
+			}
+		}
+		if err := st.Sessions.CreateSession(ctx, session, refresh.Record(session.ID())); err != nil {
+			return err
+		}
+		return s.audit.InTx(ctx, st, domain.AuditEvent{
+			At: now, Type: domain.EventLoginSucceeded, UserID: u.ID(), SessionID: session.ID(), Client: session.Client(),
+		})
+	})
+	if err != nil {
+		return application.TokenPair{}, fmt.Errorf("open session: %w", err)
+	}
+	return s.issuePair(ctx, u, session, refresh, refresh.ExpiresAt(), now)
+}
+
+// issuePair mints an access token for the session and packs it with an
+// already minted refresh token, which stops working at refreshEnd.
+func (s *Service) issuePair(ctx context.Context, u domain.User, session domain.Session, refresh domain.RefreshToken, refreshEnd, now time.Time) (application.TokenPair, error) {
+	access, claims, err := s.issuer.IssueAccessToken(ctx, domain.AccessClaims{
+		UserID: u.ID(), SessionID: session.ID(), Role: u.Role(), Methods: session.Methods(), AuthTime: session.AuthTime(),
+	})
+	if err != nil {
+		return application.TokenPair{}, fmt.Errorf("issue access token: %w", err)
+	}
+	return application.TokenPair{
+		AccessToken:      access,
+		AccessExpiresIn:  claims.ExpiresAt.Sub(claims.IssuedAt),
+		RefreshToken:     refresh.Plaintext(),
+		RefreshExpiresIn: refreshEnd.Sub(now),
+		User:             u,
+	}, nil
+}
+
+// Authenticate verifies an access token's signature and claims. It is
+// stateless, so any backend holding the JWKS could do the same; endpoints
+// that must see a logout at once also call CurrentUser.
+func (s *Service) Authenticate(ctx context.Context, accessToken string) (application.Principal, error) {
+	c, err := s.verifier.VerifyAccessToken(ctx, accessToken)
+	if err != nil {
+		return application.Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	return application.Principal{UserID: c.UserID, SessionID: c.SessionID, Role: c.Role, ExpiresAt: c.ExpiresAt}, nil
+}
+
+// CurrentUser returns the caller's account once its session is known to
+// be usable: a logged-out, idle or too old session's access token is
+// refused here at once (domain.ErrInvalidToken). One read of the store.
+func (s *Service) CurrentUser(ctx context.Context, p application.Principal) (domain.User, error) {
+	_, owner, err := s.Live(ctx, p)
+	if err != nil {
+		return domain.User{}, fmt.Errorf("current user: %w", err)
+	}
+	return owner, nil
+}
+
+// Live returns the principal's session and its owner when the session is
+// usable now and is the principal's; otherwise domain.ErrInvalidToken (a
+// storage failure stays what it is). Everything done for a bearer on the
+// server side starts here, so an access token outliving its session's
+// logout cannot manage sessions or the password.
+func (s *Service) Live(ctx context.Context, p application.Principal) (domain.Session, domain.User, error) {
+	session, owner, err := s.sessions.SessionByID(ctx, p.SessionID)
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return domain.Session{}, domain.User{}, fmt.Errorf("session or account gone: %w", domain.ErrInvalidToken)
+	case err != nil:
+		return domain.Session{}, domain.User{}, err
+	case session.UserID() != p.UserID || owner.ID() != p.UserID:
+		return domain.Session{}, domain.User{}, fmt.Errorf("session of another account: %w", domain.ErrInvalidToken)
+	case !session.Active():
+		return domain.Session{}, domain.User{}, fmt.Errorf("session ended: %w", domain.ErrInvalidToken)
+	case !s.policy.Usable(session, s.clock.Now()):
+		return domain.Session{}, domain.User{}, fmt.Errorf("session idle or too old: %w", domain.ErrInvalidToken)
+	}
+	return session, owner, nil
+}

@@ -1,0 +1,27 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/authd/authd/domain"
+)
+
+// LoginThrottle keeps the per-account brute-force counts
+// (domain.ThrottlePolicy). Keys are digests of emails, so unknown emails
+// are throttled exactly like known ones. Each call is atomic on its own:
+// the counts are not part of any transaction, so a refused login still
+// counts.
+type LoginThrottle interface {
+	// ClaimLoginAttempt applies policy.Claim to key's state atomically and
+	// returns whether the attempt is admitted and until when key is locked.
+	ClaimLoginAttempt(ctx context.Context, key domain.ThrottleKey, now time.Time, policy domain.ThrottlePolicy) (admitted bool, lockedUntil time.Time, err error)
+	// ResetLoginAttempts forgets key (its owner proved the password).
+	ResetLoginAttempts(ctx context.Context, key domain.ThrottleKey) error
+	// ReleaseLoginAttempt gives back one admitted attempt whose password
+	// was never checked: the count drops by one, the lock stays.
+	ReleaseLoginAttempt(ctx context.Context, key domain.ThrottleKey, now time.Time) error
+	// PruneLoginThrottle forgets the keys a claim would start afresh
+	// (window over, lock ended) and returns how many.
+	PruneLoginThrottle(ctx context.Context, now time.Time, policy domain.ThrottlePolicy) (int, error)
+}
