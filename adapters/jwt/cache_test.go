@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,7 +43,7 @@ func TestVerifiedCacheServesRepeatsAndForgetsExpiry(t *testing.T) {
 		t.Fatalf("cache holds %d entries after one success, want 1", v.cache.len())
 	}
 	again, err := v.VerifyAccessToken(ctx, tok)
-	if err != nil || again != first {
+	if err != nil || !reflect.DeepEqual(again, first) {
 		t.Fatalf("repeat: %+v, %v; want %+v", again, err, first)
 	}
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -64,7 +65,7 @@ func FuzzVerifyAccessToken(f *testing.F) {
 	f.Fuzz(func(t *testing.T, token string) {
 		got, err := v.VerifyAccessToken(context.Background(), token)
 		again, err2 := v.VerifyAccessToken(context.Background(), token)
-		if (err == nil) != (err2 == nil) || got != again {
+		if (err == nil) != (err2 == nil) || !reflect.DeepEqual(got, again) {
 			t.Fatalf("verdict changed on a second look: (%+v, %v) then (%+v, %v)", got, err, again, err2)
 		}
 		if err == nil {
@@ -81,7 +82,7 @@ func FuzzVerifyAccessToken(f *testing.F) {
 		if !errors.Is(err, domain.ErrInvalidToken) {
 			t.Fatalf("err = %v, want ErrInvalidToken", err)
 		}
-		if got != (domain.AccessClaims{}) {
+		if !reflect.DeepEqual(got, domain.AccessClaims{}) {
 			t.Fatalf("claims returned with error: %+v", got)
 		}
 		if msg := rejectionEchoes(err, token); msg != "" {

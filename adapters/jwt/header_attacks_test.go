@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -431,7 +432,7 @@ func TestHeaderAttacks(t *testing.T) {
 			if !errors.Is(err, domain.ErrInvalidToken) {
 				t.Fatalf("err = %v, want ErrInvalidToken (claims %+v)", err, got)
 			}
-			if got != (domain.AccessClaims{}) {
+			if !reflect.DeepEqual(got, domain.AccessClaims{}) {
 				t.Errorf("claims returned with error: %+v", got)
 			}
 			if tc.reason != "" && !strings.Contains(err.Error(), tc.reason) {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -41,7 +42,10 @@ func testConfig(now time.Time) Config {
 }
 
 func testClaims() domain.AccessClaims {
-	return domain.AccessClaims{UserID: testUser, SessionID: testSession, Role: domain.RoleUser}
+	return domain.AccessClaims{
+		UserID: testUser, SessionID: testSession, Role: domain.RoleUser,
+		Methods: []domain.AuthMethod{domain.MethodPassword}, AuthTime: t0.Add(-time.Hour + 300*time.Millisecond),
+	}
 }
 
 // Keys are costly to make (RSA especially), so each named key is made once
@@ -171,5 +175,6 @@ func decodeSegment(tb testing.TB, tok string, i int) map[string]any {
 
 func sameClaims(a, b domain.AccessClaims) bool {
 	return a.UserID == b.UserID && a.SessionID == b.SessionID && a.Role == b.Role &&
+		slices.Equal(a.Methods, b.Methods) && a.AuthTime.Equal(b.AuthTime) &&
 		a.IssuedAt.Equal(b.IssuedAt) && a.ExpiresAt.Equal(b.ExpiresAt)
 }

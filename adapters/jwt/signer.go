@@ -115,6 +115,11 @@ type accessClaims struct {
 	jwtlib.RegisteredClaims
 	SessionID string `json:"sid"`
 	Role      string `json:"role"`
+	// How and when the user authenticated (RFC 8176 "amr", OpenID Connect
+	// "auth_time"). Optional on the way in: tokens issued before they
+	// existed stay valid until they expire.
+	AMR      []string            `json:"amr,omitempty"`
+	AuthTime *jwtlib.NumericDate `json:"auth_time,omitempty"`
 }
 
 // IssueAccessToken signs claims. Times are truncated to whole seconds
@@ -151,6 +156,13 @@ func (s *Signer) IssueAccessToken(_ context.Context, c domain.AccessClaims) (str
 		},
 		SessionID: string(c.SessionID),
 		Role:      string(c.Role),
+	}
+	for _, m := range c.Methods {
+		wire.AMR = append(wire.AMR, string(m))
+	}
+	if !c.AuthTime.IsZero() {
+		c.AuthTime = c.AuthTime.UTC().Truncate(time.Second)
+		wire.AuthTime = jwtlib.NewNumericDate(c.AuthTime)
 	}
 	tok := jwtlib.NewWithClaims(s.key.method, wire)
 	tok.Header["kid"] = s.key.kid

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -33,6 +34,9 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("issue: %v", err)
 			}
+			if !issued.AuthTime.Equal(t0.Add(-time.Hour)) {
+				t.Errorf("issued auth_time = %v, want %v (whole seconds)", issued.AuthTime, t0.Add(-time.Hour))
+			}
 			if !issued.IssuedAt.Equal(t0) || !issued.ExpiresAt.Equal(t0.Add(testTTL)) {
 				t.Errorf("issued times = %v, %v; want %v, %v", issued.IssuedAt, issued.ExpiresAt, t0, t0.Add(testTTL))
 			}
@@ -49,13 +53,19 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("header = %v", h)
 			}
 			p := decodeSegment(t, tok, 1)
-			for _, claim := range []string{"iss", "aud", "sub", "sid", "role", "iat", "nbf", "exp", "jti"} {
+			for _, claim := range []string{"iss", "aud", "sub", "sid", "role", "iat", "nbf", "exp", "jti", "amr", "auth_time"} {
 				if _, ok := p[claim]; !ok {
 					t.Errorf("payload lacks %q: %v", claim, p)
 				}
 			}
 			if p["iss"] != testIssuer || p["sub"] != testUser || p["sid"] != testSession || p["role"] != "user" {
 				t.Errorf("payload = %v", p)
+			}
+			if amr, _ := p["amr"].([]any); len(amr) != 1 || amr[0] != "pwd" {
+				t.Errorf("amr = %v, want [pwd] (RFC 8176)", p["amr"])
+			}
+			if at, _ := p["auth_time"].(float64); int64(at) != t0.Add(-time.Hour).Unix() {
+				t.Errorf("auth_time = %v, want %d", p["auth_time"], t0.Add(-time.Hour).Unix())
 			}
 			if jti, _ := p["jti"].(string); len(jti) < 22 { // 128 bits base64url
 				t.Errorf("jti %q shorter than 128 bits", jti)
@@ -186,7 +196,7 @@ func TestAttacks(t *testing.T) {
 				t.Fatalf("err = %v, want ErrInvalidToken (claims %+v)", err, got)
 			}
 			t.Logf("refused: %v", err)
-			if got != (domain.AccessClaims{}) {
+			if !reflect.DeepEqual(got, domain.AccessClaims{}) {
 				t.Errorf("claims returned with error: %+v", got)
 			}
 			if tc.reason != "" && !strings.Contains(err.Error(), tc.reason) {

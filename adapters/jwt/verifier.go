@@ -192,6 +192,14 @@ func (v *Verifier) verify(token string) (verified, error) {
 	if tok.Method.Alg() == AlgES256 && highS(tok.Signature) {
 		return verified{}, invalid(rejectSpelling)
 	}
+	var methods []domain.AuthMethod
+	for _, m := range wire.AMR {
+		methods = append(methods, domain.AuthMethod(m))
+	}
+	var authTime time.Time
+	if wire.AuthTime != nil {
+		authTime = wire.AuthTime.UTC()
+	}
 	from := wire.IssuedAt.Time
 	if wire.NotBefore != nil && wire.NotBefore.After(from) {
 		from = wire.NotBefore.Time
@@ -201,6 +209,8 @@ func (v *Verifier) verify(token string) (verified, error) {
 			UserID:    user,
 			SessionID: session,
 			Role:      role,
+			Methods:   methods,
+			AuthTime:  authTime,
 			IssuedAt:  wire.IssuedAt.UTC(),
 			ExpiresAt: wire.ExpiresAt.UTC(), // present: WithExpirationRequired
 		},
