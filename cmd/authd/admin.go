@@ -15,13 +15,13 @@ import (
 	"unicode"
 
 	"github.com/authd/authd/adapters/postgres"
-	"github.com/authd/authd/application"
+	"github.com/authd/authd/application/admin"
 	"github.com/authd/authd/domain"
 )
 
 // The admin commands are a second driving adapter next to adapters/httpapi:
 // they parse a command line instead of a request, call the same
-// application.Service, and print text instead of JSON. Like the HTTP
+// admin use cases, and print text instead of JSON. Like the HTTP
 // adapter, they never touch a repository themselves.
 //
 // Exit status (see main): 0 done, 1 the command failed (unknown email,
@@ -34,7 +34,7 @@ type adminCommand struct {
 	// needsPassword: read it (from passwordFile, or stdin) before connecting.
 	needsPassword bool
 	passwordFile  string
-	run           func(ctx context.Context, svc *application.Service, password string, stdout, stderr io.Writer) error
+	run           func(ctx context.Context, svc *admin.Service, password string, stdout, stderr io.Writer) error
 }
 
 // admin runs `authd admin SUBCOMMAND ...`. The command line is checked
@@ -86,9 +86,9 @@ func parseAdmin(sub string, args []string) (adminCommand, error) {
 		if _, err := domain.ParseRole(*role); err != nil {
 			return adminCommand{}, usageError{fmt.Sprintf("create-user: unknown role %q (want user or admin)", *role)}
 		}
-		in := application.CreateUserInput{Email: pos[0], Name: *name, Role: *role}
+		in := admin.CreateUserInput{Email: pos[0], Name: *name, Role: *role}
 		return adminCommand{email: pos[0], needsPassword: true, passwordFile: *file,
-			run: func(ctx context.Context, svc *application.Service, password string, stdout, _ io.Writer) error {
+			run: func(ctx context.Context, svc *admin.Service, password string, stdout, _ io.Writer) error {
 				in.Password = password
 				u, err := svc.CreateUser(ctx, in)
 				if err != nil {
@@ -106,9 +106,9 @@ func parseAdmin(sub string, args []string) (adminCommand, error) {
 		if _, err := domain.ParseRole(pos[1]); err != nil {
 			return adminCommand{}, usageError{fmt.Sprintf("set-role: unknown role %q (want user or admin)", pos[1])}
 		}
-		in := application.SetRoleInput{Email: pos[0], Role: pos[1]}
+		in := admin.SetRoleInput{Email: pos[0], Role: pos[1]}
 		return adminCommand{email: pos[0],
-			run: func(ctx context.Context, svc *application.Service, _ string, stdout, stderr io.Writer) error {
+			run: func(ctx context.Context, svc *admin.Service, _ string, stdout, stderr io.Writer) error {
 				c, err := svc.SetRole(ctx, in)
 				if err != nil {
 					return err
@@ -130,7 +130,7 @@ func parseAdmin(sub string, args []string) (adminCommand, error) {
 		}
 		email := pos[0]
 		return adminCommand{email: email,
-			run: func(ctx context.Context, svc *application.Service, _ string, stdout, _ io.Writer) error {
+			run: func(ctx context.Context, svc *admin.Service, _ string, stdout, _ io.Writer) error {
 				n, err := svc.RevokeUserSessions(ctx, email)
 				if err != nil {
 					return err
@@ -146,23 +146,23 @@ func parseAdmin(sub string, args []string) (adminCommand, error) {
 	case "list-users":
 		fs := newFlagSet(sub)
 		contains := fs.String("email", "", "only emails containing this text (case-insensitive)")
-		limit := fs.Int("limit", application.DefaultUserPageSize, fmt.Sprintf("users per page, at most %d", application.MaxUserPageSize))
+		limit := fs.Int("limit", admin.DefaultUserPageSize, fmt.Sprintf("users per page, at most %d", admin.MaxUserPageSize))
 		after := fs.String("after", "", "the cursor a previous page printed")
 		pos, err := parseInterleaved(fs, args)
 		if err != nil || len(pos) != 0 {
 			return adminCommand{}, usageError{"list-users takes only -email TEXT, -limit N and -after CURSOR" + flagProblem(err)}
 		}
-		if *limit < 1 || *limit > application.MaxUserPageSize {
-			return adminCommand{}, usageError{fmt.Sprintf("list-users: -limit must be between 1 and %d", application.MaxUserPageSize)}
+		if *limit < 1 || *limit > admin.MaxUserPageSize {
+			return adminCommand{}, usageError{fmt.Sprintf("list-users: -limit must be between 1 and %d", admin.MaxUserPageSize)}
 		}
 		if *after != "" {
 			if _, err := domain.ParseUserID(*after); err != nil {
 				return adminCommand{}, usageError{"list-users: -after must be a cursor printed by a previous page (a user id)"}
 			}
 		}
-		in := application.ListUsersInput{EmailContains: *contains, Limit: *limit, After: *after}
+		in := admin.ListUsersInput{EmailContains: *contains, Limit: *limit, After: *after}
 		return adminCommand{
-			run: func(ctx context.Context, svc *application.Service, _ string, stdout, _ io.Writer) error {
+			run: func(ctx context.Context, svc *admin.Service, _ string, stdout, _ io.Writer) error {
 				page, err := svc.ListUsers(ctx, in)
 				if err != nil {
 					return err
@@ -175,7 +175,7 @@ func parseAdmin(sub string, args []string) (adminCommand, error) {
 
 // printUsers writes the page as an aligned table, then the cursor of the
 // next page when there is one.
-func printUsers(w io.Writer, page application.UserPage) error {
+func printUsers(w io.Writer, page admin.UserPage) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tCREATED")
 	for _, u := range page.Users {
@@ -276,13 +276,9 @@ func isTerminal(r io.Reader) bool {
 // adminService opens the configured Postgres store and builds the use cases
 // over it; the returned func closes the store.
 //
-// It repeats serve's construction of application.Deps (the same argon2
-// parameters, so a created account's hash needs no upgrade at its first
-// login; the system clock, ids and randomness), with one difference: the
-// token ports are noTokens, because no admin command issues or verifies a
-// token, so none needs the signing key. Worth sharing with serve.go once
-// both have settled.
-func adminService(ctx context.Context, cfg config) (*application.Service, func(), error) {
+// The admin use cases need no signing key: no admin command issues or
+// verifies a token.
+func adminService(ctx context.Context, cfg config) (*admin.Service, func(), error) {
 	pg, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, nil, describeAdminError(fmt.Errorf("open database: %w", err), "")
@@ -306,27 +302,7 @@ func adminService(ctx context.Context, cfg config) (*application.Service, func()
 		pg.Close()
 		return nil, nil, fmt.Errorf("the database schema is at version %d and this authd needs version %d: run `authd migrate up` first", version, postgres.SchemaVersion())
 	}
-	svc, err := newService(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, nil)), pg, newHasher(), noTokens{}, noTokens{})
-	if err != nil {
-		pg.Close()
-		return nil, nil, err
-	}
-	return svc, pg.Close, nil
-}
-
-// noTokens fills the token ports of the admin commands' Service, which
-// never issues or verifies a token: should a future admin use case try,
-// it fails loudly instead of signing with a key nobody configured.
-type noTokens struct{}
-
-var errNoTokens = errors.New("admin commands issue and verify no tokens")
-
-func (noTokens) IssueAccessToken(context.Context, domain.AccessClaims) (string, domain.AccessClaims, error) {
-	return "", domain.AccessClaims{}, errNoTokens
-}
-
-func (noTokens) VerifyAccessToken(context.Context, string) (domain.AccessClaims, error) {
-	return domain.AccessClaims{}, fmt.Errorf("%w: %w", domain.ErrInvalidToken, errNoTokens)
+	return newAdmin(pg, slog.New(slog.NewTextHandler(os.Stderr, nil)), newHasher()), pg.Close, nil
 }
 
 func newFlagSet(name string) *flag.FlagSet {

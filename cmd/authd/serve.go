@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authd/authd/adapters/argon2"
 	"github.com/authd/authd/adapters/httpapi"
 	"github.com/authd/authd/adapters/jwt"
 	"github.com/authd/authd/adapters/memory"
@@ -23,19 +22,10 @@ import (
 	"github.com/authd/authd/adapters/system"
 	"github.com/authd/authd/application"
 	"github.com/authd/authd/docs"
-	"github.com/authd/authd/ports"
 )
 
 // shutdownGrace bounds how long in-flight requests may take to drain.
 const shutdownGrace = 20 * time.Second
-
-type store interface {
-	ports.UserRepository
-	ports.SessionRepository
-	ports.LoginThrottle
-	ports.AuditLog
-	ports.Pinger
-}
 
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	key, err := loadSigningKey(cfg, log)
@@ -80,7 +70,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	hasher := newHasher()
-	svc, err := newService(ctx, cfg, log, st, hasher, signer, verifier)
+	app, err := newServer(ctx, cfg, log, st, hasher, signer, verifier)
 	if err != nil {
 		return err
 	}
@@ -104,7 +94,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if cfg.MetricsAddr == "" {
 		opts.Metrics = m.Handler()
 	}
-	handler := httpapi.NewHandler(svc, opts)
+	handler := httpapi.NewHandler(app.useCases, opts)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -141,7 +131,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("kid", key.ID()), slog.String("alg", key.Alg()))
 
-	go pruneThrottle(ctx, svc, log, throttlePruneEvery)
+	go pruneThrottle(ctx, app.guard, log, throttlePruneEvery)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -161,29 +151,6 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// newHasher is the production password hasher: argon2id at OWASP's
-// parameters behind the default admission gate.
-func newHasher() *argon2.Hasher { return argon2.New(argon2.OWASP, argon2.GateConfig{}, system.Random) }
-
-// newService wires the use cases over st with the system clock, ids and
-// randomness; the server and the admin commands differ only in the store
-// and the token ports.
-func newService(ctx context.Context, cfg config, log *slog.Logger, st store, hasher *argon2.Hasher, issuer ports.TokenIssuer, verifier ports.TokenVerifier) (*application.Service, error) {
-	return application.NewService(ctx, application.Deps{
-		Users: st, Sessions: st, Store: st,
-		Hasher:   hasher,
-		Issuer:   issuer,
-		Verifier: verifier,
-		Clock:    system.Clock{},
-		IDs:      system.IDs{},
-		Random:   system.Random,
-		Throttle: st,
-		Audit:    st,
-		// The operation succeeded; the trail has a hole. Say so loudly.
-		OnAuditError: func(err error) { log.Error("audit event lost", slog.String("error", err.Error())) },
-	}, cfg.appConfig())
 }
 
 func loadSigningKey(cfg config, log *slog.Logger) (*jwt.Key, error) {
@@ -267,8 +234,8 @@ func serveSide(variable, addr string, h http.Handler, log *slog.Logger) (stop fu
 // throttlePruneEvery is how often the login throttle forgets stale keys.
 const throttlePruneEvery = 10 * time.Minute
 
-// pruneThrottle runs Service.PruneThrottle every interval until ctx ends.
-func pruneThrottle(ctx context.Context, svc *application.Service, log *slog.Logger, every time.Duration) {
+// pruneThrottle runs Guard.Prune every interval until ctx ends.
+func pruneThrottle(ctx context.Context, guard *application.Guard, log *slog.Logger, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -277,7 +244,7 @@ func pruneThrottle(ctx context.Context, svc *application.Service, log *slog.Logg
 			return
 		case <-t.C:
 		}
-		n, err := svc.PruneThrottle(ctx)
+		n, err := guard.Prune(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Warn("pruning the login throttle failed", slog.String("error", err.Error()))
