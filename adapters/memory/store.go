@@ -93,12 +93,21 @@ func (s *Store) WithinTx(_ context.Context, fn func(ports.Stores) error) error {
 	s.d.mu.Lock()
 	defer s.d.mu.Unlock()
 	var undo []func()
-	tx := &view{d: s.d, undo: &undo}
-	err := fn(ports.Stores{Users: tx, Passwords: tx, Sessions: tx, Audit: tx})
-	if err != nil {
+	rollback := func() {
 		for _, f := range slices.Backward(undo) {
 			f()
 		}
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			rollback()
+			panic(p)
+		}
+	}()
+	tx := &view{d: s.d, undo: &undo}
+	err := fn(ports.Stores{Users: tx, Passwords: tx, Sessions: tx, Audit: tx})
+	if err != nil {
+		rollback()
 	}
 	return err
 }

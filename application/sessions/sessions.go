@@ -66,7 +66,8 @@ func (s *Service) Open(ctx context.Context, auth domain.Authentication, client d
 	now := s.clock.Now()
 	u := auth.User()
 	session := domain.NewSession(s.ids.NewSessionID(), auth, now, client)
-	refresh, err := domain.NewRefreshToken(s.random, now, min(s.refreshTTL, s.policy.MaxAge))
+	ttl := s.policy.CapExpiry(now, now.Add(s.refreshTTL)).Sub(now)
+	refresh, err := domain.NewRefreshToken(s.random, now, ttl)
 	if err != nil {
 		return application.TokenPair{}, fmt.Errorf("open session: %w", err)
 	}
