@@ -1,4 +1,4 @@
-// Package repotest is the one contract suite for the repository ports. Every
+// Package repotest is the one contract suite for the store ports. Every
 // implementation (adapters/memory, adapters/postgres) runs it from its own
 // tests, so they cannot drift apart:
 //
@@ -6,14 +6,24 @@
 //		repotest.Run(t, func(t *testing.T) repotest.Store { return newStore(t) })
 //	}
 //
-// Times come from a fixed clock and are whole microseconds (the resolution of
-// Postgres timestamptz), so every assertion is exact.
+// The changes that span several stores are made the way the use cases
+// make them, through ports.Transactor.WithinTx: registration (a user and
+// its password), a login (the password held while the session is
+// created), a password change (the swap and the revocation of the other
+// sessions), and refresh-token rotation, which is the real use case,
+// application/sessions.Service.Refresh, run over the store. The races
+// are real too: they contend on the store's own transactions and locks,
+// never on anything in the test.
+//
+// Times come from fixed clocks and are whole microseconds (the resolution
+// of Postgres timestamptz), so every assertion is exact.
 package repotest
 
 import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	mrand "math/rand/v2"
 	"slices"
 	"strings"
@@ -29,127 +39,85 @@ import (
 
 // Store is what an implementation must provide.
 type Store interface {
-	ports.UserRepository
-	ports.SessionRepository
+	ports.Users
+	ports.Passwords
+	ports.Sessions
 	ports.LoginThrottle
 	ports.AuditLog
+	ports.Pinger
+	ports.Transactor
 }
 
-// noPolicy sets no idle or age limit: the rotation cases that are not about
-// session policy.
-var noPolicy = domain.SessionPolicy{}
-
-// t0 is the suite's fixed "now".
-var t0 = time.Date(2030, time.March, 4, 5, 6, 7, 123456000, time.UTC)
-
-const (
-	ttl        = 720 * time.Hour
-	hash       = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA"
-	concurrent = 20
-)
+type contractCase struct {
+	name string
+	run  func(t *testing.T, st Store)
+}
 
 // Run runs the contract against stores made by newStore, which must return
 // a new, empty store for each call (and clean it up via t.Cleanup).
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Helper()
-	for _, tc := range []struct {
-		name string
-		run  func(t *testing.T, st Store)
-	}{
-		{"Users/CreateThenGetByEmailAndID", testCreateThenGet},
-		{"Users/EmailLookupIsCaseInsensitive", testEmailLookupCaseInsensitive},
-		{"Users/AdminRoleRoundTrips", testAdminRole},
-		{"Users/UnknownEmailIsNotFound", testUnknownEmail},
-		{"Users/UnknownIDIsNotFound", testUnknownID},
-		{"Users/DuplicateEmailIsTaken", testDuplicateEmail},
-		{"Users/DuplicateEmailDifferentCaseIsTaken", testDuplicateEmailDifferentCase},
-		{"Users/DuplicateIDIsAnError", testDuplicateID},
-		{"Users/UpdatePasswordHash", testUpdatePasswordHash},
-		{"Users/UpdatePasswordHashUnknownUserIsNotFound", testUpdatePasswordHashUnknown},
-		{"Users/ConcurrentCreateSameEmail", testConcurrentCreateSameEmail},
-		{"Users/SetRole", testSetRole},
-		{"Users/SetRoleShowsInSessionOwnerAndRotation", testSetRoleShowsInSessions},
-		{"Users/SetRoleUnknownUserIsNotFound", testSetRoleUnknownUser},
-		{"Users/SetRoleUnknownRoleChangesNothing", testSetRoleUnknownRole},
-		{"Users/ListAllInIDOrder", testListUsersAll},
-		{"Users/ListFilterIsCaseInsensitivePlainSubstring", testListUsersFilter},
-		{"Users/ListPagesWithoutGapsOrDuplicates", testListUsersPages},
-		{"Users/ListPagesFiltered", testListUsersPagesFiltered},
-		{"Users/ListRejectsBadLimitAndCursor", testListUsersBadInput},
-		{"Sessions/CreateThenSessionByIDWithOwner", testCreateSession},
-		{"Sessions/UnknownSessionIsNotFound", testUnknownSession},
-		{"Sessions/CreateForUnknownUserFails", testCreateSessionUnknownUser},
-		{"Sessions/CreateWithTokenOfAnotherSessionFails", testCreateSessionForeignToken},
-		{"Rotate/HappyPath", testRotateHappyPath},
-		{"Rotate/SpentTokenIsReuseAndRevokesSession", testRotateReuse},
-		{"Rotate/ExpiredTokenIsInvalid", testRotateExpired},
-		{"Rotate/SpentAndExpiredTokenIsReuse", testRotateSpentExpired},
-		{"Rotate/UnknownTokenIsInvalid", testRotateUnknown},
-		{"Rotate/RevokedSessionTokenIsInvalid", testRotateRevokedSession},
-		{"Rotate/ReuseRevokesOnlyItsSession", testReuseRevokesOnlyItsSession},
-		{"Rotate/ConcurrentRotationsOfOneToken", testConcurrentRotate},
-		{"Revoke/SessionInvalidatesItsTokens", testRevokeSession},
-		{"Revoke/SessionIsIdempotent", testRevokeIdempotent},
-		{"Revoke/UnknownSessionIsNoError", testRevokeUnknownSession},
-		{"Revoke/ByLiveRefreshToken", testRevokeByLiveToken},
-		{"Revoke/BySpentRefreshToken", testRevokeBySpentToken},
-		{"Revoke/ByExpiredRefreshToken", testRevokeByExpiredToken},
-		{"Revoke/ByUnknownRefreshTokenIsNoError", testRevokeByUnknownToken},
-		{"Revoke/UserSessionsCountsOnlyActiveOnes", testRevokeUserSessions},
-		{"Revoke/UserSessionsUnknownUserIsZero", testRevokeUserSessionsUnknownUser},
-		{"Revoke/ConcurrentUserSessionsCountEachOnce", testConcurrentRevokeUserSessions},
+	for _, cases := range [][]contractCase{
+		userCases, passwordCases, sessionCases, refreshCases, revokeCases, throttleCases, auditCases, txCases,
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.run(t, newStore(t))
-		})
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				tc.run(t, newStore(t))
+			})
+		}
 	}
-	runHardening(t, newStore)
-	runPassword(t, newStore)
 }
 
-// runHardening runs the contract of sessions as first-class objects, the
-// login throttle and the audit log.
-func runHardening(t *testing.T, newStore func(t *testing.T) Store) {
-	t.Helper()
-	for _, tc := range []struct {
-		name string
-		run  func(t *testing.T, st Store)
-	}{
-		{"Sessions/CreateKeepsLastUseAndClient", testCreateKeepsClient},
-		{"Sessions/ByLiveRefreshToken", testSessionByRefreshToken},
-		{"Sessions/OfUserUsableNewestFirst", testSessionsOfUser},
-		{"Sessions/OfUserLimit", testSessionsOfUserLimit},
-		{"Rotate/TouchesLastUseAndClient", testRotateTouches},
-		{"Rotate/IdleSessionIsInvalidAndUnchanged", testRotateIdle},
-		{"Rotate/UseRestartsTheIdleTimer", testRotateIdleRestarts},
-		{"Rotate/TooOldSessionIsInvalid", testRotateTooOld},
-		{"Rotate/NextTokenNeverOutlivesMaxAge", testRotateCapsExpiry},
-		{"Rotate/ReuseReturnsTheRevokedSession", testRotateReuseReturnsSession},
-		{"Rotate/WritesItsEventInTheSameTransaction", testRotateWritesEvent},
-		{"Revoke/ByRefreshTokenReturnsTheSession", testRevokeByTokenReturnsSession},
-		{"Revoke/UserSessionOnlyTheOwners", testRevokeUserSession},
-		{"Revoke/OtherSessionsKeepsOne", testRevokeOtherSessions},
-		{"Revoke/ConcurrentOtherSessionsCountEachOnce", testConcurrentRevokeOtherSessions},
-		{"Throttle/FreeAttemptsThenBackoff", testThrottleBackoff},
-		{"Throttle/BackoffCappedAtMax", testThrottleCap},
-		{"Throttle/WindowResetsTheCount", testThrottleWindow},
-		{"Throttle/ResetForgetsTheKey", testThrottleReset},
-		{"Throttle/ReleaseGivesBackOneAttempt", testThrottleRelease},
-		{"Throttle/PruneForgetsOnlyStaleKeys", testThrottlePrune},
-		{"Throttle/KeysAreIndependent", testThrottleKeys},
-		{"Throttle/ConcurrentClaimsAdmitOnlyTheFreeAttempts", testThrottleConcurrent},
-		{"Audit/AppendThenReadNewestFirst", testAuditRoundTrip},
-		{"Audit/PagesWithoutGapsOrDuplicates", testAuditPages},
-		{"Audit/FilterByUserAndType", testAuditFilter},
-		{"Audit/RejectsBadLimit", testAuditBadLimit},
-		{"Audit/ConcurrentAppendsAllKept", testAuditConcurrent},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.run(t, newStore(t))
-		})
-	}
+// t0 is the suite's fixed "now".
+var t0 = time.Date(2030, time.March, 4, 5, 6, 7, 123456000, time.UTC)
+
+const (
+	ttl = 720 * time.Hour
+	// hash is every user's first password hash; a password change or a
+	// rehash writes newHash or rehashed.
+	hash       = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA"
+	newHash    = "$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdG5ld3NhbHQ$bmV3cGFzc3dvcmRuZXdwYXNzd29yZG5ld3Bhc3M"
+	rehashed   = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA"
+	concurrent = 20
+	// rounds repeats the races whose interleavings vary, so one that
+	// breaks them has many chances to show.
+	rounds = 20
+)
+
+var (
+	firefox = domain.ClientInfo{IP: "203.0.113.7", UserAgent: "Mozilla/5.0 Firefox/140.0"}
+	curl    = domain.ClientInfo{IP: "2001:db8::1", UserAgent: "curl/8.14"}
+	// noPolicy sets no idle or age limit: the cases not about session policy.
+	noPolicy = domain.SessionPolicy{}
+	// policy is the production default: a week idle, thirty days in all.
+	policy = domain.SessionPolicy{IdleTimeout: 168 * time.Hour, MaxAge: 720 * time.Hour}
+	// otp is a second factor's RFC 8176 value, to show a list of methods
+	// keeps its order.
+	otp = domain.AuthMethod("otp")
+)
+
+var userCases = []contractCase{
+	{"Users/CreateThenGetByEmailAndID", testCreateThenGet},
+	{"Users/EmailVerifiedRoundTrips", testEmailVerified},
+	{"Users/EmailLookupIsCaseInsensitive", testEmailLookupCaseInsensitive},
+	{"Users/AdminRoleRoundTrips", testAdminRole},
+	{"Users/UnknownEmailIsNotFound", testUnknownEmail},
+	{"Users/UnknownIDIsNotFound", testUnknownID},
+	{"Users/DuplicateEmailIsTaken", testDuplicateEmail},
+	{"Users/DuplicateEmailDifferentCaseIsTaken", testDuplicateEmailDifferentCase},
+	{"Users/DuplicateIDIsAnError", testDuplicateID},
+	{"Users/ConcurrentCreateSameEmail", testConcurrentCreateSameEmail},
+	{"Users/SetRole", testSetRole},
+	{"Users/SetRoleShowsInSessionOwnerAndRefresh", testSetRoleShowsInSessions},
+	{"Users/SetRoleUnknownUserIsNotFound", testSetRoleUnknownUser},
+	{"Users/SetRoleUnknownRoleChangesNothing", testSetRoleUnknownRole},
+	{"Users/ListAllInIDOrder", testListUsersAll},
+	{"Users/ListFilterIsCaseInsensitivePlainSubstring", testListUsersFilter},
+	{"Users/ListPagesWithoutGapsOrDuplicates", testListUsersPages},
+	{"Users/ListPagesFiltered", testListUsersPagesFiltered},
+	{"Users/ListRejectsBadLimitAndCursor", testListUsersBadInput},
+	{"Ping/Answers", testPing},
 }
 
 // ---- users ----
@@ -166,12 +134,38 @@ func testCreateThenGet(t *testing.T, st Store) {
 	got, err = st.UserByID(ctx, u.ID())
 	mustNil(t, err)
 	assertUser(t, got, u)
+	if got.EmailVerified() {
+		t.Fatal("a new user's email reads back verified")
+	}
+	// A user is an identity: created without a password, it has none.
+	_, err = st.PasswordHash(ctx, u.ID())
+	mustIs(t, err, domain.ErrNotFound)
+}
+
+// A new user's email is unproven; a user stored with a proven one (an
+// import) reads back so.
+func testEmailVerified(t *testing.T, st Store) {
+	ctx := t.Context()
+	unverified := newUser(t, "ada@example.com")
+	verified := domain.RehydrateUser(newUserID(), mustEmail(t, "grace@example.com"), true, "Grace", domain.RoleUser, t0)
+	mustNil(t, st.CreateUser(ctx, unverified))
+	mustNil(t, st.CreateUser(ctx, verified))
+	for _, want := range []domain.User{unverified, verified} {
+		got, err := st.UserByID(ctx, want.ID())
+		mustNil(t, err)
+		assertUser(t, got, want)
+		got, err = st.UserByEmail(ctx, want.Email())
+		mustNil(t, err)
+		assertUser(t, got, want)
+	}
+	listed := listUsers(t, st, ports.UserFilter{EmailContains: "grace", Limit: 10})
+	assertUsers(t, listed, []domain.User{verified})
 }
 
 func testEmailLookupCaseInsensitive(t *testing.T, st Store) {
 	ctx := t.Context()
 	// A row written before emails were case-folded: stored as it came.
-	u := domain.RehydrateUser(newUserID(), domain.RehydrateEmail("Mixed.Case@Example.COM"), "Ada", domain.RoleUser, hash, t0)
+	u := domain.RehydrateUser(newUserID(), domain.RehydrateEmail("Mixed.Case@Example.COM"), false, "Ada", domain.RoleUser, t0)
 	mustNil(t, st.CreateUser(ctx, u))
 
 	got, err := st.UserByEmail(ctx, mustEmail(t, "mixed.case@example.com"))
@@ -181,7 +175,7 @@ func testEmailLookupCaseInsensitive(t *testing.T, st Store) {
 
 func testAdminRole(t *testing.T, st Store) {
 	ctx := t.Context()
-	u := domain.RehydrateUser(newUserID(), mustEmail(t, "root@example.com"), "", domain.RoleAdmin, hash, t0)
+	u := domain.RehydrateUser(newUserID(), mustEmail(t, "root@example.com"), false, "", domain.RoleAdmin, t0)
 	mustNil(t, st.CreateUser(ctx, u))
 	got, err := st.UserByID(ctx, u.ID())
 	mustNil(t, err)
@@ -206,19 +200,27 @@ func testUnknownID(t *testing.T, st Store) {
 
 func testDuplicateEmail(t *testing.T, st Store) {
 	ctx := t.Context()
-	first := newUser(t, "ada@example.com")
-	mustNil(t, st.CreateUser(ctx, first))
-	mustIs(t, st.CreateUser(ctx, newUser(t, "ada@example.com")), domain.ErrEmailTaken)
+	first := createUser(t, st, "ada@example.com")
+	second := newUser(t, "ada@example.com")
+	mustIs(t, st.CreateUser(ctx, second), domain.ErrEmailTaken)
+	// Through a transaction, as registration does it, and the second's
+	// password does not land either.
+	mustIs(t, register(ctx, st, second, newHash), domain.ErrEmailTaken)
 
 	got, err := st.UserByEmail(ctx, mustEmail(t, "ada@example.com"))
 	mustNil(t, err)
 	assertUser(t, got, first)
+	_, err = st.UserByID(ctx, second.ID())
+	mustIs(t, err, domain.ErrNotFound)
+	assertHash(t, st, first, hash)
+	_, err = st.PasswordHash(ctx, second.ID())
+	mustIs(t, err, domain.ErrNotFound)
 }
 
 func testDuplicateEmailDifferentCase(t *testing.T, st Store) {
 	ctx := t.Context()
 	mustNil(t, st.CreateUser(ctx, newUser(t, "ada@example.com")))
-	shouting := domain.RehydrateUser(newUserID(), domain.RehydrateEmail("ADA@Example.com"), "", domain.RoleUser, hash, t0)
+	shouting := domain.RehydrateUser(newUserID(), domain.RehydrateEmail("ADA@Example.com"), false, "", domain.RoleUser, t0)
 	mustIs(t, st.CreateUser(ctx, shouting), domain.ErrEmailTaken)
 	_, err := st.UserByID(ctx, shouting.ID())
 	mustIs(t, err, domain.ErrNotFound)
@@ -228,72 +230,85 @@ func testDuplicateID(t *testing.T, st Store) {
 	ctx := t.Context()
 	first := newUser(t, "ada@example.com")
 	mustNil(t, st.CreateUser(ctx, first))
-	again := domain.RehydrateUser(first.ID(), mustEmail(t, "grace@example.com"), "", domain.RoleUser, hash, t0)
+	again := domain.RehydrateUser(first.ID(), mustEmail(t, "grace@example.com"), false, "", domain.RoleUser, t0)
 	err := st.CreateUser(ctx, again)
 	if err == nil || errors.Is(err, domain.ErrEmailTaken) {
 		t.Fatalf("CreateUser with a duplicate id = %v, want a non-nil error that is not ErrEmailTaken", err)
 	}
 	_, err = st.UserByEmail(ctx, mustEmail(t, "grace@example.com"))
 	mustIs(t, err, domain.ErrNotFound)
+	got, err := st.UserByID(ctx, first.ID())
+	mustNil(t, err)
+	assertUser(t, got, first)
 }
 
-func testUpdatePasswordHash(t *testing.T, st Store) {
-	ctx := t.Context()
-	u := newUser(t, "ada@example.com")
-	other := newUser(t, "grace@example.com")
-	mustNil(t, st.CreateUser(ctx, u))
-	mustNil(t, st.CreateUser(ctx, other))
-
-	const rehashed = "$argon2id$v=19$m=65536,t=3,p=4$bmV3c2FsdG5ld3NhbHQ$bmV3aGFzaG5ld2hhc2huZXdoYXNobmV3aGFzaA"
-	mustNil(t, st.UpdatePasswordHash(ctx, u.ID(), hash, rehashed))
-
-	want := domain.RehydrateUser(u.ID(), u.Email(), u.Name(), u.Role(), rehashed, u.CreatedAt())
-	got, err := st.UserByID(ctx, u.ID())
-	mustNil(t, err)
-	assertUser(t, got, want)
-	got, err = st.UserByEmail(ctx, u.Email())
-	mustNil(t, err)
-	assertUser(t, got, want)
-
-	got, err = st.UserByID(ctx, other.ID())
-	mustNil(t, err)
-	assertUser(t, got, other)
-}
-
-func testUpdatePasswordHashUnknown(t *testing.T, st Store) {
-	ctx := t.Context()
-	mustIs(t, st.UpdatePasswordHash(ctx, newUserID(), hash, hash), domain.ErrNotFound)
-	mustIs(t, st.UpdatePasswordHash(ctx, domain.UserID("not-a-uuid"), hash, hash), domain.ErrNotFound)
-}
-
+// Twenty sign-ups of one address, in assorted cases, made by CreateUser
+// alone, or as registration makes them (the user and its password in one
+// transaction), or half and half: exactly one succeeds, every other is
+// ErrEmailTaken and leaves nothing. Repeated, as the interleavings vary.
 func testConcurrentCreateSameEmail(t *testing.T, st Store) {
+	for round := range rounds {
+		withPassword := [](func(i int) bool){
+			func(int) bool { return false },
+			func(int) bool { return true },
+			func(i int) bool { return i%2 == 1 },
+		}[round%3]
+		concurrentCreateSameEmail(t, st, fmt.Sprintf("race%d", round), withPassword)
+	}
+}
+
+func concurrentCreateSameEmail(t *testing.T, st Store, local string, withPassword func(i int) bool) {
+	t.Helper()
 	ctx := t.Context()
+	spellings := []string{local + "@example.com", strings.ToUpper(local) + "@Example.com",
+		strings.ToUpper(local + "@example.com"), local + "@EXAMPLE.com"}
 	users := make([]domain.User, concurrent)
 	for i := range users {
-		users[i] = newUser(t, "race@example.com")
+		users[i] = domain.RehydrateUser(newUserID(), domain.RehydrateEmail(spellings[i%len(spellings)]), false, "Racer", domain.RoleUser, t0)
 	}
-	errs := together(concurrent, func(i int) error { return st.CreateUser(ctx, users[i]) })
+	errs := together(concurrent, func(i int) error {
+		if withPassword(i) {
+			return register(ctx, st, users[i], hash)
+		}
+		return st.CreateUser(ctx, users[i])
+	})
 
 	winner, taken := -1, 0
 	for i, err := range errs {
 		switch {
 		case err == nil:
 			if winner >= 0 {
-				t.Fatalf("CreateUser succeeded for goroutines %d and %d; want exactly one", winner, i)
+				t.Fatalf("%s: CreateUser succeeded for goroutines %d and %d; want exactly one", local, winner, i)
 			}
 			winner = i
 		case errors.Is(err, domain.ErrEmailTaken):
 			taken++
 		default:
-			t.Errorf("goroutine %d: CreateUser = %v, want nil or ErrEmailTaken", i, err)
+			t.Errorf("%s: goroutine %d: CreateUser = %v, want nil or ErrEmailTaken", local, i, err)
 		}
 	}
 	if winner < 0 || taken != concurrent-1 {
-		t.Fatalf("got winner=%d and %d ErrEmailTaken; want exactly 1 success and %d ErrEmailTaken", winner, taken, concurrent-1)
+		t.Fatalf("%s: got winner=%d and %d ErrEmailTaken; want exactly 1 success and %d ErrEmailTaken", local, winner, taken, concurrent-1)
 	}
-	got, err := st.UserByEmail(ctx, mustEmail(t, "race@example.com"))
+	got, err := st.UserByEmail(ctx, mustEmail(t, spellings[0]))
 	mustNil(t, err)
 	assertUser(t, got, users[winner])
+	for i, u := range users {
+		if i == winner {
+			continue
+		}
+		_, err := st.UserByID(ctx, u.ID())
+		mustIs(t, err, domain.ErrNotFound)
+		_, err = st.PasswordHash(ctx, u.ID())
+		mustIs(t, err, domain.ErrNotFound)
+	}
+	if withPassword(winner) {
+		assertHash(t, st, users[winner], hash)
+	} else {
+		_, err = st.PasswordHash(ctx, users[winner].ID())
+		mustIs(t, err, domain.ErrNotFound)
+	}
+	assertUsers(t, listUsers(t, st, ports.UserFilter{EmailContains: local + "@", Limit: 2 * concurrent}), users[winner:winner+1])
 }
 
 func testSetRole(t *testing.T, st Store) {
@@ -303,7 +318,7 @@ func testSetRole(t *testing.T, st Store) {
 	t1 := t0.Add(time.Minute)
 
 	mustNil(t, st.SetRole(ctx, u.ID(), domain.RoleAdmin, t1))
-	admin := domain.RehydrateUser(u.ID(), u.Email(), u.Name(), domain.RoleAdmin, u.PasswordHash(), u.CreatedAt())
+	admin := domain.RehydrateUser(u.ID(), u.Email(), u.EmailVerified(), u.Name(), domain.RoleAdmin, u.CreatedAt())
 	got, err := st.UserByID(ctx, u.ID())
 	mustNil(t, err)
 	assertUser(t, got, admin)
@@ -325,25 +340,31 @@ func testSetRole(t *testing.T, st Store) {
 	got, err = st.UserByID(ctx, u.ID())
 	mustNil(t, err)
 	assertUser(t, got, u)
+	// The credential is not the identity: a role change leaves it.
+	assertHash(t, st, u, hash)
 }
 
-// A role change reaches the owner that SessionByID and RotateRefreshToken
+// A role change reaches the owner that SessionByID and RefreshToken
 // return: that is how it reaches the next access token.
 func testSetRoleShowsInSessions(t *testing.T, st Store) {
 	ctx := t.Context()
-	sess, first := startSession(t, st)
+	u, sess, first := startSession(t, st)
 	t1 := t0.Add(time.Minute)
-	mustNil(t, st.SetRole(ctx, sess.UserID(), domain.RoleAdmin, t1))
+	mustNil(t, st.SetRole(ctx, u.ID(), domain.RoleAdmin, t1))
+	admin := domain.RehydrateUser(u.ID(), u.Email(), u.EmailVerified(), u.Name(), domain.RoleAdmin, u.CreatedAt())
 
 	_, owner, err := st.SessionByID(ctx, sess.ID())
 	mustNil(t, err)
-	if owner.Role() != domain.RoleAdmin {
-		t.Fatalf("SessionByID owner role = %q, want admin", owner.Role())
-	}
-	_, owner, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
+	assertUser(t, owner, admin)
+	_, _, owner, err = st.RefreshToken(ctx, first.Hash())
 	mustNil(t, err)
-	if owner.Role() != domain.RoleAdmin {
-		t.Fatalf("RotateRefreshToken owner role = %q, want admin", owner.Role())
+	assertUser(t, owner, admin)
+
+	r, err := refresh(t, st, first.Plaintext(), t1, noPolicy, curl)
+	mustNil(t, err)
+	assertUser(t, r.owner, admin)
+	if r.claims.Role != domain.RoleAdmin {
+		t.Fatalf("the refreshed access token carries role %q, want admin", r.claims.Role)
 	}
 }
 
@@ -432,7 +453,7 @@ func testListUsersFilter(t *testing.T, st Store) {
 	// Stored as they came (older rows, imports): mixed case and the
 	// characters LIKE would treat as wildcards or escapes.
 	for _, raw := range []string{"Mixed.Case@Example.COM", "per%cent@example.net", "under_score@example.net", `back\slash@example.net`} {
-		u := domain.RehydrateUser(newUserID(), domain.RehydrateEmail(raw), "", domain.RoleUser, hash, t0)
+		u := domain.RehydrateUser(newUserID(), domain.RehydrateEmail(raw), false, "", domain.RoleUser, t0)
 		mustNil(t, st.CreateUser(ctx, u))
 		users = append(users, u)
 	}
@@ -522,438 +543,15 @@ func testListUsersBadInput(t *testing.T, st Store) {
 	}
 }
 
-// ---- sessions ----
-
-func testCreateSession(t *testing.T, st Store) {
-	ctx := t.Context()
-	u := createUser(t, st, "ada@example.com")
-	sess := domain.NewSession(newSessionID(), u.ID(), t0, domain.ClientInfo{})
-	tok := newToken(t, t0)
-	mustNil(t, st.CreateSession(ctx, sess, tok.Record(sess.ID()), ""))
-
-	got, owner, err := st.SessionByID(ctx, sess.ID())
-	mustNil(t, err)
-	assertSession(t, got, sess)
-	assertUser(t, owner, u)
-	if !got.Active() {
-		t.Fatal("new session is not active")
-	}
-}
-
-func testUnknownSession(t *testing.T, st Store) {
-	ctx := t.Context()
-	startSession(t, st)
-	_, _, err := st.SessionByID(ctx, newSessionID())
-	mustIs(t, err, domain.ErrNotFound)
-	_, _, err = st.SessionByID(ctx, domain.SessionID("not-a-uuid"))
-	mustIs(t, err, domain.ErrNotFound)
-}
-
-func testCreateSessionUnknownUser(t *testing.T, st Store) {
-	ctx := t.Context()
-	sess := domain.NewSession(newSessionID(), newUserID(), t0, domain.ClientInfo{})
-	if err := st.CreateSession(ctx, sess, newToken(t, t0).Record(sess.ID()), ""); err == nil {
-		t.Fatal("CreateSession for an unknown user = nil, want an error")
-	}
-	_, _, err := st.SessionByID(ctx, sess.ID())
-	mustIs(t, err, domain.ErrNotFound)
-}
-
-func testCreateSessionForeignToken(t *testing.T, st Store) {
-	ctx := t.Context()
-	u := createUser(t, st, "ada@example.com")
-	sess := domain.NewSession(newSessionID(), u.ID(), t0, domain.ClientInfo{})
-	tok := newToken(t, t0)
-	if err := st.CreateSession(ctx, sess, tok.Record(newSessionID()), ""); err == nil {
-		t.Fatal("CreateSession with a first token naming another session = nil, want an error")
-	}
-	_, _, err := st.SessionByID(ctx, sess.ID())
-	mustIs(t, err, domain.ErrNotFound)
-	_, _, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t0).Record(""), t0, noPolicy, domain.ClientInfo{}, nil)
-	mustIs(t, err, domain.ErrInvalidRefreshToken)
-}
-
-// ---- rotation ----
-
-func testRotateHappyPath(t *testing.T, st Store) {
-	ctx := t.Context()
-	sess, first := startSession(t, st)
-
-	t1 := t0.Add(time.Minute)
-	second := newToken(t, t1)
-	// next.SessionID is ignored: the new token joins the presented token's session.
-	got, owner, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(newSessionID()), t1, noPolicy, domain.ClientInfo{}, nil)
-	mustNil(t, err)
-	assertSession(t, got, sess)
-	if owner.ID() != sess.UserID() || owner.Email().IsZero() || owner.Role() != domain.RoleUser {
-		t.Fatalf("rotation returned owner %v %q %q, want the session's user", owner.ID(), owner.Email(), owner.Role())
-	}
-
-	t2 := t1.Add(time.Minute)
-	third := newToken(t, t2)
-	got, _, err = st.RotateRefreshToken(ctx, second.Hash(), third.Record(""), t2, noPolicy, domain.ClientInfo{}, nil)
-	mustNil(t, err)
-	assertSession(t, got, sess)
-
-	stored, _, err := st.SessionByID(ctx, sess.ID())
-	mustNil(t, err)
-	assertSession(t, stored, sess)
-}
-
-func testRotateReuse(t *testing.T, st Store) {
-	ctx := t.Context()
-	sess, first := startSession(t, st)
-
-	t1 := t0.Add(time.Minute)
-	second := newToken(t, t1)
-	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
-	mustNil(t, err)
-
-	// The spent token again: reuse, and the session dies with it.
-	t2 := t1.Add(time.Minute)
-	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{}, nil)
-	mustIs(t, err, domain.ErrRefreshTokenReused)
-	mustIs(t, err, domain.ErrInvalidRefreshToken)
-	assertRevokedAt(t, st, sess, t2)
-
-	// The newest token, never spent, now fails too, as plain invalid.
-	t3 := t2.Add(time.Minute)
-	_, _, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, t3).Record(""), t3, noPolicy, domain.ClientInfo{}, nil)
-	mustIs(t, err, domain.ErrInvalidRefreshToken)
-	mustNotIs(t, err, domain.ErrRefreshTokenReused)
-	assertRevokedAt(t, st, sess, t2)
-}
-
-func testRotateExpired(t *testing.T, st Store) {
-	ctx := t.Context()
-	sess, tok := startSession(t, st)
-	exp := tok.ExpiresAt()
-
-	for _, now := range []time.Time{exp, exp.Add(time.Microsecond), exp.Add(24 * time.Hour)} {
-		_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, now).Record(""), now, noPolicy, domain.ClientInfo{}, nil)
-		mustIs(t, err, domain.ErrInvalidRefreshToken)
-		mustNotIs(t, err, domain.ErrRefreshTokenReused)
-	}
-	stored, _, err := st.SessionByID(ctx, sess.ID())
-	mustNil(t, err)
-	assertSession(t, stored, sess) // an expired token does not revoke
-
-	// One microsecond before expiry it is still live.
-	now := exp.Add(-time.Microsecond)
-	got, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, now).Record(""), now, noPolicy, domain.ClientInfo{}, nil)
-	mustNil(t, err)
-	assertSession(t, got, sess)
-}
-
-// A spent token that has also expired is still evidence of theft: the
-// stores report reuse and revoke rather than a plain expiry.
-func testRotateSpentExpired(t *testing.T, st Store) {
-	ctx := t.Context()
-	sess, first := startSession(t, st)
-	t1 := t0.Add(time.Minute)
-	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
-	mustNil(t, err)
-
-	late := first.ExpiresAt().Add(time.Hour)
-	_, _, err = st.RotateRefreshToken(ctx, first.Hash(), newToken(t, late).Record(""), late, noPolicy, domain.ClientInfo{}, nil)
-	mustIs(t, err, domain.ErrRefreshTokenReused)
-	assertRevokedAt(t, st, sess, late)
-}
-
-func testRotateUnknown(t *testing.T, st Store) {
-	ctx := t.Context()
-	sess, _ := startSession(t, st)
-	_, _, err := st.RotateRefreshToken(ctx, newToken(t, t0).Hash(), newToken(t, t0).Record(""), t0, noPolicy, domain.ClientInfo{}, nil)
-	mustIs(t, err, domain.ErrInvalidRefreshToken)
-	mustNotIs(t, err, domain.ErrRefreshTokenReused)
-	stored, _, err := st.SessionByID(ctx, sess.ID())
-	mustNil(t, err)
-	assertSession(t, stored, sess)
-}
-
-func testRotateRevokedSession(t *testing.T, st Store) {
-	ctx := t.Context()
-	sess, first := startSession(t, st)
-	t1 := t0.Add(time.Minute)
-	second := newToken(t, t1)
-	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
-	mustNil(t, err)
-	t2 := t1.Add(time.Minute)
-	mustNil(t, st.RevokeSession(ctx, sess.ID(), t2))
-
-	// Live and spent tokens of a revoked session are both plain invalid,
-	// and neither moves revoked_at.
-	t3 := t2.Add(time.Minute)
-	for _, presented := range []domain.RefreshToken{second, first} {
-		_, _, err = st.RotateRefreshToken(ctx, presented.Hash(), newToken(t, t3).Record(""), t3, noPolicy, domain.ClientInfo{}, nil)
-		mustIs(t, err, domain.ErrInvalidRefreshToken)
-		mustNotIs(t, err, domain.ErrRefreshTokenReused)
-	}
-	assertRevokedAt(t, st, sess, t2)
-}
-
-func testReuseRevokesOnlyItsSession(t *testing.T, st Store) {
-	ctx := t.Context()
-	a, aFirst := startSession(t, st)
-	b, bFirst := startSession(t, st)
-
-	t1 := t0.Add(time.Minute)
-	_, _, err := st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
-	mustNil(t, err)
-	_, _, err = st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
-	mustIs(t, err, domain.ErrRefreshTokenReused)
-	assertRevokedAt(t, st, a, t1)
-
-	got, _, err := st.RotateRefreshToken(ctx, bFirst.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
-	mustNil(t, err)
-	assertSession(t, got, b)
-}
-
-func testConcurrentRotate(t *testing.T, st Store) {
-	ctx := t.Context()
-	sess, first := startSession(t, st)
-	t1 := t0.Add(time.Minute)
-	next := make([]domain.RefreshToken, concurrent)
-	for i := range next {
-		next[i] = newToken(t, t1)
-	}
-	sessions := make([]domain.Session, concurrent)
-	errs := together(concurrent, func(i int) error {
-		var err error
-		sessions[i], _, err = st.RotateRefreshToken(ctx, first.Hash(), next[i].Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
-		return err
-	})
-
-	winner, rejected, reused := -1, 0, 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			if winner >= 0 {
-				t.Fatalf("rotation succeeded for goroutines %d and %d; want exactly one", winner, i)
-			}
-			winner = i
-		case errors.Is(err, domain.ErrInvalidRefreshToken):
-			rejected++
-			if errors.Is(err, domain.ErrRefreshTokenReused) {
-				reused++
-			}
-		default:
-			t.Errorf("goroutine %d: RotateRefreshToken = %v, want nil or ErrInvalidRefreshToken", i, err)
-		}
-	}
-	if winner < 0 || rejected != concurrent-1 {
-		t.Fatalf("got winner=%d and %d rejections; want exactly 1 success and %d ErrInvalidRefreshToken", winner, rejected, concurrent-1)
-	}
-	assertSession(t, sessions[winner], sess)
-	// Losers find the token spent: strict RFC 9700 reuse detection. The
-	// first of them to look revokes the session; later ones may find it
-	// revoked already (plain invalid), so how many say "reused" depends on
-	// timing, but at least one does, and the session, the winner's new
-	// token included, is dead.
-	if reused < 1 {
-		t.Fatalf("no loser reported ErrRefreshTokenReused; want at least one")
-	}
-	assertRevokedAt(t, st, sess, t1)
-
-	_, _, err := st.RotateRefreshToken(ctx, next[winner].Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
-	mustIs(t, err, domain.ErrInvalidRefreshToken)
-	mustNotIs(t, err, domain.ErrRefreshTokenReused)
-}
-
-// ---- revocation ----
-
-func testRevokeSession(t *testing.T, st Store) {
-	ctx := t.Context()
-	sess, tok := startSession(t, st)
-	other, otherTok := startSession(t, st)
-	t1 := t0.Add(time.Minute)
-	mustNil(t, st.RevokeSession(ctx, sess.ID(), t1))
-	assertRevokedAt(t, st, sess, t1)
-
-	_, _, err := st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
-	mustIs(t, err, domain.ErrInvalidRefreshToken)
-	mustNotIs(t, err, domain.ErrRefreshTokenReused)
-
-	got, _, err := st.RotateRefreshToken(ctx, otherTok.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
-	mustNil(t, err)
-	assertSession(t, got, other)
-}
-
-func testRevokeIdempotent(t *testing.T, st Store) {
-	ctx := t.Context()
-	sess, _ := startSession(t, st)
-	t1 := t0.Add(time.Minute)
-	mustNil(t, st.RevokeSession(ctx, sess.ID(), t1))
-	mustNil(t, st.RevokeSession(ctx, sess.ID(), t1.Add(time.Hour)))
-	assertRevokedAt(t, st, sess, t1) // the first revocation time stays
-}
-
-func testRevokeUnknownSession(t *testing.T, st Store) {
-	ctx := t.Context()
-	sess, _ := startSession(t, st)
-	mustNil(t, st.RevokeSession(ctx, newSessionID(), t0))
-	mustNil(t, st.RevokeSession(ctx, domain.SessionID("not-a-uuid"), t0))
-	stored, _, err := st.SessionByID(ctx, sess.ID())
-	mustNil(t, err)
-	assertSession(t, stored, sess)
-}
-
-func testRevokeByLiveToken(t *testing.T, st Store) {
-	ctx := t.Context()
-	sess, tok := startSession(t, st)
-	other, _ := startSession(t, st)
-	t1 := t0.Add(time.Minute)
-	_, err := st.RevokeSessionByRefreshToken(ctx, tok.Hash(), t1)
-	mustNil(t, err)
-	assertRevokedAt(t, st, sess, t1)
-	_, err = st.RevokeSessionByRefreshToken(ctx, tok.Hash(), t1.Add(time.Hour))
-	mustNil(t, err)
-	assertRevokedAt(t, st, sess, t1)
-
-	_, _, err = st.RotateRefreshToken(ctx, tok.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
-	mustIs(t, err, domain.ErrInvalidRefreshToken)
-	mustNotIs(t, err, domain.ErrRefreshTokenReused)
-
-	stored, _, err := st.SessionByID(ctx, other.ID())
-	mustNil(t, err)
-	assertSession(t, stored, other)
-}
-
-func testRevokeBySpentToken(t *testing.T, st Store) {
-	ctx := t.Context()
-	sess, first := startSession(t, st)
-	t1 := t0.Add(time.Minute)
-	second := newToken(t, t1)
-	_, _, err := st.RotateRefreshToken(ctx, first.Hash(), second.Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
-	mustNil(t, err)
-
-	t2 := t1.Add(time.Minute)
-	_, err = st.RevokeSessionByRefreshToken(ctx, first.Hash(), t2)
-	mustNil(t, err)
-	assertRevokedAt(t, st, sess, t2)
-	_, _, err = st.RotateRefreshToken(ctx, second.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{}, nil)
-	mustIs(t, err, domain.ErrInvalidRefreshToken)
-	mustNotIs(t, err, domain.ErrRefreshTokenReused)
-}
-
-func testRevokeByExpiredToken(t *testing.T, st Store) {
-	ctx := t.Context()
-	sess, tok := startSession(t, st)
-	late := tok.ExpiresAt().Add(time.Hour)
-	_, err := st.RevokeSessionByRefreshToken(ctx, tok.Hash(), late)
-	mustNil(t, err)
-	assertRevokedAt(t, st, sess, late)
-}
-
-func testRevokeByUnknownToken(t *testing.T, st Store) {
-	ctx := t.Context()
-	sess, _ := startSession(t, st)
-	_, err := st.RevokeSessionByRefreshToken(ctx, newToken(t, t0).Hash(), t0)
-	mustNil(t, err)
-	stored, _, err := st.SessionByID(ctx, sess.ID())
-	mustNil(t, err)
-	assertSession(t, stored, sess)
-}
-
-func testRevokeUserSessions(t *testing.T, st Store) {
-	ctx := t.Context()
-	a, aFirst := startSession(t, st)
-	_, owner, err := st.SessionByID(ctx, a.ID())
-	mustNil(t, err)
-	b, bFirst := startSessionOf(t, st, owner)
-	ended, _ := startSessionOf(t, st, owner)
-	other, otherTok := startSession(t, st)
-
-	t1 := t0.Add(time.Minute)
-	mustNil(t, st.RevokeSession(ctx, ended.ID(), t1))
-	// A rotated session is still active: it counts.
-	_, _, err = st.RotateRefreshToken(ctx, bFirst.Hash(), newToken(t, t1).Record(""), t1, noPolicy, domain.ClientInfo{}, nil)
-	mustNil(t, err)
-
-	t2 := t1.Add(time.Minute)
-	n, err := st.RevokeUserSessions(ctx, owner.ID(), t2)
-	mustNil(t, err)
-	if n != 2 {
-		t.Fatalf("RevokeUserSessions = %d, want 2 (the already revoked session does not count)", n)
-	}
-	assertRevokedAt(t, st, a, t2)
-	assertRevokedAt(t, st, b, t2)
-	assertRevokedAt(t, st, ended, t1)
-	_, _, err = st.RotateRefreshToken(ctx, aFirst.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{}, nil)
-	mustIs(t, err, domain.ErrInvalidRefreshToken)
-	mustNotIs(t, err, domain.ErrRefreshTokenReused)
-
-	// Idempotent: nothing left to end, and the times stay.
-	n, err = st.RevokeUserSessions(ctx, owner.ID(), t2.Add(time.Hour))
-	mustNil(t, err)
-	if n != 0 {
-		t.Fatalf("second RevokeUserSessions = %d, want 0", n)
-	}
-	assertRevokedAt(t, st, a, t2)
-
-	// Another user's session is untouched.
-	got, _, err := st.RotateRefreshToken(ctx, otherTok.Hash(), newToken(t, t2).Record(""), t2, noPolicy, domain.ClientInfo{}, nil)
-	mustNil(t, err)
-	assertSession(t, got, other)
-
-	// The user can log in again afterwards.
-	fresh, _ := startSessionOf(t, st, owner)
-	stored, _, err := st.SessionByID(ctx, fresh.ID())
-	mustNil(t, err)
-	if !stored.Active() {
-		t.Fatal("a session started after RevokeUserSessions is not active")
-	}
-}
-
-func testRevokeUserSessionsUnknownUser(t *testing.T, st Store) {
-	ctx := t.Context()
-	sess, _ := startSession(t, st)
-	noSessions := createUser(t, st, "idle@example.com")
-	for _, id := range []domain.UserID{newUserID(), "not-a-uuid", noSessions.ID()} {
-		n, err := st.RevokeUserSessions(ctx, id, t0)
-		if err != nil || n != 0 {
-			t.Fatalf("RevokeUserSessions(%q) = %d, %v; want 0, nil", id, n, err)
-		}
-	}
-	stored, _, err := st.SessionByID(ctx, sess.ID())
-	mustNil(t, err)
-	assertSession(t, stored, sess)
-}
-
-// Concurrent calls (two operators, a retried command) end every session
-// and count each exactly once between them.
-func testConcurrentRevokeUserSessions(t *testing.T, st Store) {
-	ctx := t.Context()
-	u := createUser(t, st, "ada@example.com")
-	const sessions = 5
-	started := make([]domain.Session, sessions)
-	for i := range started {
-		started[i], _ = startSessionOf(t, st, u)
-	}
-	t1 := t0.Add(time.Minute)
-	counts := make([]int, concurrent)
-	errs := together(concurrent, func(i int) error {
-		var err error
-		counts[i], err = st.RevokeUserSessions(ctx, u.ID(), t1)
-		return err
-	})
-	total := 0
-	for i, err := range errs {
-		mustNil(t, err)
-		total += counts[i]
-	}
-	if total != sessions {
-		t.Fatalf("concurrent RevokeUserSessions counted %d in all (%v), want %d", total, counts, sessions)
-	}
-	for _, s := range started {
-		assertRevokedAt(t, st, s, t1)
-	}
+func testPing(t *testing.T, st Store) {
+	mustNil(t, st.Ping(t.Context()))
 }
 
 // ---- helpers ----
 
 func newUserID() domain.UserID       { return domain.UserID(uuid.Must(uuid.NewV7()).String()) }
 func newSessionID() domain.SessionID { return domain.SessionID(uuid.Must(uuid.NewV7()).String()) }
+func newEventID() domain.EventID     { return domain.EventID(uuid.Must(uuid.NewV7()).String()) }
 
 func mustEmail(t *testing.T, raw string) domain.Email {
 	t.Helper()
@@ -966,18 +564,30 @@ func mustEmail(t *testing.T, raw string) domain.Email {
 
 func newUser(t *testing.T, email string) domain.User {
 	t.Helper()
-	u, err := domain.NewUser(newUserID(), mustEmail(t, email), "Ada Lovelace", hash, t0)
+	u, err := domain.NewUser(newUserID(), mustEmail(t, email), "Ada Lovelace", t0)
 	if err != nil {
 		t.Fatalf("NewUser: %v", err)
 	}
 	return u
 }
 
+// register stores u with password hash h in one transaction, as
+// account.Registration does.
+func register(ctx context.Context, st Store, u domain.User, h string) error {
+	return st.WithinTx(ctx, func(tx ports.Stores) error {
+		if err := tx.Users.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.Passwords.SetPassword(ctx, u.ID(), h, u.CreatedAt())
+	})
+}
+
+// createUser registers a user of email whose password hash is hash.
 func createUser(t *testing.T, st Store, email string) domain.User {
 	t.Helper()
 	u := newUser(t, email)
-	if err := st.CreateUser(t.Context(), u); err != nil {
-		t.Fatalf("CreateUser: %v", err)
+	if err := register(t.Context(), st, u, hash); err != nil {
+		t.Fatalf("register: %v", err)
 	}
 	return u
 }
@@ -991,24 +601,31 @@ func newToken(t *testing.T, now time.Time) domain.RefreshToken {
 	return tok
 }
 
-// startSession creates a user and a session at t0 with its first token.
-func startSession(t *testing.T, st Store) (domain.Session, domain.RefreshToken) {
-	t.Helper()
-	u := createUser(t, st, uuid.NewString()+"@example.com")
-	sess := domain.NewSession(newSessionID(), u.ID(), t0, domain.ClientInfo{})
-	tok := newToken(t, t0)
-	if err := st.CreateSession(t.Context(), sess, tok.Record(sess.ID()), ""); err != nil {
-		t.Fatalf("CreateSession: %v", err)
-	}
-	return sess, tok
+// newSession is a session of u opened at at by a password login, from client.
+func newSession(u domain.User, at time.Time, client domain.ClientInfo) domain.Session {
+	return domain.NewSession(newSessionID(), domain.NewAuthentication(u, at, domain.MethodPassword), at, client)
 }
 
-// startSessionOf starts another session of u at t0 with its first token.
+// startSession registers a user and opens a session of it at t0 with its
+// first token.
+func startSession(t *testing.T, st Store) (domain.User, domain.Session, domain.RefreshToken) {
+	t.Helper()
+	u := createUser(t, st, uuid.NewString()+"@example.com")
+	sess, tok := startSessionOf(t, st, u)
+	return u, sess, tok
+}
+
+// startSessionOf opens another session of u at t0 with its first token.
 func startSessionOf(t *testing.T, st Store, u domain.User) (domain.Session, domain.RefreshToken) {
 	t.Helper()
-	sess := domain.NewSession(newSessionID(), u.ID(), t0, domain.ClientInfo{})
-	tok := newToken(t, t0)
-	if err := st.CreateSession(t.Context(), sess, tok.Record(sess.ID()), ""); err != nil {
+	return startSessionAt(t, st, u, t0, domain.ClientInfo{})
+}
+
+func startSessionAt(t *testing.T, st Store, u domain.User, at time.Time, client domain.ClientInfo) (domain.Session, domain.RefreshToken) {
+	t.Helper()
+	sess := newSession(u, at, client)
+	tok := newToken(t, at)
+	if err := st.CreateSession(t.Context(), sess, tok.Record(sess.ID())); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
 	return sess, tok
@@ -1033,34 +650,64 @@ func together(n int, fn func(i int) error) []error {
 
 func assertUser(t *testing.T, got, want domain.User) {
 	t.Helper()
-	if got.ID() != want.ID() || got.Email() != want.Email() || got.Name() != want.Name() ||
-		got.Role() != want.Role() || got.PasswordHash() != want.PasswordHash() || !got.CreatedAt().Equal(want.CreatedAt()) {
-		t.Fatalf("user mismatch:\n got  id=%s email=%s name=%q role=%s hash=%q created=%s\n want id=%s email=%s name=%q role=%s hash=%q created=%s",
-			got.ID(), got.Email(), got.Name(), got.Role(), got.PasswordHash(), got.CreatedAt().Format(time.RFC3339Nano),
-			want.ID(), want.Email(), want.Name(), want.Role(), want.PasswordHash(), want.CreatedAt().Format(time.RFC3339Nano))
+	if got.ID() != want.ID() || got.Email() != want.Email() || got.EmailVerified() != want.EmailVerified() ||
+		got.Name() != want.Name() || got.Role() != want.Role() || !got.CreatedAt().Equal(want.CreatedAt()) {
+		t.Fatalf("user mismatch:\n got  id=%s email=%s verified=%t name=%q role=%s created=%s\n want id=%s email=%s verified=%t name=%q role=%s created=%s",
+			got.ID(), got.Email(), got.EmailVerified(), got.Name(), got.Role(), got.CreatedAt().Format(time.RFC3339Nano),
+			want.ID(), want.Email(), want.EmailVerified(), want.Name(), want.Role(), want.CreatedAt().Format(time.RFC3339Nano))
 	}
 }
 
+// assertSession compares what a session is: id, owner, creation,
+// revocation and the methods its login proved.
 func assertSession(t *testing.T, got, want domain.Session) {
 	t.Helper()
-	if got.ID() != want.ID() || got.UserID() != want.UserID() ||
-		!got.CreatedAt().Equal(want.CreatedAt()) || !got.RevokedAt().Equal(want.RevokedAt()) {
-		t.Fatalf("session mismatch:\n got  id=%s user=%s created=%s revoked=%s\n want id=%s user=%s created=%s revoked=%s",
-			got.ID(), got.UserID(), got.CreatedAt().Format(time.RFC3339Nano), got.RevokedAt().Format(time.RFC3339Nano),
-			want.ID(), want.UserID(), want.CreatedAt().Format(time.RFC3339Nano), want.RevokedAt().Format(time.RFC3339Nano))
+	if got.ID() != want.ID() || got.UserID() != want.UserID() || !got.CreatedAt().Equal(want.CreatedAt()) ||
+		!got.RevokedAt().Equal(want.RevokedAt()) || !slices.Equal(got.Methods(), want.Methods()) {
+		t.Fatalf("session mismatch:\n got  id=%s user=%s created=%s revoked=%s methods=%q\n want id=%s user=%s created=%s revoked=%s methods=%q",
+			got.ID(), got.UserID(), got.CreatedAt().Format(time.RFC3339Nano), got.RevokedAt().Format(time.RFC3339Nano), got.Methods(),
+			want.ID(), want.UserID(), want.CreatedAt().Format(time.RFC3339Nano), want.RevokedAt().Format(time.RFC3339Nano), want.Methods())
 	}
 }
 
-// assertRevokedAt checks the stored session is sess revoked at exactly at.
+// assertSessionFull also compares the last use and its client.
+func assertSessionFull(t *testing.T, got, want domain.Session) {
+	t.Helper()
+	assertSession(t, got, want)
+	if !got.LastUsedAt().Equal(want.LastUsedAt()) || got.Client() != want.Client() {
+		t.Fatalf("session %s: last use %s client %+v; want %s %+v", got.ID(),
+			got.LastUsedAt().Format(time.RFC3339Nano), got.Client(), want.LastUsedAt().Format(time.RFC3339Nano), want.Client())
+	}
+}
+
+// assertStored checks the stored session is exactly want.
+func assertStored(t *testing.T, st Store, want domain.Session) {
+	t.Helper()
+	got, _, err := st.SessionByID(context.WithoutCancel(t.Context()), want.ID())
+	if err != nil {
+		t.Fatalf("SessionByID(%s): %v", want.ID(), err)
+	}
+	assertSessionFull(t, got, want)
+}
+
+// assertActive checks the stored session is sess, not revoked (its last
+// use and client whatever they are now).
+func assertActive(t *testing.T, st Store, sess domain.Session) {
+	t.Helper()
+	assertRevokedAt(t, st, sess, time.Time{})
+}
+
+// assertRevokedAt checks the stored session is sess revoked at exactly at
+// (at zero: not revoked).
 func assertRevokedAt(t *testing.T, st Store, sess domain.Session, at time.Time) {
 	t.Helper()
 	got, _, err := st.SessionByID(context.WithoutCancel(t.Context()), sess.ID())
 	if err != nil {
-		t.Fatalf("SessionByID: %v", err)
+		t.Fatalf("SessionByID(%s): %v", sess.ID(), err)
 	}
-	assertSession(t, got, domain.RehydrateSession(sess.ID(), sess.UserID(), sess.CreatedAt(), got.LastUsedAt(), at, got.Client()))
-	if got.Active() {
-		t.Fatal("revoked session reports Active")
+	assertSession(t, got, domain.RehydrateSession(sess.ID(), sess.UserID(), sess.CreatedAt(), got.LastUsedAt(), at, got.Client(), sess.Methods()))
+	if got.Active() != at.IsZero() {
+		t.Fatalf("session %s: Active = %t with revoked_at %s", sess.ID(), got.Active(), got.RevokedAt())
 	}
 }
 

@@ -1,0 +1,254 @@
+package repotest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/authd/authd/domain"
+)
+
+var throttleCases = []contractCase{
+	{"Throttle/FreeAttemptsThenBackoff", testThrottleBackoff},
+	{"Throttle/BackoffCappedAtMax", testThrottleCap},
+	{"Throttle/WindowResetsTheCount", testThrottleWindow},
+	{"Throttle/ResetForgetsTheKey", testThrottleReset},
+	{"Throttle/ReleaseGivesBackOneAttempt", testThrottleRelease},
+	{"Throttle/PruneForgetsOnlyStaleKeys", testThrottlePrune},
+	{"Throttle/KeysAreIndependent", testThrottleKeys},
+	{"Throttle/ConcurrentClaimsAdmitOnlyTheFreeAttempts", testThrottleConcurrent},
+	{"Throttle/ConcurrentClaimsAfterALockAdmitOne", testThrottleConcurrentLocked},
+}
+
+var throttlePolicy = domain.ThrottlePolicy{FreeAttempts: 5, BaseDelay: time.Second, MaxDelay: time.Minute, Window: time.Hour}
+
+func throttleKey(t *testing.T) domain.ThrottleKey {
+	return domain.ThrottleKeyFor(mustEmail(t, uuid.NewString()+"@example.com"))
+}
+
+func claim(t *testing.T, st Store, key domain.ThrottleKey, now time.Time) (bool, time.Time) {
+	t.Helper()
+	ok, until, err := st.ClaimLoginAttempt(t.Context(), key, now, throttlePolicy)
+	mustNil(t, err)
+	return ok, until
+}
+
+func mustAdmit(t *testing.T, st Store, key domain.ThrottleKey, now, wantLock time.Time) {
+	t.Helper()
+	ok, until := claim(t, st, key, now)
+	if !ok || !until.Equal(wantLock) {
+		t.Fatalf("claim at %s = %t, locked until %s; want admitted, locked until %s", now.Sub(t0), ok, until.Sub(t0), wantLock.Sub(t0))
+	}
+}
+
+func mustRefuse(t *testing.T, st Store, key domain.ThrottleKey, now, wantLock time.Time) {
+	t.Helper()
+	ok, until := claim(t, st, key, now)
+	if ok || !until.Equal(wantLock) {
+		t.Fatalf("claim at %s = %t, locked until %s; want refused, locked until %s", now.Sub(t0), ok, until.Sub(t0), wantLock.Sub(t0))
+	}
+}
+
+func testThrottleBackoff(t *testing.T, st Store) {
+	key := throttleKey(t)
+	for range 4 {
+		mustAdmit(t, st, key, t0, t0)
+	}
+	mustAdmit(t, st, key, t0, t0.Add(time.Second)) // the fifth is free but locks
+	mustRefuse(t, st, key, t0, t0.Add(time.Second))
+	mustRefuse(t, st, key, t0.Add(time.Second-time.Microsecond), t0.Add(time.Second))
+	at := t0.Add(time.Second)
+	mustAdmit(t, st, key, at, at.Add(2*time.Second))
+	mustRefuse(t, st, key, at.Add(time.Second), at.Add(2*time.Second))
+	at = at.Add(2 * time.Second)
+	mustAdmit(t, st, key, at, at.Add(4*time.Second))
+	at = at.Add(10 * time.Second) // waiting longer does not lower the count
+	mustAdmit(t, st, key, at, at.Add(8*time.Second))
+}
+
+func testThrottleCap(t *testing.T, st Store) {
+	key := throttleKey(t)
+	at := t0
+	var lock time.Duration
+	for range 40 {
+		ok, until := claim(t, st, key, at)
+		if !ok {
+			t.Fatalf("claim at the end of the lock refused")
+		}
+		lock = until.Sub(at)
+		if lock > time.Minute {
+			t.Fatalf("lock of %s exceeds the one-minute cap", lock)
+		}
+		at = until
+		if lock == 0 {
+			at = at.Add(time.Microsecond)
+		}
+	}
+	if lock != time.Minute {
+		t.Fatalf("after 40 attempts the lock is %s, want the cap", lock)
+	}
+}
+
+func testThrottleWindow(t *testing.T, st Store) {
+	key := throttleKey(t)
+	for range 4 {
+		mustAdmit(t, st, key, t0, t0)
+	}
+	mustAdmit(t, st, key, t0, t0.Add(time.Second))
+	// An hour after the window began the count starts over: four more free.
+	later := t0.Add(time.Hour)
+	for range 4 {
+		mustAdmit(t, st, key, later, later)
+	}
+	mustAdmit(t, st, key, later, later.Add(time.Second))
+	mustRefuse(t, st, key, later, later.Add(time.Second))
+	// Within the window it does not.
+	at := later.Add(59 * time.Minute)
+	mustAdmit(t, st, key, at, at.Add(2*time.Second))
+}
+
+// testThrottleRelease: each release gives back one claim, so claims that
+// were all released never lock; a lock already earned stays.
+func testThrottleRelease(t *testing.T, st Store) {
+	ctx := t.Context()
+	key := throttleKey(t)
+	for range 20 { // twenty attempts the hasher refused: none counts
+		claim(t, st, key, t0)
+		mustNil(t, st.ReleaseLoginAttempt(ctx, key, t0))
+	}
+	for range 4 {
+		mustAdmit(t, st, key, t0, t0)
+	}
+	// The fifth earns a one-second lock; releasing it keeps the lock.
+	claim(t, st, key, t0)
+	mustNil(t, st.ReleaseLoginAttempt(ctx, key, t0))
+	mustRefuse(t, st, key, t0, t0.Add(time.Second))
+	// After the lock the count is four again: the next claim is the fifth,
+	// admitted with its one-second lock.
+	at := t0.Add(time.Second)
+	mustAdmit(t, st, key, at, at.Add(time.Second))
+	mustNil(t, st.ReleaseLoginAttempt(ctx, throttleKey(t), t0)) // unknown: fine
+}
+
+// testThrottlePrune: a key goes once its window has passed and its lock
+// has ended, not before; a pruned key starts afresh.
+func testThrottlePrune(t *testing.T, st Store) {
+	ctx := t.Context()
+	old, recent := throttleKey(t), throttleKey(t)
+	for range 6 {
+		claim(t, st, old, t0) // locked until t0+2s
+	}
+	late := t0.Add(throttlePolicy.Window)
+	claim(t, st, recent, late) // its window starts an hour later
+
+	n, err := st.PruneLoginThrottle(ctx, t0.Add(30*time.Minute), throttlePolicy)
+	mustNil(t, err)
+	if n != 0 {
+		t.Fatalf("pruned %d keys inside their window", n)
+	}
+	at := late.Add(time.Second)
+	n, err = st.PruneLoginThrottle(ctx, at, throttlePolicy)
+	mustNil(t, err)
+	if n != 1 {
+		t.Fatalf("pruned %d keys, want the stale one only", n)
+	}
+	// The stale key starts afresh (its first claim locks nothing); the
+	// recent one kept its count (a second claim in its window).
+	mustAdmit(t, st, old, at, at)
+	ok, _ := claim(t, st, recent, at)
+	if !ok {
+		t.Fatal("the recent key was refused")
+	}
+}
+
+func testThrottleReset(t *testing.T, st Store) {
+	ctx := t.Context()
+	key := throttleKey(t)
+	for range 5 {
+		claim(t, st, key, t0)
+	}
+	mustRefuse(t, st, key, t0, t0.Add(time.Second))
+	mustNil(t, st.ResetLoginAttempts(ctx, key))
+	mustAdmit(t, st, key, t0, t0)
+	mustNil(t, st.ResetLoginAttempts(ctx, throttleKey(t))) // unknown: fine
+}
+
+func testThrottleKeys(t *testing.T, st Store) {
+	a, b := throttleKey(t), throttleKey(t)
+	for range 5 {
+		claim(t, st, a, t0)
+	}
+	mustRefuse(t, st, a, t0, t0.Add(time.Second))
+	mustAdmit(t, st, b, t0, t0)
+}
+
+// The heart of the throttle: N concurrent wrong guesses cannot all slip
+// past the count; exactly the free attempts are admitted, the last of
+// them earning the first lock, which every refusal reports.
+func testThrottleConcurrent(t *testing.T, st Store) {
+	const n = 50
+	key := throttleKey(t)
+	claims := concurrentClaims(t, st, key, n, t0)
+	free, locking, refused := 0, 0, 0
+	for _, c := range claims {
+		switch {
+		case c.admitted && c.until.Equal(t0):
+			free++
+		case c.admitted && c.until.Equal(t0.Add(time.Second)):
+			locking++
+		case !c.admitted && c.until.Equal(t0.Add(time.Second)):
+			refused++
+		default:
+			t.Fatalf("claim admitted=%t locked until %s; want one of the policy's outcomes", c.admitted, c.until.Sub(t0))
+		}
+	}
+	if want := throttlePolicy.FreeAttempts - 1; free != want || locking != 1 || refused != n-want-1 {
+		t.Fatalf("%d free, %d locking, %d refused of %d concurrent claims; want %d, 1, %d", free, locking, refused, n, want, n-want-1)
+	}
+	mustRefuse(t, st, key, t0, t0.Add(time.Second))
+}
+
+// Once locked, a key admits one attempt when the lock ends, however many
+// arrive together; it doubles the lock, and every refusal reports it.
+func testThrottleConcurrentLocked(t *testing.T, st Store) {
+	const n = 50
+	key := throttleKey(t)
+	for range throttlePolicy.FreeAttempts {
+		claim(t, st, key, t0)
+	}
+	at := t0.Add(time.Second)
+	claims := concurrentClaims(t, st, key, n, at)
+	admitted := 0
+	for _, c := range claims {
+		if c.admitted {
+			admitted++
+		}
+		if !c.until.Equal(at.Add(2 * time.Second)) {
+			t.Fatalf("claim admitted=%t locked until %s; want the doubled lock, %s", c.admitted, c.until.Sub(t0), at.Add(2*time.Second).Sub(t0))
+		}
+	}
+	if admitted != 1 {
+		t.Fatalf("%d of %d concurrent claims admitted at the end of the lock, want exactly 1", admitted, n)
+	}
+}
+
+type claimed struct {
+	admitted bool
+	until    time.Time
+}
+
+// concurrentClaims makes n claims on key at now at once.
+func concurrentClaims(t *testing.T, st Store, key domain.ThrottleKey, n int, now time.Time) []claimed {
+	t.Helper()
+	out := make([]claimed, n)
+	errs := together(n, func(i int) error {
+		var err error
+		out[i].admitted, out[i].until, err = st.ClaimLoginAttempt(t.Context(), key, now, throttlePolicy)
+		return err
+	})
+	for _, err := range errs {
+		mustNil(t, err)
+	}
+	return out
+}
