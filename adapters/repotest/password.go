@@ -165,22 +165,26 @@ func testSwapPasswordHashUnknownUser(t *testing.T, st Store) {
 }
 
 // A swap is no way to give a password to an account without one (that is
-// SetPassword): it fails and stores nothing.
+// SetPassword): there is no credential to swap, ErrNotFound, and nothing
+// is stored.
 func testSwapPasswordHashNone(t *testing.T, st Store) {
 	ctx := t.Context()
 	bare := newUser(t, "ada@example.com")
 	mustNil(t, st.CreateUser(ctx, bare))
 	for _, old := range []string{"", hash} {
-		if err := st.SwapPasswordHash(ctx, bare.ID(), old, newHash, t0); err == nil {
-			t.Fatalf("SwapPasswordHash(old %q) of a user without a password = nil, want an error", old)
-		}
-		_, err := st.PasswordHash(ctx, bare.ID())
+		err := st.SwapPasswordHash(ctx, bare.ID(), old, newHash, t0)
+		mustIs(t, err, domain.ErrNotFound)
+		mustNotIs(t, err, domain.ErrInvalidCredentials)
+		_, err = st.PasswordHash(ctx, bare.ID())
 		mustIs(t, err, domain.ErrNotFound)
 	}
 }
 
 // On its own, HoldPassword is the check: the current hash passes, any
-// other is ErrPasswordChanged, and it changes nothing either way.
+// other is ErrPasswordChanged, and it changes nothing either way. No
+// credential at all (none set, no such user) is no exception: the
+// password the caller checked is not the account's, and a login told so
+// checks once more (signin.Login) rather than failing as "not found".
 func testHoldPassword(t *testing.T, st Store) {
 	ctx := t.Context()
 	u := createUser(t, st, "ada@example.com")
@@ -195,9 +199,9 @@ func testHoldPassword(t *testing.T, st Store) {
 	bare := newUser(t, "grace@example.com")
 	mustNil(t, st.CreateUser(ctx, bare))
 	for _, id := range []domain.UserID{bare.ID(), newUserID(), "not-a-uuid"} {
-		if err := st.HoldPassword(ctx, id, hash); err == nil {
-			t.Fatalf("HoldPassword(%q) with no password stored = nil, want an error", id)
-		}
+		err := st.HoldPassword(ctx, id, hash)
+		mustIs(t, err, domain.ErrPasswordChanged)
+		mustNotIs(t, err, domain.ErrNotFound)
 	}
 	_, err := st.PasswordHash(ctx, bare.ID())
 	mustIs(t, err, domain.ErrNotFound)
