@@ -17,12 +17,12 @@ type Passwords interface {
 	// has no password (or does not exist).
 	PasswordHash(ctx context.Context, user domain.UserID) (string, error)
 	// SwapPasswordHash writes newHash only over oldHash, atomically: a
-	// stored hash other than oldHash is domain.ErrPasswordChanged and
-	// changes nothing. Inside a transaction the credential stays locked
+	// stored hash other than oldHash is domain.ErrPasswordChanged, a user
+	// without a password domain.ErrNotFound, and neither changes anything. Inside a transaction the credential stays locked
 	// until it ends.
 	SwapPasswordHash(ctx context.Context, user domain.UserID, oldHash, newHash string, now time.Time) error
 	// HoldPassword checks that the stored hash still is hash
-	// (domain.ErrPasswordChanged otherwise) and, inside a transaction,
+	// (domain.ErrPasswordChanged otherwise, no password included) and, inside a transaction,
 	// keeps it so until the transaction ends: a concurrent
 	// SwapPasswordHash waits. A login opens its session under it, so a
 	// password change either sees the session (and revokes it) or makes

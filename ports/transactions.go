@@ -12,7 +12,7 @@ type Stores struct {
 
 // Transactor runs a change of several things at once: everything fn does
 // through the Stores it is given commits together when fn returns nil, and
-// none of it when fn returns an error. fn must not act outside them: a
+// none of it when fn returns an error; fn reads its own writes. fn must not act outside them: a
 // store may run it again after a failure that provably committed nothing.
 type Transactor interface {
 	WithinTx(ctx context.Context, fn func(Stores) error) error

@@ -251,8 +251,8 @@ func (v *view) SwapPasswordHash(_ context.Context, user domain.UserID, oldHash, 
 // HoldPassword checks the hash; inside a transaction the mutex keeps it so.
 func (v *view) HoldPassword(_ context.Context, user domain.UserID, hash string) error {
 	defer v.lock()()
-	if err := v.checkHash(user, hash); err != nil {
-		return fmt.Errorf("memory: hold password: %w", err)
+	if got, ok := v.d.passwords[user]; !ok || got != hash {
+		return fmt.Errorf("memory: hold password: %w", domain.ErrPasswordChanged)
 	}
 	return nil
 }
