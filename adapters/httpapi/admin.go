@@ -2,9 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -88,25 +86,6 @@ func (a *api) listUsers(w http.ResponseWriter, r *http.Request) {
 		out.Users = append(out.Users, toUserDTO(u))
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// queryInt parses an optional integer query parameter ("" is 0).
-func queryInt(s string) (int, error) {
-	if s == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, errors.New("not an integer")
-	}
-	return n, nil
-}
-
-// fieldError is a one-field validation failure raised by the adapter.
-func fieldError(field, message string) error {
-	v := &domain.ValidationError{}
-	v.Add(field, domain.CodeInvalid, message)
-	return v.Err()
 }
 
 type setRoleRequest struct {

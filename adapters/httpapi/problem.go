@@ -33,13 +33,6 @@ const (
 	codeRateLimited      = "rate_limited"
 )
 
-// Request-shape errors raised by this adapter before any use case runs.
-var (
-	errMalformed        = errors.New("malformed request body")
-	errTooLarge         = errors.New("request body too large")
-	errUnsupportedMedia = errors.New("content type must be application/json")
-)
-
 // problem is an RFC 9457 problem details document.
 type problem struct {
 	Type     string       `json:"type"`
