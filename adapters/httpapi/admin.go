@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -11,8 +12,8 @@ import (
 	"github.com/authd/authd/domain"
 )
 
-// codeForbidden: authenticated, but the role does not allow it.
-const codeForbidden = "forbidden"
+// errForbidden: authenticated, but the role does not allow it (403).
+var errForbidden = errors.New("the admin role is required")
 
 type adminKey struct{}
 
@@ -30,7 +31,7 @@ func (a *api) requireAdmin(next http.Handler) http.Handler {
 			return
 		}
 		if p.Role != domain.RoleAdmin {
-			a.forbid(w, r)
+			a.writeError(w, r, errForbidden)
 			return
 		}
 		u, err := a.svc.CurrentUser(r.Context(), p)
@@ -39,16 +40,11 @@ func (a *api) requireAdmin(next http.Handler) http.Handler {
 			return
 		}
 		if u.Role() != domain.RoleAdmin {
-			a.forbid(w, r)
+			a.writeError(w, r, errForbidden)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), adminKey{}, u)))
 	})
-}
-
-func (a *api) forbid(w http.ResponseWriter, r *http.Request) {
-	info(r).outcome = "forbidden"
-	writeProblem(w, r, http.StatusForbidden, codeForbidden, "this endpoint needs the admin role")
 }
 
 // actor is the administrator making the request, for the audit log.
