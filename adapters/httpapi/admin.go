@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -13,8 +12,8 @@ import (
 	"github.com/authd/authd/domain"
 )
 
-// codeForbidden: authenticated, but the role does not allow it.
-const codeForbidden = "forbidden"
+// errForbidden: authenticated, but the role does not allow it (403).
+var errForbidden = errors.New("the admin role is required")
 
 type adminKey struct{}
 
@@ -32,7 +31,7 @@ func (a *api) requireAdmin(next http.Handler) http.Handler {
 			return
 		}
 		if p.Role != domain.RoleAdmin {
-			a.forbid(w, r)
+			a.writeError(w, r, errForbidden)
 			return
 		}
 		u, err := a.svc.CurrentUser(r.Context(), p)
@@ -41,16 +40,11 @@ func (a *api) requireAdmin(next http.Handler) http.Handler {
 			return
 		}
 		if u.Role() != domain.RoleAdmin {
-			a.forbid(w, r)
+			a.writeError(w, r, errForbidden)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), adminKey{}, u)))
 	})
-}
-
-func (a *api) forbid(w http.ResponseWriter, r *http.Request) {
-	info(r).outcome = "forbidden"
-	writeProblem(w, r, http.StatusForbidden, codeForbidden, "this endpoint needs the admin role")
 }
 
 // actor is the administrator making the request, for the audit log.
@@ -88,25 +82,6 @@ func (a *api) listUsers(w http.ResponseWriter, r *http.Request) {
 		out.Users = append(out.Users, toUserDTO(u))
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// queryInt parses an optional integer query parameter ("" is 0).
-func queryInt(s string) (int, error) {
-	if s == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, errors.New("not an integer")
-	}
-	return n, nil
-}
-
-// fieldError is a one-field validation failure raised by the adapter.
-func fieldError(field, message string) error {
-	v := &domain.ValidationError{}
-	v.Add(field, domain.CodeInvalid, message)
-	return v.Err()
 }
 
 type setRoleRequest struct {

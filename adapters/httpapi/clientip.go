@@ -5,7 +5,19 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/authd/authd/domain"
 )
+
+// clientOf is what the use cases record about where a request came from:
+// the client address (see clientIP) and its User-Agent.
+func clientOf(r *http.Request) domain.ClientInfo {
+	ip := ""
+	if a := info(r).ip; a.IsValid() {
+		ip = a.String()
+	}
+	return domain.ClientInfo{IP: ip, UserAgent: r.UserAgent()}.Clean()
+}
 
 // clientIP is the address a request came from: the TCP peer, unless the
 // peer is a trusted proxy (AUTH_TRUSTED_PROXIES), in which case

@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/authd/authd/application"
@@ -11,7 +13,8 @@ import (
 
 // Browser mode: a single-page app keeps its tokens in cookies the browser
 // manages, never in JavaScript-visible storage, so an XSS bug cannot lift
-// them. The price is CSRF (csrf.go) and CORS (cors.go).
+// them. The price is CSRF, defended at the end of this file, and CORS
+// (cors.go), for apps on another origin.
 //
 // Cookie names carry the strongest prefix their path allows, so a sibling
 // subdomain or a plain-http page cannot plant or overwrite them:
@@ -44,7 +47,6 @@ type CookieOptions struct {
 	Mode bool
 }
 
-// browserMode is the adapter's browser-mode configuration.
 type browserMode struct {
 	cookieMode bool
 	origins    map[string]bool // CORS allowlist, canonical origins
@@ -226,21 +228,96 @@ func (a *api) clearCookiesOnLogout(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-type csrfTokenDTO struct {
-	CSRFToken string `json:"csrf_token"`
+// CSRF defence for cookie-authenticated requests (browser mode).
+//
+// A request authenticated by a cookie (the access cookie with no
+// Authorization header, the refresh cookie with no refresh token in the
+// body) with an unsafe method must pass two checks:
+//
+//  1. Origin: when the browser names the requesting page (Origin, else
+//     Referer), it must be authd's own host or an allowlisted origin.
+//     This stops cross-site and same-site-but-foreign pages (another
+//     subdomain, which SameSite does not stop) even before the token check.
+//  2. Double submit: X-CSRF-Token must equal the __Host-authd_csrf cookie,
+//     compared in constant time. A page can only learn the value by reading
+//     the cookie (same host) or an answer CORS lets it read (allowed
+//     origins); the __Host- prefix keeps other hosts and plain-http pages
+//     from planting a cookie of their choosing.
+//
+// SameSite=Lax/Strict on the credential cookies is a third layer: a
+// cross-site page's requests carry no credentials at all. Requests with an
+// Authorization header or a token in the body are not cookie-authenticated
+// and need none of this: a forging page cannot attach them.
+
+// csrfHeader carries the double-submit token.
+const csrfHeader = "X-CSRF-Token"
+
+// errCSRF: a cookie-authenticated unsafe request without valid CSRF proof
+// (403 csrf_failed).
+var errCSRF = errors.New("csrf check failed")
+
+func csrfFailure(detail string) error { return &detailError{errCSRF, detail} }
+
+// safeMethod: RFC 9110 section 9.2.1; safe requests change nothing, so a
+// forged one achieves nothing CORS does not already hide.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace
 }
 
-// csrfToken (GET /v1/auth/csrf) tells the app its CSRF token: an app on
-// another host than authd (app.example.com calling auth.example.com) cannot
-// read authd's CSRF cookie, and after a reload it no longer has the token
-// from the login answer. Only allowed origins can read the answer (CORS).
-// Without a CSRF cookie a fresh token is set as a session cookie; the next
-// login replaces it.
-func (a *api) csrfToken(w http.ResponseWriter, r *http.Request) {
-	token, ok := csrfCookie(r)
-	if !ok {
-		token = rand.Text()
-		http.SetCookie(w, authCookie(csrfCookieName, token, "/", http.SameSiteStrictMode, false, 0))
+// checkCSRF is called only when a cookie is about to be used as a
+// credential.
+func (a *api) checkCSRF(r *http.Request) error {
+	if safeMethod(r.Method) {
+		return nil
 	}
-	writeJSON(w, http.StatusOK, csrfTokenDTO{CSRFToken: token})
+	if origin := r.Header.Get("Origin"); origin != "" {
+		if !a.trustedOrigin(r, origin) {
+			return csrfFailure("the request comes from an origin that is not allowed")
+		}
+	} else if ref := r.Header.Get("Referer"); ref != "" {
+		u, err := url.Parse(ref)
+		if err != nil || !a.trustedOrigin(r, u.Scheme+"://"+u.Host) {
+			return csrfFailure("the request comes from a page that is not allowed")
+		}
+	}
+	header := r.Header.Get(csrfHeader)
+	if header == "" {
+		return csrfFailure("a cookie-authenticated request must send the CSRF token in X-CSRF-Token")
+	}
+	cookie, ok := csrfCookie(r)
+	if !ok || subtle.ConstantTimeCompare([]byte(header), []byte(cookie)) != 1 {
+		return csrfFailure("the X-CSRF-Token header does not match the CSRF cookie")
+	}
+	return nil
+}
+
+// trustedOrigin: an allowlisted origin, or authd's own host (an app served
+// from the same host, e.g. behind the same reverse proxy). The scheme is not
+// compared for the own host: behind a TLS-terminating proxy authd cannot
+// know it, and a plain-http page on the same host can neither read the
+// Secure CSRF cookie nor, under schemeful SameSite, send the credential
+// cookies.
+func (a *api) trustedOrigin(r *http.Request, origin string) bool {
+	if canonical, err := canonicalOrigin(origin); err == nil && a.browser.origins[canonical] {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Host == r.Host
+}
+
+// csrfCookie returns the CSRF cookie when it has the shape authd gives it
+// (crypto/rand.Text: 26 characters of base32), so an empty or planted junk
+// value never matches anything.
+func csrfCookie(r *http.Request) (string, bool) {
+	v, ok := cookieValue(r, csrfCookieName)
+	if !ok || len(v) != 26 {
+		return "", false
+	}
+	for i := range len(v) {
+		c := v[i]
+		if (c < 'A' || c > 'Z') && (c < '2' || c > '7') {
+			return "", false
+		}
+	}
+	return v, true
 }

@@ -115,12 +115,7 @@ func (a *api) cors(next http.Handler) http.Handler {
 // preflight answers OPTIONS on an API route: 204 with Allow, plus, for a
 // CORS preflight from an allowed origin, the methods, headers and max age.
 func (a *api) preflight(w http.ResponseWriter, r *http.Request) {
-	var allowed []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
-		if a.mux.Match(chi.NewRouteContext(), m, r.URL.Path) {
-			allowed = append(allowed, m)
-		}
-	}
+	allowed := a.routedMethods(r.URL.Path, http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions)
 	h := w.Header()
 	h.Set("Allow", strings.Join(allowed, ", "))
 	h.Add("Vary", "Access-Control-Request-Method")

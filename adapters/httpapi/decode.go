@@ -7,7 +7,17 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+
+	"github.com/authd/authd/domain"
+)
+
+// Request-shape errors, raised before any use case runs.
+var (
+	errMalformed        = errors.New("malformed request body")
+	errTooLarge         = errors.New("request body too large")
+	errUnsupportedMedia = errors.New("content type must be application/json")
 )
 
 // maxBodyBytes bounds every request body (API.md: 64 KiB).
@@ -80,4 +90,24 @@ func classifyDecodeError(err error) error {
 	default:
 		return &detailError{errMalformed, "the request body could not be read"}
 	}
+}
+
+// queryInt parses an optional integer query parameter ("" is 0).
+func queryInt(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, errors.New("not an integer")
+	}
+	return n, nil
+}
+
+// fieldError is a one-field validation failure raised by the adapter, so
+// it is answered like the use cases' own (422 validation_failed).
+func fieldError(field, message string) error {
+	v := &domain.ValidationError{}
+	v.Add(field, domain.CodeInvalid, message)
+	return v.Err()
 }

@@ -76,7 +76,7 @@ func (a *api) accessLog(next http.Handler) http.Handler {
 			if ri.operation != "" {
 				outcome := ri.outcome
 				if outcome == "" {
-					outcome = outcomeOf(nil)
+					outcome = outcomeSuccess
 				}
 				a.obs.Outcome(ri.operation, outcome)
 			}
@@ -135,12 +135,6 @@ func bearerToken(r *http.Request) (string, error) {
 func (a *api) requireBearer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, err := a.accessToken(r)
-		if errors.Is(err, errNoBearer) {
-			// RFC 6750 section 3.1: no error code when no credentials were sent.
-			w.Header().Set("WWW-Authenticate", `Bearer realm="authd"`)
-			writeProblem(w, r, http.StatusUnauthorized, codeBadToken, "an Authorization: Bearer access token is required")
-			return
-		}
 		if err != nil {
 			a.writeError(w, r, err)
 			return

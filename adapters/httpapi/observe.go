@@ -3,12 +3,10 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"net/http"
 	"net/netip"
 	"time"
 
-	"github.com/authd/authd/application"
 	"github.com/authd/authd/domain"
 )
 
@@ -21,7 +19,7 @@ type Observer interface {
 	// route is the matched pattern ("/v1/users/me"), or "unmatched".
 	Request(route, method string, status int, elapsed time.Duration)
 	// Outcome is called once per register, login, refresh or logout with
-	// "success" or a failure class (see outcomeOf).
+	// "success" or a failure class (see errorTable).
 	Outcome(operation, outcome string)
 }
 
@@ -89,39 +87,3 @@ func (a *api) requestID(next http.Handler) http.Handler {
 // countOutcome marks the request as one whose result is counted per
 // operation.
 func countOutcome(r *http.Request, operation string) { info(r).operation = operation }
-
-// outcomeOf classifies a use-case failure for the operations counter: a
-// handful of stable names, so dashboards can tell attacks (bad
-// credentials, reuse) from overload and from faults.
-func outcomeOf(err error) string {
-	var validation *domain.ValidationError
-	switch {
-	case err == nil:
-		return "success"
-	case errors.Is(err, domain.ErrRefreshTokenReused):
-		return "reuse_detected"
-	case errors.Is(err, domain.ErrInvalidRefreshToken):
-		return "invalid_refresh_token"
-	case errors.Is(err, domain.ErrInvalidCredentials):
-		return "invalid_credentials"
-	case errors.Is(err, domain.ErrInvalidToken):
-		return "invalid_token"
-	case errors.Is(err, domain.ErrEmailTaken):
-		return "email_taken"
-	case errors.Is(err, domain.ErrThrottled):
-		return "throttled"
-	case errors.Is(err, domain.ErrNotFound):
-		return "not_found"
-	case errors.Is(err, errCSRF):
-		return "csrf_failed"
-	case errors.As(err, &validation), errors.Is(err, errMalformed), errors.Is(err, errTooLarge),
-		errors.Is(err, errUnsupportedMedia), errors.Is(err, application.ErrNothingToRevoke):
-		return "invalid_request"
-	case errors.Is(err, domain.ErrUnavailable):
-		return "unavailable"
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return "abandoned"
-	default:
-		return "error"
-	}
-}

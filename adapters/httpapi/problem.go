@@ -25,6 +25,7 @@ const (
 	codeBadCredentials   = "invalid_credentials"
 	codeBadRefresh       = "invalid_refresh_token"
 	codeBadToken         = "invalid_token"
+	codeForbidden        = "forbidden"
 	codeUnavailable      = "unavailable"
 	codeNotFound         = "not_found"
 	codeMethodNotAllowed = "method_not_allowed"
@@ -33,12 +34,158 @@ const (
 	codeRateLimited      = "rate_limited"
 )
 
-// Request-shape errors raised by this adapter before any use case runs.
-var (
-	errMalformed        = errors.New("malformed request body")
-	errTooLarge         = errors.New("request body too large")
-	errUnsupportedMedia = errors.New("content type must be application/json")
-)
+// outcomeSuccess is the operations counter's outcome for a request that
+// met no error.
+const outcomeSuccess = "success"
+
+// errorClass is how one kind of error is answered and counted.
+type errorClass struct {
+	is     func(error) bool
+	status int
+	code   string
+	// detail is sent unless the error carries its own (detailError).
+	detail string
+	// outcome is the operations counter's name for the failure: a handful
+	// of stable names, so dashboards can tell attacks (bad credentials,
+	// reuse) from overload and from faults.
+	outcome string
+	// retry sends Retry-After: the error's hint (ports.RetryAfter), else 1s.
+	retry bool
+	// challenge is the WWW-Authenticate header to send, if any.
+	challenge string
+	log       *logRule // nil: not logged
+}
+
+// logRule: log msg at level, with the error's text under key ("" for none).
+type logRule struct {
+	level    slog.Level
+	msg, key string
+}
+
+// errorTable is the one place that turns an error into a status, a code
+// and an outcome. Rows are tried in order and the first match answers;
+// the order matters only for errors that match two rows: a reused refresh
+// token is also an invalid one, and an unavailable store may wrap a
+// context error.
+var errorTable = []errorClass{
+	{is: isA[*domain.ValidationError], status: http.StatusUnprocessableEntity, code: codeValidation,
+		detail: "one or more fields are invalid", outcome: "invalid_request"},
+	{is: sentinel(errMalformed), status: http.StatusBadRequest, code: codeMalformed,
+		detail: "the request body is not valid JSON of the expected shape", outcome: "invalid_request"},
+	{is: sentinel(application.ErrNothingToRevoke), status: http.StatusBadRequest, code: codeMalformed,
+		detail: "send a refresh_token in the body or an Authorization: Bearer header", outcome: "invalid_request"},
+	{is: sentinel(errTooLarge), status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
+		detail: "request body exceeds 64 KiB", outcome: "invalid_request"},
+	{is: sentinel(errUnsupportedMedia), status: http.StatusUnsupportedMediaType, code: codeUnsupportedMedia,
+		detail: "send Content-Type: application/json", outcome: "invalid_request"},
+	{is: sentinel(errCSRF), status: http.StatusForbidden, code: codeCSRFFailed,
+		detail: "the request lacks valid CSRF proof", outcome: "csrf_failed"},
+	{is: sentinel(errForbidden), status: http.StatusForbidden, code: codeForbidden,
+		detail: "this endpoint needs the admin role", outcome: "forbidden"},
+	{is: sentinel(domain.ErrThrottled), status: http.StatusTooManyRequests, code: codeRateLimited,
+		detail: "too many failed attempts for this account; retry later", outcome: "throttled", retry: true},
+	{is: isA[addressRateLimited], status: http.StatusTooManyRequests, code: codeRateLimited,
+		detail: "too many requests from this address; retry later", outcome: "rate_limited", retry: true},
+	{is: sentinel(domain.ErrNotFound), status: http.StatusNotFound, code: codeNotFound,
+		detail: "no such resource", outcome: "not_found"},
+	{is: sentinel(domain.ErrEmailTaken), status: http.StatusConflict, code: codeEmailTaken,
+		detail: "an account with this email already exists", outcome: "email_taken"},
+	{is: sentinel(domain.ErrInvalidCredentials), status: http.StatusUnauthorized, code: codeBadCredentials,
+		detail: "email or password is incorrect", outcome: "invalid_credentials"},
+	{is: sentinel(domain.ErrRefreshTokenReused), status: http.StatusUnauthorized, code: codeBadRefresh,
+		detail: "the refresh token is invalid, expired or revoked", outcome: "reuse_detected",
+		log: &logRule{slog.LevelWarn, "refresh token reuse detected; session revoked", ""}},
+	{is: sentinel(domain.ErrInvalidRefreshToken), status: http.StatusUnauthorized, code: codeBadRefresh,
+		detail: "the refresh token is invalid, expired or revoked", outcome: "invalid_refresh_token"},
+	// RFC 6750 section 3.1: no error code when no credentials were sent.
+	{is: sentinel(errNoBearer), status: http.StatusUnauthorized, code: codeBadToken,
+		detail: "an Authorization: Bearer access token is required", outcome: "invalid_token",
+		challenge: `Bearer realm="authd"`},
+	{is: sentinel(domain.ErrInvalidToken), status: http.StatusUnauthorized, code: codeBadToken,
+		detail: "the access token is invalid or expired", outcome: "invalid_token",
+		challenge: `Bearer realm="authd", error="invalid_token", error_description="the access token is invalid or expired"`,
+		log:       &logRule{slog.LevelDebug, "access token rejected", "reason"}},
+	{is: sentinel(domain.ErrUnavailable), status: http.StatusServiceUnavailable, code: codeUnavailable,
+		detail: "the service is busy or a dependency is down; retry later", outcome: "unavailable", retry: true,
+		log: &logRule{slog.LevelWarn, "unavailable", "error"}},
+	// The client went away or the request ran out of time while queued:
+	// nobody may be listening, and it is not a server fault.
+	{is: sentinel(context.Canceled, context.DeadlineExceeded), status: http.StatusServiceUnavailable, code: codeUnavailable,
+		detail: "the request was cancelled or timed out; retry later", outcome: "abandoned", retry: true,
+		log: &logRule{slog.LevelInfo, "request abandoned", "error"}},
+}
+
+// internalError answers whatever the table does not know: a generic body;
+// the cause is logged, never sent.
+var internalError = errorClass{status: http.StatusInternalServerError, code: codeInternal,
+	detail: "internal error", outcome: "error", log: &logRule{slog.LevelError, "internal error", "error"}}
+
+func classify(err error) errorClass {
+	for _, c := range errorTable {
+		if c.is(err) {
+			return c
+		}
+	}
+	return internalError
+}
+
+func sentinel(targets ...error) func(error) bool {
+	return func(err error) bool {
+		for _, t := range targets {
+			if errors.Is(err, t) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func isA[T error](err error) bool {
+	var target T
+	return errors.As(err, &target)
+}
+
+// writeError answers err as its row of errorTable says, and records the
+// row's outcome for the operations counter.
+func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	c := classify(err)
+	info(r).outcome = c.outcome
+	if c.log != nil {
+		var attrs []slog.Attr
+		if c.log.key != "" {
+			attrs = append(attrs, slog.String(c.log.key, err.Error()))
+		}
+		a.log.LogAttrs(r.Context(), c.log.level, c.log.msg, attrs...)
+	}
+	if c.retry {
+		setRetryAfter(w, retryAfterOf(err))
+	}
+	if c.challenge != "" {
+		w.Header().Set("WWW-Authenticate", c.challenge)
+	}
+	p := problem{Status: c.status, Code: c.code, Detail: c.detail, Instance: r.URL.Path}
+	var d *detailError
+	if errors.As(err, &d) {
+		p.Detail = d.detail
+	}
+	var validation *domain.ValidationError
+	if errors.As(err, &validation) {
+		for _, f := range validation.Fields {
+			p.Errors = append(p.Errors, fieldIssue(f))
+		}
+	}
+	writeProblemDoc(w, p)
+}
+
+// detailError carries a client-safe explanation, written by this adapter,
+// alongside a sentinel.
+type detailError struct {
+	kind   error
+	detail string
+}
+
+func (e *detailError) Error() string { return e.kind.Error() + ": " + e.detail }
+func (e *detailError) Unwrap() error { return e.kind }
 
 // problem is an RFC 9457 problem details document.
 type problem struct {
@@ -57,6 +204,8 @@ type fieldIssue struct {
 	Message string `json:"message"`
 }
 
+// writeProblem answers a problem that is no error of a request's own (no
+// route, a panic, a probe): such answers count no outcome.
 func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
 	writeProblemDoc(w, problem{Status: status, Code: code, Detail: detail, Instance: r.URL.Path})
 }
@@ -69,83 +218,6 @@ func writeProblemDoc(w http.ResponseWriter, p problem) {
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
 }
-
-// writeError is the one place that turns an error into a status and code.
-// Anything it does not recognise is a 500 with a generic body; the cause is
-// logged, never sent.
-func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	info(r).outcome = outcomeOf(err)
-	var validation *domain.ValidationError
-	switch {
-	case errors.As(err, &validation):
-		p := problem{Status: http.StatusUnprocessableEntity, Code: codeValidation, Instance: r.URL.Path,
-			Detail: "one or more fields are invalid"}
-		for _, f := range validation.Fields {
-			p.Errors = append(p.Errors, fieldIssue(f))
-		}
-		writeProblemDoc(w, p)
-	case errors.Is(err, errMalformed), errors.Is(err, application.ErrNothingToRevoke):
-		writeProblem(w, r, http.StatusBadRequest, codeMalformed, detailOf(err))
-	case errors.Is(err, errTooLarge):
-		writeProblem(w, r, http.StatusRequestEntityTooLarge, codeTooLarge, "request body exceeds 64 KiB")
-	case errors.Is(err, errUnsupportedMedia):
-		writeProblem(w, r, http.StatusUnsupportedMediaType, codeUnsupportedMedia, "send Content-Type: application/json")
-	case errors.Is(err, errCSRF):
-		writeProblem(w, r, http.StatusForbidden, codeCSRFFailed, detailOf(err))
-	case errors.Is(err, domain.ErrThrottled):
-		setRetryAfter(w, retryAfterOf(err))
-		writeProblem(w, r, http.StatusTooManyRequests, codeRateLimited, "too many failed attempts for this account; retry later")
-	case errors.Is(err, domain.ErrNotFound):
-		writeProblem(w, r, http.StatusNotFound, codeNotFound, "no such resource")
-	case errors.Is(err, domain.ErrEmailTaken):
-		writeProblem(w, r, http.StatusConflict, codeEmailTaken, "an account with this email already exists")
-	case errors.Is(err, domain.ErrInvalidCredentials):
-		writeProblem(w, r, http.StatusUnauthorized, codeBadCredentials, "email or password is incorrect")
-	case errors.Is(err, domain.ErrInvalidRefreshToken):
-		if errors.Is(err, domain.ErrRefreshTokenReused) {
-			a.log.WarnContext(r.Context(), "refresh token reuse detected; session revoked")
-		}
-		writeProblem(w, r, http.StatusUnauthorized, codeBadRefresh, "the refresh token is invalid, expired or revoked")
-	case errors.Is(err, domain.ErrInvalidToken):
-		a.log.DebugContext(r.Context(), "access token rejected", slog.String("reason", err.Error()))
-		w.Header().Set("WWW-Authenticate", `Bearer realm="authd", error="invalid_token", error_description="the access token is invalid or expired"`)
-		writeProblem(w, r, http.StatusUnauthorized, codeBadToken, "the access token is invalid or expired")
-	case errors.Is(err, domain.ErrUnavailable):
-		setRetryAfter(w, retryAfterOf(err))
-		a.log.WarnContext(r.Context(), "unavailable", slog.String("error", err.Error()))
-		writeProblem(w, r, http.StatusServiceUnavailable, codeUnavailable, "the service is busy or a dependency is down; retry later")
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		// The client went away or the request ran out of time while queued;
-		// nobody may be listening, and it is not a server fault.
-		a.log.InfoContext(r.Context(), "request abandoned", slog.String("error", err.Error()))
-		setRetryAfter(w, time.Second)
-		writeProblem(w, r, http.StatusServiceUnavailable, codeUnavailable, "the request was cancelled or timed out; retry later")
-	default:
-		a.log.ErrorContext(r.Context(), "internal error", slog.String("error", err.Error()))
-		writeProblem(w, r, http.StatusInternalServerError, codeInternal, "internal error")
-	}
-}
-
-// detailOf exposes only this adapter's own request-shape messages.
-func detailOf(err error) string {
-	var d *detailError
-	if errors.As(err, &d) {
-		return d.detail
-	}
-	if errors.Is(err, application.ErrNothingToRevoke) {
-		return "send a refresh_token in the body or an Authorization: Bearer header"
-	}
-	return "the request body is not valid JSON of the expected shape"
-}
-
-// detailError carries a client-safe explanation alongside a sentinel.
-type detailError struct {
-	kind   error
-	detail string
-}
-
-func (e *detailError) Error() string { return e.kind.Error() + ": " + e.detail }
-func (e *detailError) Unwrap() error { return e.kind }
 
 // retryAfterOf is the retry hint an error carries (ports.RetryAfter), or
 // one second when it carries none.

@@ -121,6 +121,13 @@ func median(ts []time.Time) time.Time {
 	return sorted[len(sorted)/2]
 }
 
+// addressRateLimited: the client's address has no token left; a retry may
+// succeed after wait (429 rate_limited, Retry-After).
+type addressRateLimited struct{ wait time.Duration }
+
+func (e addressRateLimited) Error() string             { return "too many requests from this address" }
+func (e addressRateLimited) RetryAfter() time.Duration { return e.wait }
+
 // rateLimited admits a request if its client's bucket has a token, else
 // answers 429 rate_limited with Retry-After, counted as operation's
 // outcome.
@@ -137,10 +144,9 @@ func (a *api) rateLimited(operation string) func(http.Handler) http.Handler {
 			}
 			ok, wait := a.limiter.allow(ri.ip, time.Now())
 			if !ok {
-				ri.operation, ri.outcome = operation, "rate_limited"
+				ri.operation = operation
 				a.svc.RecordRateLimited(r.Context(), clientOf(r))
-				setRetryAfter(w, wait)
-				writeProblem(w, r, http.StatusTooManyRequests, codeRateLimited, "too many requests from this address; retry later")
+				a.writeError(w, r, addressRateLimited{wait: wait})
 				return
 			}
 			next.ServeHTTP(w, r)

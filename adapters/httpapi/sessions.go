@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -10,15 +9,7 @@ import (
 	"github.com/authd/authd/domain"
 )
 
-// clientOf is what the use cases record about where a request came from:
-// the client address (see clientIP) and its User-Agent.
-func clientOf(r *http.Request) domain.ClientInfo {
-	ip := ""
-	if a := info(r).ip; a.IsValid() {
-		ip = a.String()
-	}
-	return domain.ClientInfo{IP: ip, UserAgent: r.UserAgent()}.Clean()
-}
+// The caller's own sessions: /v1/sessions, behind requireBearer.
 
 type sessionDTO struct {
 	ID         string `json:"id"`
@@ -32,8 +23,6 @@ type sessionDTO struct {
 type sessionListDTO struct {
 	Sessions []sessionDTO `json:"sessions"`
 }
-
-func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // listSessions is GET /v1/sessions: the caller's usable sessions.
 func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
@@ -67,35 +56,6 @@ func (a *api) revokeSession(w http.ResponseWriter, r *http.Request) {
 	}
 	err := a.svc.RevokeSession(r.Context(), application.RevokeSessionInput{
 		Principal: p, SessionID: chi.URLParam(r, "id"), Client: clientOf(r),
-	})
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-type changePasswordRequest struct {
-	CurrentPassword string `json:"current_password"`
-	NewPassword     string `json:"new_password"`
-}
-
-// changePassword is POST /v1/users/me/password: 204; every other session
-// of the account ends.
-func (a *api) changePassword(w http.ResponseWriter, r *http.Request) {
-	countOutcome(r, "password_change")
-	p, ok := principalFrom(r.Context())
-	if !ok {
-		a.writeError(w, r, domain.ErrInvalidToken)
-		return
-	}
-	var req changePasswordRequest
-	if err := decodeJSON(w, r, &req); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	err := a.svc.ChangePassword(r.Context(), application.ChangePasswordInput{
-		Principal: p, CurrentPassword: req.CurrentPassword, NewPassword: req.NewPassword, Client: clientOf(r),
 	})
 	if err != nil {
 		a.writeError(w, r, err)
