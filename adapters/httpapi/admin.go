@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/authd/authd/application"
+	"github.com/authd/authd/application/admin"
 	"github.com/authd/authd/domain"
 )
 
@@ -34,7 +35,7 @@ func (a *api) requireAdmin(next http.Handler) http.Handler {
 			a.writeError(w, r, errForbidden)
 			return
 		}
-		u, err := a.svc.CurrentUser(r.Context(), p)
+		u, err := a.uc.Sessions.CurrentUser(r.Context(), p)
 		if err != nil {
 			a.writeError(w, r, err)
 			return
@@ -72,7 +73,7 @@ func (a *api) listUsers(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, fieldError("limit", "limit must be a whole number"))
 		return
 	}
-	page, err := a.svc.ListUsers(r.Context(), application.ListUsersInput{EmailContains: q.Get("email"), After: q.Get("after"), Limit: limit})
+	page, err := a.uc.Admin.ListUsers(r.Context(), admin.ListUsersInput{EmailContains: q.Get("email"), After: q.Get("after"), Limit: limit})
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -96,7 +97,7 @@ func (a *api) patchUser(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	change, err := a.svc.SetRole(r.Context(), application.SetRoleInput{UserID: chi.URLParam(r, "id"), Role: req.Role, By: a.actor(r)})
+	change, err := a.uc.Admin.SetRole(r.Context(), admin.SetRoleInput{UserID: chi.URLParam(r, "id"), Role: req.Role, By: a.actor(r)})
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -111,7 +112,7 @@ type revokedDTO struct {
 // revokeUserSessions is POST /v1/admin/users/{id}/revoke-sessions: how many
 // active sessions ended (0 is fine: idempotent). An unknown id is 404.
 func (a *api) revokeUserSessions(w http.ResponseWriter, r *http.Request) {
-	n, err := a.svc.RevokeUserSessionsByID(r.Context(), chi.URLParam(r, "id"), a.actor(r))
+	n, err := a.uc.Admin.RevokeUserSessionsByID(r.Context(), chi.URLParam(r, "id"), a.actor(r))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -145,7 +146,7 @@ func (a *api) listEvents(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, fieldError("limit", "limit must be a whole number"))
 		return
 	}
-	page, err := a.svc.ListEvents(r.Context(), application.ListEventsInput{
+	page, err := a.uc.Admin.ListEvents(r.Context(), admin.ListEventsInput{
 		After: q.Get("after"), Limit: limit, UserID: q.Get("user_id"), Type: q.Get("type"),
 	})
 	if err != nil {

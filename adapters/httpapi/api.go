@@ -17,6 +17,11 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/authd/authd/application"
+	"github.com/authd/authd/application/account"
+	"github.com/authd/authd/application/admin"
+	"github.com/authd/authd/application/sessions"
+	"github.com/authd/authd/application/signin"
+	"github.com/authd/authd/ports"
 )
 
 // Options configure the HTTP adapter.
@@ -53,8 +58,21 @@ type Options struct {
 	RateLimit RateLimit
 }
 
+// UseCases are the capabilities the HTTP API drives; all are required.
+type UseCases struct {
+	Login          *signin.Login
+	Registration   *account.Registration
+	PasswordChange *account.PasswordChange
+	Sessions       *sessions.Service
+	Admin          *admin.Service
+	// Audit records the per-IP limiter's refusals.
+	Audit *application.Recorder
+	// Store answers /readyz.
+	Store ports.Pinger
+}
+
 type api struct {
-	svc          *application.Service
+	uc           UseCases
 	log          *slog.Logger
 	jwks         func() []byte
 	discoveryDoc []byte
@@ -67,8 +85,8 @@ type api struct {
 }
 
 // NewHandler builds the router for the whole API.
-func NewHandler(svc *application.Service, opts Options) http.Handler {
-	a := &api{svc: svc, log: opts.Logger, jwks: opts.JWKS, openAPI: opts.OpenAPI, obs: opts.Observer,
+func NewHandler(uc UseCases, opts Options) http.Handler {
+	a := &api{uc: uc, log: opts.Logger, jwks: opts.JWKS, openAPI: opts.OpenAPI, obs: opts.Observer,
 		trusted: opts.TrustedProxies, limiter: newIPLimiter(opts.RateLimit)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)

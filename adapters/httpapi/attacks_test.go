@@ -21,7 +21,6 @@ import (
 	jwtlib "github.com/golang-jwt/jwt/v5"
 
 	"github.com/authd/authd/adapters/jwt"
-	"github.com/authd/authd/application"
 	"github.com/authd/authd/domain"
 )
 
@@ -179,7 +178,7 @@ func withSigningKey(t *testing.T, priv *ecdsa.PrivateKey) harnessOption {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return func(d *application.Deps) {
+	return func(d *deps) {
 		cfg := jwt.Config{Issuer: "http://authd.test", Audience: "authd", AccessTTL: 15 * time.Minute, Clock: d.Clock, Random: rand.Reader}
 		signer, err := jwt.NewSigner(cfg, key)
 		if err != nil {

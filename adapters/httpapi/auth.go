@@ -6,6 +6,9 @@ import (
 	"net/http"
 
 	"github.com/authd/authd/application"
+	"github.com/authd/authd/application/account"
+	"github.com/authd/authd/application/sessions"
+	"github.com/authd/authd/application/signin"
 )
 
 // The credential endpoints under /v1/auth. Login and refresh answer in
@@ -24,7 +27,7 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	u, err := a.svc.Register(r.Context(), application.RegisterInput{Email: req.Email, Password: req.Password, Name: req.Name, Client: clientOf(r)})
+	u, err := a.uc.Registration.Register(r.Context(), account.RegisterInput{Email: req.Email, Password: req.Password, Name: req.Name, Client: clientOf(r)})
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -45,7 +48,7 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	pair, err := a.svc.Login(r.Context(), application.LoginInput{Email: req.Email, Password: req.Password, Client: clientOf(r)})
+	pair, err := a.uc.Login.Login(r.Context(), signin.LoginInput{Email: req.Email, Password: req.Password, Client: clientOf(r)})
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -70,7 +73,7 @@ func (a *api) refresh(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	pair, err := a.svc.Refresh(r.Context(), application.RefreshInput{RefreshToken: req.RefreshToken, Client: clientOf(r)})
+	pair, err := a.uc.Sessions.Refresh(r.Context(), sessions.RefreshInput{RefreshToken: req.RefreshToken, Client: clientOf(r)})
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -100,16 +103,16 @@ func (a *api) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	scope, err := application.ParseLogoutScope(req.Scope)
+	scope, err := sessions.ParseLogoutScope(req.Scope)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	in := application.LogoutInput{RefreshToken: req.RefreshToken, Scope: scope, Client: clientOf(r)}
+	in := sessions.LogoutInput{RefreshToken: req.RefreshToken, Scope: scope, Client: clientOf(r)}
 	token, err := a.logoutCredentials(r, &in)
 	if err == nil {
 		var p application.Principal
-		if p, err = a.svc.Authenticate(r.Context(), token); err == nil {
+		if p, err = a.uc.Sessions.Authenticate(r.Context(), token); err == nil {
 			in.Principal = &p
 			info(r).userID = p.UserID
 		}
@@ -118,7 +121,7 @@ func (a *api) logout(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	if err := a.svc.Logout(r.Context(), in); err != nil {
+	if err := a.uc.Sessions.Logout(r.Context(), in); err != nil {
 		a.writeError(w, r, err)
 		return
 	}

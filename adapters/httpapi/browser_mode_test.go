@@ -552,7 +552,7 @@ func TestValidateCORSOrigins(t *testing.T) {
 			t.Error(`NewHandler accepted CORSOrigins ["*"]`)
 		}
 	}()
-	httpapi.NewHandler(nil, httpapi.Options{CORSOrigins: []string{"*"}})
+	httpapi.NewHandler(httpapi.UseCases{}, httpapi.Options{CORSOrigins: []string{"*"}})
 }
 
 // TestBrowserModeDocumented: the cookie and CSRF names the tests use are

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/authd/authd/adapters/memory"
-	"github.com/authd/authd/application"
 	"github.com/authd/authd/domain"
 	"github.com/authd/authd/ports"
 )
@@ -258,7 +257,7 @@ func (b busyHasher) Verify(context.Context, domain.Password, string) (ports.Pass
 }
 
 func TestLoginSaturatedIs503WithRetryAfter(t *testing.T) {
-	h := newHarness(t, nil, func(d *application.Deps) { d.Hasher = busyHasher{d.Hasher} })
+	h := newHarness(t, nil, func(d *deps) { d.Hasher = busyHasher{d.Hasher} })
 	h.register(t, "ada@example.com", "correct horse")
 	r := h.do(t, "POST", "/v1/auth/login", `{"email":"ada@example.com","password":"correct horse"}`)
 	if r.status != 503 || r.json(t)["code"] != "unavailable" || r.header.Get("Retry-After") != "2" {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authd/authd/application"
+	"github.com/authd/authd/application/sessions"
 )
 
 // Browser mode: a single-page app keeps its tokens in cookies the browser
@@ -200,7 +201,7 @@ func (a *api) refreshFromCookie(r *http.Request, token *string) (bool, error) {
 // the refresh token. Explicit credentials (a body refresh token or an
 // Authorization header) are used alone, as before browser mode; with
 // neither, the browser's cookies stand in, behind the CSRF check.
-func (a *api) logoutCredentials(r *http.Request, in *application.LogoutInput) (string, error) {
+func (a *api) logoutCredentials(r *http.Request, in *sessions.LogoutInput) (string, error) {
 	token, err := bearerToken(r)
 	if !errors.Is(err, errNoBearer) || in.RefreshToken != "" {
 		return token, err

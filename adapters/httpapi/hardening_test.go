@@ -25,7 +25,7 @@ type hardenedStore interface {
 // withThrottleAndAudit wires the store's throttle and audit log, which the
 // plain harness leaves out.
 func withThrottleAndAudit(st hardenedStore) harnessOption {
-	return func(d *application.Deps) { d.Throttle, d.Audit = st, st }
+	return func(d *deps) { d.Throttle, d.Audit = st, st }
 }
 
 func newHardenedHarness(t *testing.T) (*harness, *memory.Store) {

@@ -21,6 +21,10 @@ import (
 	"github.com/authd/authd/adapters/metrics"
 	"github.com/authd/authd/adapters/system"
 	"github.com/authd/authd/application"
+	"github.com/authd/authd/application/account"
+	"github.com/authd/authd/application/admin"
+	"github.com/authd/authd/application/sessions"
+	"github.com/authd/authd/application/signin"
 	"github.com/authd/authd/docs"
 	"github.com/authd/authd/ports"
 )
@@ -30,9 +34,55 @@ import (
 var cheapParams = argon2.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 type testStore interface {
-	ports.UserRepository
-	ports.SessionRepository
+	ports.Users
+	ports.Passwords
+	ports.Sessions
+	ports.Transactor
 	ports.Pinger
+}
+
+// deps are the ports the harness wires the use cases from, as authd serve
+// does; options adjust them first. Throttle and Audit are optional here.
+type deps struct {
+	Store    testStore
+	Hasher   ports.PasswordHasher
+	Issuer   ports.TokenIssuer
+	Verifier ports.TokenVerifier
+	Clock    ports.Clock
+	Throttle ports.LoginThrottle
+	Audit    ports.AuditLog
+}
+
+// useCases wires every capability over d, as cmd/authd's newServer does.
+func useCases(t *testing.T, d deps) httpapi.UseCases {
+	t.Helper()
+	policies, err := application.Config{RefreshTTL: 720 * time.Hour}.Policies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := system.IDs{}
+	audit := application.NewRecorder(d.Audit, ids, d.Clock, nil)
+	guard := application.NewGuard(d.Throttle, d.Hasher, d.Clock, audit, policies.Throttle)
+	sess, err := sessions.New(sessions.Deps{
+		Tx: d.Store, Sessions: d.Store, Issuer: d.Issuer, Verifier: d.Verifier, Clock: d.Clock, IDs: ids, Random: rand.Reader, Audit: audit,
+	}, policies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	password, err := signin.NewPassword(context.Background(), d.Store, d.Store, guard, d.Hasher, d.Clock, audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	registration := account.NewRegistration(d.Store, d.Hasher, ids, d.Clock, audit)
+	return httpapi.UseCases{
+		Login:          signin.NewLogin(password, sess),
+		Registration:   registration,
+		PasswordChange: account.NewPasswordChange(d.Store, d.Store, sess, guard, d.Hasher, d.Clock, audit),
+		Sessions:       sess,
+		Admin:          admin.New(d.Store, d.Store, d.Audit, registration, d.Clock, audit),
+		Audit:          audit,
+		Store:          d.Store,
+	}
 }
 
 // movableClock lets a test jump past token lifetimes without sleeping.
@@ -61,7 +111,7 @@ type harness struct {
 	logs  *bytes.Buffer
 }
 
-type harnessOption func(*application.Deps)
+type harnessOption func(*deps)
 
 func newHarness(t *testing.T, st testStore, opts ...harnessOption) *harness {
 	t.Helper()
@@ -89,22 +139,17 @@ func newHarnessWith(t *testing.T, st testStore, httpOpts func(*httpapi.Options),
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := application.Deps{
-		Users: st, Sessions: st, Store: st,
+	d := deps{
+		Store:    st,
 		Hasher:   argon2.New(cheapParams, argon2.GateConfig{MaxQueue: 256, MaxWait: 30 * time.Second}, rand.Reader),
 		Issuer:   signer,
 		Verifier: verifier,
 		Clock:    clock,
-		IDs:      system.IDs{},
-		Random:   rand.Reader,
 	}
 	for _, o := range opts {
-		o(&deps)
+		o(&d)
 	}
-	svc, err := application.NewService(context.Background(), deps, application.Config{RefreshTTL: 720 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	uc := useCases(t, d)
 	logs := &bytes.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := metrics.New(metrics.Sources{})
@@ -118,7 +163,7 @@ func newHarnessWith(t *testing.T, st testStore, httpOpts func(*httpapi.Options),
 	if httpOpts != nil {
 		httpOpts(&httpOptions)
 	}
-	srv := httptest.NewServer(httpapi.NewHandler(svc, httpOptions))
+	srv := httptest.NewServer(httpapi.NewHandler(uc, httpOptions))
 	t.Cleanup(srv.Close)
 	validateExchanges(t, srv)
 	return &harness{srv: srv, key: key, clock: clock, cfg: cfg, logs: logs}

@@ -3,7 +3,7 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/authd/authd/application"
+	"github.com/authd/authd/application/account"
 	"github.com/authd/authd/domain"
 )
 
@@ -15,7 +15,7 @@ func (a *api) me(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, domain.ErrInvalidToken)
 		return
 	}
-	u, err := a.svc.CurrentUser(r.Context(), p)
+	u, err := a.uc.Sessions.CurrentUser(r.Context(), p)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -42,7 +42,7 @@ func (a *api) changePassword(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	err := a.svc.ChangePassword(r.Context(), application.ChangePasswordInput{
+	err := a.uc.PasswordChange.Change(r.Context(), account.ChangePasswordInput{
 		Principal: p, CurrentPassword: req.CurrentPassword, NewPassword: req.NewPassword, Client: clientOf(r),
 	})
 	if err != nil {

@@ -139,7 +139,7 @@ func (a *api) requireBearer(next http.Handler) http.Handler {
 			a.writeError(w, r, err)
 			return
 		}
-		p, err := a.svc.Authenticate(r.Context(), token)
+		p, err := a.uc.Sessions.Authenticate(r.Context(), token)
 		if err != nil {
 			a.writeError(w, r, err)
 			return

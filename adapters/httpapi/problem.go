@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/authd/authd/application"
+	"github.com/authd/authd/application/sessions"
 	"github.com/authd/authd/domain"
 	"github.com/authd/authd/ports"
 )
@@ -72,7 +72,7 @@ var errorTable = []errorClass{
 		detail: "one or more fields are invalid", outcome: "invalid_request"},
 	{is: sentinel(errMalformed), status: http.StatusBadRequest, code: codeMalformed,
 		detail: "the request body is not valid JSON of the expected shape", outcome: "invalid_request"},
-	{is: sentinel(application.ErrNothingToRevoke), status: http.StatusBadRequest, code: codeMalformed,
+	{is: sentinel(sessions.ErrNothingToRevoke), status: http.StatusBadRequest, code: codeMalformed,
 		detail: "send a refresh_token in the body or an Authorization: Bearer header", outcome: "invalid_request"},
 	{is: sentinel(errTooLarge), status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
 		detail: "request body exceeds 64 KiB", outcome: "invalid_request"},

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authd/authd/application"
+	"github.com/authd/authd/application/sessions"
 	"github.com/authd/authd/domain"
 )
 
@@ -33,7 +33,7 @@ func TestErrorTable(t *testing.T) {
 	}{
 		{fieldError("limit", "limit must be a whole number"), 422, codeValidation, "invalid_request", "", false},
 		{&detailError{errMalformed, "the request body is empty"}, 400, codeMalformed, "invalid_request", "", false},
-		{application.ErrNothingToRevoke, 400, codeMalformed, "invalid_request", "", false},
+		{sessions.ErrNothingToRevoke, 400, codeMalformed, "invalid_request", "", false},
 		{errTooLarge, 413, codeTooLarge, "invalid_request", "", false},
 		{errUnsupportedMedia, 415, codeUnsupportedMedia, "invalid_request", "", false},
 		{csrfFailure("no token"), 403, codeCSRFFailed, "csrf_failed", "", false},

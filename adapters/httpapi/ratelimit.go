@@ -145,7 +145,7 @@ func (a *api) rateLimited(operation string) func(http.Handler) http.Handler {
 			ok, wait := a.limiter.allow(ri.ip, time.Now())
 			if !ok {
 				ri.operation = operation
-				a.svc.RecordRateLimited(r.Context(), clientOf(r))
+				a.uc.Audit.RecordRateLimited(r.Context(), clientOf(r))
 				a.writeError(w, r, addressRateLimited{wait: wait})
 				return
 			}

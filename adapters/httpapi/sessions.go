@@ -5,7 +5,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/authd/authd/application"
+	"github.com/authd/authd/application/sessions"
 	"github.com/authd/authd/domain"
 )
 
@@ -31,7 +31,7 @@ func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, domain.ErrInvalidToken)
 		return
 	}
-	views, err := a.svc.ListSessions(r.Context(), p)
+	views, err := a.uc.Sessions.List(r.Context(), p)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -54,7 +54,7 @@ func (a *api) revokeSession(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, domain.ErrInvalidToken)
 		return
 	}
-	err := a.svc.RevokeSession(r.Context(), application.RevokeSessionInput{
+	err := a.uc.Sessions.Revoke(r.Context(), sessions.RevokeInput{
 		Principal: p, SessionID: chi.URLParam(r, "id"), Client: clientOf(r),
 	})
 	if err != nil {

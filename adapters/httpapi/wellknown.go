@@ -100,7 +100,7 @@ func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := a.svc.Ready(ctx); err != nil {
+	if err := a.uc.Store.Ping(ctx); err != nil {
 		a.log.WarnContext(r.Context(), "not ready", "error", err.Error())
 		setRetryAfter(w, 5*time.Second)
 		writeProblem(w, r, http.StatusServiceUnavailable, codeUnavailable, "the store does not answer")
