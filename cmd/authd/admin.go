@@ -37,10 +37,10 @@ type adminCommand struct {
 	run           func(ctx context.Context, svc *admin.Service, password string, stdout, stderr io.Writer) error
 }
 
-// admin runs `authd admin SUBCOMMAND ...`. The command line is checked
+// runAdmin runs `authd admin SUBCOMMAND ...`. The command line is checked
 // before anything else is touched, so a usage error never waits on a
 // database.
-func admin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageError{"admin needs a subcommand: create-user, set-role, revoke-sessions or list-users"}
 	}

@@ -98,7 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return healthcheck(ctx, cfg, stdout)
 	case "admin":
-		return admin(ctx, args, os.Stdin, stdout, stderr)
+		return runAdmin(ctx, args, os.Stdin, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
