@@ -51,6 +51,8 @@ type CookieOptions struct {
 type browserMode struct {
 	cookieMode bool
 	origins    map[string]bool // CORS allowlist, canonical origins
+	// crossOrigin is the CSRF origin check; it trusts origins too.
+	crossOrigin *http.CrossOriginProtection
 }
 
 // newBrowserMode panics on an invalid allowlist: configuration is validated
@@ -60,7 +62,13 @@ func newBrowserMode(opts Options) browserMode {
 	if err != nil {
 		panic("httpapi: " + err.Error())
 	}
-	return browserMode{cookieMode: opts.Cookies.Mode, origins: origins}
+	crossOrigin := http.NewCrossOriginProtection()
+	for o := range origins {
+		if err := crossOrigin.AddTrustedOrigin(o); err != nil {
+			panic("httpapi: CORS origin " + o + ": " + err.Error())
+		}
+	}
+	return browserMode{cookieMode: opts.Cookies.Mode, origins: origins, crossOrigin: crossOrigin}
 }
 
 // cookieSessionDTO is the cookie form of a token pair: the tokens travel
@@ -235,20 +243,24 @@ func (a *api) clearCookiesOnLogout(w http.ResponseWriter, r *http.Request) {
 // Authorization header, the refresh cookie with no refresh token in the
 // body) with an unsafe method must pass two checks:
 //
-//  1. Origin: when the browser names the requesting page (Origin, else
-//     Referer), it must be authd's own host or an allowlisted origin.
-//     This stops cross-site and same-site-but-foreign pages (another
-//     subdomain, which SameSite does not stop) even before the token check.
+//  1. Origin: net/http's CrossOriginProtection, trusting the CORS
+//     allowlist. A browser's Sec-Fetch-Site must say same-origin, or the
+//     page's Origin must be allowlisted; without Sec-Fetch-Site the Origin
+//     must be authd's own host or allowlisted. This stops cross-site and
+//     same-site-but-foreign pages (another subdomain, which SameSite does
+//     not stop) even before the token check.
 //  2. Double submit: X-CSRF-Token must equal the __Host-authd_csrf cookie,
 //     compared in constant time. A page can only learn the value by reading
 //     the cookie (same host) or an answer CORS lets it read (allowed
 //     origins); the __Host- prefix keeps other hosts and plain-http pages
-//     from planting a cookie of their choosing.
+//     from planting a cookie of their choosing. It also covers what the
+//     first check lets through: a request naming no origin at all.
 //
 // SameSite=Lax/Strict on the credential cookies is a third layer: a
 // cross-site page's requests carry no credentials at all. Requests with an
 // Authorization header or a token in the body are not cookie-authenticated
-// and need none of this: a forging page cannot attach them.
+// and need none of this (a forging page cannot attach them), which is why
+// the origin check is called here and is not a middleware.
 
 // csrfHeader carries the double-submit token.
 const csrfHeader = "X-CSRF-Token"
@@ -271,15 +283,8 @@ func (a *api) checkCSRF(r *http.Request) error {
 	if safeMethod(r.Method) {
 		return nil
 	}
-	if origin := r.Header.Get("Origin"); origin != "" {
-		if !a.trustedOrigin(r, origin) {
-			return csrfFailure("the request comes from an origin that is not allowed")
-		}
-	} else if ref := r.Header.Get("Referer"); ref != "" {
-		u, err := url.Parse(ref)
-		if err != nil || !a.trustedOrigin(r, u.Scheme+"://"+u.Host) {
-			return csrfFailure("the request comes from a page that is not allowed")
-		}
+	if err := a.checkOrigin(r); err != nil {
+		return err
 	}
 	header := r.Header.Get(csrfHeader)
 	if header == "" {
@@ -292,18 +297,32 @@ func (a *api) checkCSRF(r *http.Request) error {
 	return nil
 }
 
-// trustedOrigin: an allowlisted origin, or authd's own host (an app served
-// from the same host, e.g. behind the same reverse proxy). The scheme is not
-// compared for the own host: behind a TLS-terminating proxy authd cannot
-// know it, and a plain-http page on the same host can neither read the
-// Secure CSRF cookie nor, under schemeful SameSite, send the credential
-// cookies.
-func (a *api) trustedOrigin(r *http.Request, origin string) bool {
-	if canonical, err := canonicalOrigin(origin); err == nil && a.browser.origins[canonical] {
-		return true
+// checkOrigin asks CrossOriginProtection about the requesting page. It
+// reads only Origin, compared exactly, so the request it is shown names
+// the page as authd always judged it: the Origin in canonical form
+// (browsers send it so; other clients may write https://app.example.com:443),
+// or, without an Origin, the Referer's origin.
+func (a *api) checkOrigin(r *http.Request) error {
+	origin, failure := r.Header.Get("Origin"), "the request comes from an origin that is not allowed"
+	if ref := r.Header.Get("Referer"); origin == "" && ref != "" {
+		failure = "the request comes from a page that is not allowed"
+		u, err := url.Parse(ref)
+		if err != nil {
+			return csrfFailure(failure)
+		}
+		origin = u.Scheme + "://" + u.Host
 	}
-	u, err := url.Parse(origin)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Host == r.Host
+	if c, err := canonicalOrigin(origin); err == nil {
+		origin = c
+	}
+	if origin != r.Header.Get("Origin") {
+		r = r.Clone(r.Context())
+		r.Header.Set("Origin", origin)
+	}
+	if a.browser.crossOrigin.Check(r) != nil {
+		return csrfFailure(failure)
+	}
+	return nil
 }
 
 // csrfCookie returns the CSRF cookie when it has the shape authd gives it

@@ -16,6 +16,11 @@ import (
 // site read the API with a user's cookies). An unlisted origin gets no
 // Access-Control-* header at all, preflight included (204 with Allow only),
 // so its scripts cannot read any answer and the allowlist is not revealed.
+//
+// Not github.com/go-chi/cors: its preflight answers only the requested
+// method and echoes the requested headers, and it canonicalises header
+// names (X-Request-Id), whereas the answers here list the route's methods
+// and fixed header lists, as docs/openapi.yaml pins them.
 
 const (
 	// corsAllowHeaders are the request headers an app may send.

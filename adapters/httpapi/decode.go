@@ -23,7 +23,6 @@ var (
 // maxBodyBytes bounds every request body (API.md: 64 KiB).
 const maxBodyBytes = 64 << 10
 
-// hasBody reports whether the request carries a body at all.
 func hasBody(r *http.Request) bool {
 	return r.ContentLength > 0 || (r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody)
 }

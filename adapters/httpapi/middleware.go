@@ -114,7 +114,8 @@ func (a *api) recoverer(next http.Handler) http.Handler {
 
 type principalKey struct{}
 
-// errNoBearer: the request carried no bearer credentials at all.
+// errNoBearer: the request carried no bearer credentials at all. Logout
+// takes it as "identify by the refresh token"; requireBearer answers it 401.
 var errNoBearer = errors.New("no bearer token")
 
 // bearerToken extracts an RFC 6750 bearer token; the scheme is case-insensitive.
@@ -131,7 +132,8 @@ func bearerToken(r *http.Request) (string, error) {
 	return token, nil
 }
 
-// requireBearer admits only requests with a valid access token.
+// requireBearer admits only requests with a valid access token: the
+// Authorization bearer, or the access cookie with CSRF proof (accessToken).
 func (a *api) requireBearer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, err := a.accessToken(r)

@@ -23,7 +23,6 @@ type RateLimit struct {
 	MaxClients int
 }
 
-// ipLimiter holds one bucket per client address.
 type ipLimiter struct {
 	every   rate.Limit
 	burst   int
