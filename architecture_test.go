@@ -31,7 +31,6 @@ var owners = map[string][]string{
 	// cmd/authload serves the HTTP floor: a trivial chi handler measured
 	// with the same load tool as authd.
 	"github.com/go-chi/chi":                {"adapters/httpapi", "cmd/authload"},
-	"github.com/go-chi/cors":               {"adapters/httpapi"},
 	"github.com/kelseyhightower/envconfig": {"cmd/authd"},
 	"github.com/prometheus/client_golang":  {"adapters/metrics"},
 	"github.com/getkin/kin-openapi":        {"adapters/httpapi"}, // its tests validate against docs/openapi.yaml
