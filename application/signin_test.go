@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authd/authd/application"
 	"github.com/authd/authd/application/account"
 	"github.com/authd/authd/application/signin"
 	"github.com/authd/authd/domain"
@@ -84,7 +85,7 @@ func TestLogin(t *testing.T) {
 	f := newFixture(t)
 	u := f.register(t, "ada@example.com", "correct horse")
 	pair := f.login(t, "  ADA@example.com", "correct horse")
-	if pair.User.ID() != u.ID() || pair.AccessExpiresIn != 15*time.Minute || pair.RefreshExpiresIn != 720*time.Hour {
+	if pair.User.ID() != u.ID() || pair.AccessExpiresIn != 15*time.Minute || pair.RefreshExpiresIn != application.DefaultSessionIdleTTL {
 		t.Fatalf("pair = %+v", pair)
 	}
 	if len(pair.RefreshToken) != 43 { // 32 bytes, base64url, unpadded

@@ -177,13 +177,13 @@ func TestBrowserCookieAttributes(t *testing.T) {
 				t.Errorf("access cookie: %s", c)
 			}
 		case refreshCookie:
-			if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.MaxAge != 720*3600 || !refreshShape.MatchString(c.Value) {
+			if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.MaxAge != 168*3600 || !refreshShape.MatchString(c.Value) {
 				t.Errorf("refresh cookie: %s", c)
 			}
 			refreshPaths = append(refreshPaths, c.Path)
 			refreshValues = append(refreshValues, c.Value)
 		case csrfCookie:
-			if c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.MaxAge != 720*3600 || !csrfShape.MatchString(c.Value) {
+			if c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.MaxAge != 168*3600 || !csrfShape.MatchString(c.Value) {
 				t.Errorf("csrf cookie: %s", c)
 			}
 			if body["csrf_token"] != c.Value {

@@ -91,8 +91,9 @@ func (s *Service) Open(ctx context.Context, auth domain.Authentication, client d
 }
 
 // issuePair mints an access token for the session and packs it with an
-// already minted refresh token, which stops working at refreshEnd.
-func (s *Service) issuePair(ctx context.Context, u domain.User, session domain.Session, refresh domain.RefreshToken, refreshEnd, now time.Time) (application.TokenPair, error) {
+// already minted refresh token, which expires at tokenExpiry; session is
+// the session as it stands after this use.
+func (s *Service) issuePair(ctx context.Context, u domain.User, session domain.Session, refresh domain.RefreshToken, tokenExpiry, now time.Time) (application.TokenPair, error) {
 	access, claims, err := s.issuer.IssueAccessToken(ctx, domain.AccessClaims{
 		UserID: u.ID(), SessionID: session.ID(), Role: u.Role(), Methods: session.Methods(), AuthTime: session.AuthTime(),
 	})
@@ -103,9 +104,24 @@ func (s *Service) issuePair(ctx context.Context, u domain.User, session domain.S
 		AccessToken:      access,
 		AccessExpiresIn:  claims.ExpiresAt.Sub(claims.IssuedAt),
 		RefreshToken:     refresh.Plaintext(),
-		RefreshExpiresIn: refreshEnd.Sub(now),
+		RefreshExpiresIn: s.refreshEnd(session, tokenExpiry).Sub(now),
 		User:             u,
 	}, nil
+}
+
+// refreshEnd is when a refresh token expiring at tokenExpiry stops working
+// if it is not used: at its own expiry, when the session goes idle (its
+// last use plus the idle timeout), or at the session's maximum age,
+// whichever comes first. The client is told this, not the token's TTL,
+// which the idle timeout usually cuts short.
+func (s *Service) refreshEnd(session domain.Session, tokenExpiry time.Time) time.Time {
+	end := s.policy.CapExpiry(session.CreatedAt(), tokenExpiry)
+	if s.policy.IdleTimeout > 0 {
+		if idle := session.LastUsedAt().Add(s.policy.IdleTimeout); idle.Before(end) {
+			end = idle
+		}
+	}
+	return end
 }
 
 // Authenticate verifies an access token's signature and claims. It is
