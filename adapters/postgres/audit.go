@@ -12,16 +12,18 @@ import (
 	"github.com/authd/authd/ports"
 )
 
-// Append inserts e into auth_events. There is no way to change or remove an
-// event through this package: the table is append-only in practice.
-func (s *Store) Append(ctx context.Context, e domain.AuditEvent) error {
+// Append inserts e into auth_events: on the lazy pool outside a
+// transaction, in it inside one (see repos.book). There is no way to
+// change or remove an event through this package: the table is
+// append-only in practice.
+func (r *repos) Append(ctx context.Context, e domain.AuditEvent) error {
 	const op = "append event"
 	id, ok := eventUUID(e.ID)
 	if !ok {
 		return fmt.Errorf("postgres: %s: id %q is not a canonical UUID", op, e.ID)
 	}
 	client := e.Client.Clean()
-	err := s.lazyQ.AppendEvent(ctx, sqlcdb.AppendEventParams{
+	err := r.book.AppendEvent(ctx, sqlcdb.AppendEventParams{
 		ID:        id,
 		At:        e.At,
 		Type:      e.Type.String(),
@@ -32,11 +34,11 @@ func (s *Store) Append(ctx context.Context, e domain.AuditEvent) error {
 		UserAgent: client.UserAgent,
 		Detail:    e.Detail,
 	})
-	return s.translate(op, err)
+	return r.translate(op, err)
 }
 
 // Events reads one keyset page, newest first (see the Events query).
-func (s *Store) Events(ctx context.Context, f ports.EventFilter) ([]domain.AuditEvent, error) {
+func (r *repos) Events(ctx context.Context, f ports.EventFilter) ([]domain.AuditEvent, error) {
 	const op = "events"
 	if f.Limit < 1 || f.Limit > math.MaxInt32 {
 		return nil, fmt.Errorf("postgres: %s: limit %d out of range", op, f.Limit)
@@ -61,27 +63,27 @@ func (s *Store) Events(ctx context.Context, f ports.EventFilter) ([]domain.Audit
 		t := f.Type.String()
 		p.Type = &t
 	}
-	rows, err := s.q.Events(ctx, p)
+	rows, err := r.q.Events(ctx, p)
 	if err != nil {
-		return nil, s.translate(op, err)
+		return nil, r.translate(op, err)
 	}
 	out := make([]domain.AuditEvent, 0, len(rows))
-	for _, r := range rows {
+	for _, row := range rows {
 		e := domain.AuditEvent{
-			ID:     domain.EventID(r.ID.String()),
-			At:     r.At.UTC(),
-			Type:   domain.EventType(r.Type),
-			Client: domain.ClientInfo{IP: r.Ip, UserAgent: r.UserAgent},
-			Detail: r.Detail,
+			ID:     domain.EventID(row.ID.String()),
+			At:     row.At.UTC(),
+			Type:   domain.EventType(row.Type),
+			Client: domain.ClientInfo{IP: row.Ip, UserAgent: row.UserAgent},
+			Detail: row.Detail,
 		}
-		if r.UserID != nil {
-			e.UserID = domain.UserID(r.UserID.String())
+		if row.UserID != nil {
+			e.UserID = domain.UserID(row.UserID.String())
 		}
-		if r.SessionID != nil {
-			e.SessionID = domain.SessionID(r.SessionID.String())
+		if row.SessionID != nil {
+			e.SessionID = domain.SessionID(row.SessionID.String())
 		}
-		if r.ActorID != nil {
-			e.ActorID = domain.UserID(r.ActorID.String())
+		if row.ActorID != nil {
+			e.ActorID = domain.UserID(row.ActorID.String())
 		}
 		out = append(out, e)
 	}

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"runtime"
@@ -8,11 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/authd/authd/adapters/postgres"
 	"github.com/authd/authd/adapters/postgres/pgtest"
 	"github.com/authd/authd/domain"
+	"github.com/authd/authd/ports"
 )
 
 // One benchmark per repository method, against the Postgres pgtest
@@ -26,10 +26,13 @@ import (
 //
 // The hot paths of a concurrent server (every authenticated request reads
 // a session and its user; every refresh rotates) have Parallel variants.
+// Where a use case runs several calls in one transaction (a login opens a
+// session, a refresh rotates), a benchmark runs that transaction as the
+// use case does, so the figure is what the use case pays.
 
 const (
-	// seedUsers is how many unrelated accounts, each with one session and
-	// one live refresh token, sit in the tables, so that look-ups walk
+	// seedUsers is how many unrelated accounts, each with a password, one
+	// session and one live refresh token, sit in the tables, so that look-ups walk
 	// indexes of some size rather than a one-row table.
 	seedUsers  = 10_000
 	benchTTL   = 720 * time.Hour
@@ -44,9 +47,11 @@ var benchNow = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 // seed is the background data; ANALYZE gives the planner real statistics,
 // as a long-running database would have.
 const seed = `
-INSERT INTO users (id, email, role, password_hash, created_at, updated_at)
-SELECT gen_random_uuid(), 'seed' || g || '@example.com', 'user', 'h', now(), now()
+INSERT INTO users (id, email, role, created_at, updated_at)
+SELECT gen_random_uuid(), 'seed' || g || '@example.com', 'user', now(), now()
 FROM generate_series(1, %d) AS g;
+INSERT INTO password_credentials (user_id, hash, created_at, updated_at)
+SELECT id, 'h', now(), now() FROM users;
 INSERT INTO sessions (id, user_id, created_at, last_used_at)
 SELECT gen_random_uuid(), id, now(), now() FROM users;
 INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at)
@@ -63,17 +68,18 @@ func benchStore(b *testing.B) *postgres.Store {
 	return openStore(b, url)
 }
 
-// benchUser stores a new account.
+// benchUser stores a new account with password benchHash.
 func benchUser(b *testing.B, st *postgres.Store, email string) domain.User {
 	b.Helper()
 	u := newUser(b, email)
 	if err := st.CreateUser(b.Context(), u); err != nil {
 		b.Fatalf("CreateUser: %v", err)
 	}
+	if err := st.SetPassword(b.Context(), u.ID(), benchHash, benchNow); err != nil {
+		b.Fatalf("SetPassword: %v", err)
+	}
 	return u
 }
-
-func newSessionID() domain.SessionID { return domain.SessionID(uuid.Must(uuid.NewV7()).String()) }
 
 func newRefreshToken(b *testing.B) domain.RefreshToken {
 	b.Helper()
@@ -88,9 +94,9 @@ func newRefreshToken(b *testing.B) domain.RefreshToken {
 // returns both.
 func benchSession(b *testing.B, st *postgres.Store, u domain.User) (domain.Session, domain.RefreshToken) {
 	b.Helper()
-	s := domain.NewSession(newSessionID(), u.ID(), benchNow, domain.ClientInfo{})
+	s := newSession(u, benchNow)
 	tok := newRefreshToken(b)
-	if err := st.CreateSession(b.Context(), s, tok.Record(s.ID()), ""); err != nil {
+	if err := st.CreateSession(b.Context(), s, tok.Record(s.ID())); err != nil {
 		b.Fatalf("CreateSession: %v", err)
 	}
 	return s, tok
@@ -166,20 +172,32 @@ func BenchmarkUserByIDParallel(b *testing.B) {
 	})
 }
 
-// BenchmarkUpdatePasswordHash alternates two hashes so that every UPDATE
+// ---- passwords ----
+
+// BenchmarkPasswordHash is the read of every password login.
+func BenchmarkPasswordHash(b *testing.B) {
+	st := benchStore(b)
+	u := benchUser(b, st, "ada@example.com")
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := st.PasswordHash(ctx, u.ID()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSwapPasswordHash alternates two hashes so that every UPDATE
 // writes a changed row, as a rehash on login does (a compare-and-swap over
 // the hash the previous iteration wrote).
-func BenchmarkUpdatePasswordHash(b *testing.B) {
+func BenchmarkSwapPasswordHash(b *testing.B) {
 	st := benchStore(b)
 	u := benchUser(b, st, "ada@example.com")
 	hashes := [2]string{benchHash, benchHash2}
 	ctx := b.Context()
-	if err := st.UpdatePasswordHash(ctx, u.ID(), u.PasswordHash(), hashes[0]); err != nil {
-		b.Fatal(err)
-	}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		if err := st.UpdatePasswordHash(ctx, u.ID(), hashes[i%2], hashes[(i+1)%2]); err != nil {
+		if err := st.SwapPasswordHash(ctx, u.ID(), hashes[i%2], hashes[(i+1)%2], benchNow); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -187,29 +205,59 @@ func BenchmarkUpdatePasswordHash(b *testing.B) {
 
 // ---- sessions ----
 
-// BenchmarkCreateSession: one transaction locking the user row on the
-// verified hash and inserting the session and its first refresh token,
-// what every login pays.
+// BenchmarkCreateSession is the bare call: one statement storing the
+// session and its first refresh token.
 func BenchmarkCreateSession(b *testing.B) {
 	st := benchStore(b)
 	u := benchUser(b, st, "ada@example.com")
-	type login struct {
-		session domain.Session
-		first   domain.IssuedRefreshToken
-	}
-	logins := make([]login, b.N)
-	for i := range logins {
-		s := domain.NewSession(newSessionID(), u.ID(), benchNow, domain.ClientInfo{})
-		logins[i] = login{s, newRefreshToken(b).Record(s.ID())}
-	}
+	sessions, firsts := benchLogins(b, u)
 	ctx := b.Context()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if err := st.CreateSession(ctx, logins[i].session, logins[i].first, u.PasswordHash()); err != nil {
+		if err := st.CreateSession(ctx, sessions[i], firsts[i]); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkOpenSession is what every password login pays to open its
+// session (application/sessions Open): one transaction holding the
+// password (FOR SHARE), storing the session and appending the login event.
+func BenchmarkOpenSession(b *testing.B) {
+	st := benchStore(b)
+	u := benchUser(b, st, "ada@example.com")
+	sessions, firsts := benchLogins(b, u)
+	ctx := b.Context()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		err := st.WithinTx(ctx, func(tx ports.Stores) error {
+			if err := tx.Passwords.HoldPassword(ctx, u.ID(), benchHash); err != nil {
+				return err
+			}
+			if err := tx.Sessions.CreateSession(ctx, sessions[i], firsts[i]); err != nil {
+				return err
+			}
+			return tx.Audit.Append(ctx, domain.AuditEvent{
+				ID: newEventID(), At: benchNow, Type: domain.EventLoginSucceeded, UserID: u.ID(), SessionID: sessions[i].ID(),
+			})
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchLogins mints b.N sessions of u with their first refresh tokens.
+func benchLogins(b *testing.B, u domain.User) ([]domain.Session, []domain.IssuedRefreshToken) {
+	sessions := make([]domain.Session, b.N)
+	firsts := make([]domain.IssuedRefreshToken, b.N)
+	for i := range sessions {
+		sessions[i] = newSession(u, benchNow)
+		firsts[i] = newRefreshToken(b).Record(sessions[i].ID())
+	}
+	return sessions, firsts
 }
 
 func BenchmarkSessionByID(b *testing.B) {
@@ -240,36 +288,59 @@ func BenchmarkSessionByIDParallel(b *testing.B) {
 	})
 }
 
-// BenchmarkRotateRefreshToken walks one session's rotation chain: each
-// iteration spends the token the previous one stored. The successors are
-// minted in setup.
-func BenchmarkRotateRefreshToken(b *testing.B) {
+// benchRefresh is one refresh as application/sessions Refresh runs it:
+// in one transaction, read the token with its session and owner (locked),
+// decide, store the rotation and append the "refreshed" event.
+func benchRefresh(ctx context.Context, st *postgres.Store, presented domain.RefreshTokenHash, next domain.RefreshToken) error {
+	var p domain.SessionPolicy
+	return st.WithinTx(ctx, func(tx ports.Stores) error {
+		rec, sess, u, err := tx.Sessions.RefreshToken(ctx, presented)
+		if err != nil {
+			return err
+		}
+		if v := p.DecideRotation(rec, sess, benchNow); v != domain.RotationAllowed {
+			return fmt.Errorf("rotation verdict %v", v)
+		}
+		r, _ := p.Rotate(rec, sess, next, benchNow, domain.ClientInfo{})
+		if err := tx.Sessions.Rotate(ctx, r); err != nil {
+			return err
+		}
+		return tx.Audit.Append(ctx, domain.AuditEvent{
+			ID: newEventID(), At: benchNow, Type: domain.EventRefreshed, UserID: u.ID(), SessionID: sess.ID(),
+		})
+	})
+}
+
+// BenchmarkRefresh walks one session's rotation chain: each iteration
+// spends the token the previous one stored. The successors are minted in
+// setup.
+func BenchmarkRefresh(b *testing.B) {
 	st := benchStore(b)
 	_, first := benchSession(b, st, benchUser(b, st, "ada@example.com"))
-	next := make([]domain.IssuedRefreshToken, b.N)
+	next := make([]domain.RefreshToken, b.N)
 	for i := range next {
-		next[i] = newRefreshToken(b).Record("")
+		next[i] = newRefreshToken(b)
 	}
 	presented := first.Hash()
 	ctx := b.Context()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if _, _, err := st.RotateRefreshToken(ctx, presented, next[i], benchNow, domain.SessionPolicy{}, domain.ClientInfo{}, nil); err != nil {
+		if err := benchRefresh(ctx, st, presented, next[i]); err != nil {
 			b.Fatal(err)
 		}
-		presented = next[i].Hash
+		presented = next[i].Hash()
 	}
 }
 
-// BenchmarkRotateRefreshTokenParallel: each goroutine walks the chain of
-// its own session, like many clients refreshing at once. Rotations of one
-// token contend by design (the losers revoke the session), so sharing a
-// session here would measure reuse detection, not rotation. Successors are
+// BenchmarkRefreshParallel: each goroutine walks the chain of its own
+// session, like many clients refreshing at once. Refreshes of one token
+// serialize on its lock by design (and the later ones are reuse), so
+// sharing a session here would measure that, not rotation. Successors are
 // minted in the loop (crypto/rand and SHA-256, about a microsecond, next to
 // a transaction's several round trips), since how many each goroutine
 // needs is unknown beforehand.
-func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
+func BenchmarkRefreshParallel(b *testing.B) {
 	st := benchStore(b)
 	u := benchUser(b, st, "ada@example.com")
 	// RunParallel starts GOMAXPROCS goroutines (no SetParallelism here).
@@ -294,13 +365,50 @@ func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
 				b.Error(err)
 				return
 			}
-			if _, _, err := st.RotateRefreshToken(ctx, presented, next.Record(""), benchNow, domain.SessionPolicy{}, domain.ClientInfo{}, nil); err != nil {
+			if err := benchRefresh(ctx, st, presented, next); err != nil {
 				b.Error(err)
 				return
 			}
 			presented = next.Hash()
 		}
 	})
+}
+
+// BenchmarkRotate is Rotate's statement alone, outside a transaction, on
+// one session's chain: what BenchmarkRefresh adds to it is the
+// transaction, the locking read and the audit insert.
+func BenchmarkRotate(b *testing.B) {
+	st := benchStore(b)
+	s, first := benchSession(b, st, benchUser(b, st, "ada@example.com"))
+	next := make([]domain.IssuedRefreshToken, b.N)
+	for i := range next {
+		next[i] = newRefreshToken(b).Record(s.ID())
+	}
+	presented := first.Hash()
+	ctx := b.Context()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		r := domain.Rotation{Spent: presented, Next: next[i], Session: s.ID(), At: benchNow}
+		if err := st.Rotate(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+		presented = next[i].Hash
+	}
+}
+
+// BenchmarkRefreshToken is the read alone, outside a transaction (a
+// logout by refresh token makes it).
+func BenchmarkRefreshToken(b *testing.B) {
+	st := benchStore(b)
+	_, tok := benchSession(b, st, benchUser(b, st, "ada@example.com"))
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, _, err := st.RefreshToken(ctx, tok.Hash()); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // The revoke benchmarks end a live session per iteration: revoking an
@@ -324,20 +432,22 @@ func BenchmarkRevokeSession(b *testing.B) {
 	}
 }
 
-func BenchmarkRevokeSessionByRefreshToken(b *testing.B) {
+// BenchmarkRevokeSessions ends the one live session of a fresh user per
+// iteration, sparing none, as a password change or an admin does.
+func BenchmarkRevokeSessions(b *testing.B) {
 	st := benchStore(b)
-	u := benchUser(b, st, "ada@example.com")
-	tokens := make([]domain.RefreshTokenHash, b.N)
-	for i := range tokens {
-		_, tok := benchSession(b, st, u)
-		tokens[i] = tok.Hash()
+	users := make([]domain.UserID, b.N)
+	for i := range users {
+		u := benchUser(b, st, fmt.Sprintf("user%d@example.com", i))
+		benchSession(b, st, u)
+		users[i] = u.ID()
 	}
 	ctx := b.Context()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if _, err := st.RevokeSessionByRefreshToken(ctx, tokens[i], benchNow); err != nil {
-			b.Fatal(err)
+		if n, err := st.RevokeSessions(ctx, users[i], "", benchNow); err != nil || n != 1 {
+			b.Fatal(n, err)
 		}
 	}
 }

@@ -13,15 +13,26 @@ import (
 	"github.com/authd/authd/domain"
 )
 
-// emailIndex is the unique index on lower(email) (db/migrations/000001).
-const emailIndex = "users_email_lower_key"
+// Constraints whose violation is a domain answer, by name.
+const (
+	// emailIndex is the unique index on lower(email) (db/migrations/000001).
+	emailIndex = "users_email_lower_key"
+	// credentialUserFK ties a password credential to its user
+	// (db/migrations/000004): violated, it means there is no such user.
+	credentialUserFK = "password_credentials_user_id_fkey"
+)
 
-const sqlstateUniqueViolation = "23505"
+const (
+	sqlstateUniqueViolation     = "23505"
+	sqlstateForeignKeyViolation = "23503"
+)
 
 // translate maps a driver error to the domain's vocabulary at the boundary:
 //
 //   - pgx.ErrNoRows                                  -> domain.ErrNotFound
 //   - unique violation on users_email_lower_key      -> domain.ErrEmailTaken
+//   - foreign key violation on password_credentials_user_id_fkey
+//     (a password for no such user)                  -> domain.ErrNotFound
 //   - the server or the network cannot answer now    -> domain.ErrUnavailable (wrapping err)
 //   - anything else                                  -> err, wrapped with the operation
 //
@@ -40,6 +51,8 @@ func translate(op string, err error) error {
 		switch {
 		case pgErr.Code == sqlstateUniqueViolation && pgErr.ConstraintName == emailIndex:
 			return fmt.Errorf("postgres: %s: %w", op, domain.ErrEmailTaken)
+		case pgErr.Code == sqlstateForeignKeyViolation && pgErr.ConstraintName == credentialUserFK:
+			return fmt.Errorf("postgres: %s: %w", op, domain.ErrNotFound)
 		case unavailableSQLState(pgErr.Code):
 			return fmt.Errorf("%w: postgres: %s: %w", domain.ErrUnavailable, op, err)
 		}
@@ -51,10 +64,10 @@ func translate(op string, err error) error {
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }
 
-// translate is the Store's variant: once the pool is closed every failure
-// is "unavailable" (the pool reports a bare "closed pool" error).
-func (s *Store) translate(op string, err error) error {
-	if err != nil && s.closed.Load() {
+// translate is the repositories' variant: once the Store is closed every
+// failure is "unavailable" (the pool reports a bare "closed pool" error).
+func (r *repos) translate(op string, err error) error {
+	if err != nil && r.closed.Load() {
 		return fmt.Errorf("%w: postgres: %s: store closed: %w", domain.ErrUnavailable, op, err)
 	}
 	return translate(op, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/authd/authd/adapters/postgres/pgtest"
 	"github.com/authd/authd/adapters/repotest"
 	"github.com/authd/authd/domain"
+	"github.com/authd/authd/ports"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -49,7 +50,7 @@ func TestPing(t *testing.T) {
 }
 
 // latestVersion is the newest embedded migration.
-const latestVersion = 3
+const latestVersion = 4
 
 func TestSchemaVersionIsTheNewestMigration(t *testing.T) {
 	if got := postgres.SchemaVersion(); got != latestVersion {
@@ -85,6 +86,17 @@ func tableExists(t *testing.T, url, table string) bool {
 	return exists
 }
 
+func columnExists(t *testing.T, url, table, column string) bool {
+	t.Helper()
+	var exists bool
+	err := rawConn(t, url).QueryRow(t.Context(),
+		`SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = $1 AND column_name = $2)`, table, column).Scan(&exists)
+	if err != nil {
+		t.Fatalf("information_schema.columns: %v", err)
+	}
+	return exists
+}
+
 func rawConn(t testing.TB, url string) *pgx.Conn {
 	t.Helper()
 	conn, err := pgx.Connect(t.Context(), url)
@@ -111,7 +123,26 @@ func TestMigrateDownThenUp(t *testing.T) {
 	if err := postgres.MigrateDown(url); err != nil {
 		t.Fatalf("MigrateDown: %v", err)
 	}
-	assertVersion(t, url, latestVersion-1)
+	assertVersion(t, url, 3)
+	if tableExists(t, url, "password_credentials") {
+		t.Fatal("table password_credentials still exists after undoing migration 4")
+	}
+	for _, c := range []struct {
+		table, column string
+		want          bool
+	}{
+		{"users", "password_hash", true},
+		{"users", "email_verified", false},
+		{"sessions", "amr", false},
+	} {
+		if got := columnExists(t, url, c.table, c.column); got != c.want {
+			t.Fatalf("%s.%s exists = %t after undoing migration 4, want %t", c.table, c.column, got, c.want)
+		}
+	}
+	if err := postgres.MigrateDown(url); err != nil {
+		t.Fatalf("MigrateDown: %v", err)
+	}
+	assertVersion(t, url, 2)
 	var actor bool
 	if err := rawConn(t, url).QueryRow(t.Context(),
 		`SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'auth_events' AND column_name = 'actor_id')`).Scan(&actor); err != nil || actor {
@@ -141,7 +172,7 @@ func TestMigrateDownThenUp(t *testing.T) {
 		t.Fatalf("MigrateUp: %v", err)
 	}
 	assertVersion(t, url, latestVersion)
-	for _, table := range []string{"users", "sessions", "refresh_tokens", "login_throttle", "auth_events"} {
+	for _, table := range []string{"users", "password_credentials", "sessions", "refresh_tokens", "login_throttle", "auth_events"} {
 		if !tableExists(t, url, table) {
 			t.Fatalf("table %s missing after MigrateUp", table)
 		}
@@ -225,14 +256,147 @@ func TestMigration2BackfillsSessions(t *testing.T) {
 	if err != nil || len(listed) != 1 {
 		t.Fatalf("SessionsOfUser = %d, %v; want the old session", len(listed), err)
 	}
+	if hash, err := st.PasswordHash(t.Context(), domain.UserID(uid.String())); err != nil || hash != "x" {
+		t.Fatalf("PasswordHash after the upgrade = %q, %v; want the version 1 hash", hash, err)
+	}
+	if m := sess.Methods(); len(m) != 1 || m[0] != domain.MethodPassword {
+		t.Fatalf("upgraded session methods = %v, want [pwd]", m)
+	}
 	next, err := domain.NewRefreshToken(rand.Reader, at, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := domain.ClientInfo{IP: "192.0.2.1", UserAgent: "upgraded"}
-	got, _, err := st.RotateRefreshToken(t.Context(), h, next.Record(""), at, p, client, nil)
+	if v := rotate(t, st, h, next, at, p, client); v != domain.RotationAllowed {
+		t.Fatalf("rotate after the upgrade: verdict %v", v)
+	}
+	got, _, err := st.SessionByID(t.Context(), sess.ID())
 	if err != nil || !got.LastUsedAt().Equal(at) || got.Client() != client {
-		t.Fatalf("rotate after the upgrade: %v, last use %s, client %+v", err, got.LastUsedAt(), got.Client())
+		t.Fatalf("rotated session: %v, last use %s, client %+v", err, got.LastUsedAt(), got.Client())
+	}
+}
+
+// rotate runs a refresh the way the use case does: read under lock,
+// decide in the domain, store the rotation and its audit event, in one
+// transaction.
+func rotate(t testing.TB, st *postgres.Store, presented domain.RefreshTokenHash, next domain.RefreshToken, now time.Time, p domain.SessionPolicy, client domain.ClientInfo) domain.RotationVerdict {
+	t.Helper()
+	var verdict domain.RotationVerdict
+	err := st.WithinTx(t.Context(), func(tx ports.Stores) error {
+		rec, sess, u, err := tx.Sessions.RefreshToken(t.Context(), presented)
+		if err != nil {
+			return err
+		}
+		verdict = p.DecideRotation(rec, sess, now)
+		if verdict != domain.RotationAllowed {
+			return nil
+		}
+		r, _ := p.Rotate(rec, sess, next, now, client)
+		if err := tx.Sessions.Rotate(t.Context(), r); err != nil {
+			return err
+		}
+		return tx.Audit.Append(t.Context(), domain.AuditEvent{
+			ID: newEventID(), At: now, Type: domain.EventRefreshed, UserID: u.ID(), SessionID: sess.ID(), Client: client,
+		})
+	})
+	if err != nil {
+		t.Fatalf("rotation: %v", err)
+	}
+	return verdict
+}
+
+func newEventID() domain.EventID { return domain.EventID(uuid.Must(uuid.NewV7()).String()) }
+
+// Migration 4 moves every password hash of version 3 into
+// password_credentials and back down again, and a user with no credential
+// at version 4 goes down with the empty hash, which comes back up as no
+// credential: down then up changes nothing.
+func TestMigration4MovesPasswords(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	if err := postgres.MigrateDown(url); err != nil {
+		t.Fatalf("MigrateDown: %v", err)
+	}
+	assertVersion(t, url, 3)
+	conn := rawConn(t, url)
+	ctx := t.Context()
+	created := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	updated := created.Add(time.Hour)
+	withHash := uuid.Must(uuid.NewV7())
+	sid := uuid.Must(uuid.NewV7())
+	if _, err := conn.Exec(ctx, `INSERT INTO users (id, email, role, password_hash, created_at, updated_at)
+	                             VALUES ($1, 'old@example.com', 'admin', 'h3', $2, $3)`, withHash, created, updated); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO sessions (id, user_id, created_at, last_used_at) VALUES ($1, $2, $3, $3)`, sid, withHash, created); err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.MigrateUp(url); err != nil {
+		t.Fatalf("MigrateUp: %v", err)
+	}
+	st := openStore(t, url)
+	uid := domain.UserID(withHash.String())
+	if hash, err := st.PasswordHash(ctx, uid); err != nil || hash != "h3" {
+		t.Fatalf("PasswordHash after migration 4 = %q, %v; want h3", hash, err)
+	}
+	var credCreated, credUpdated time.Time
+	if err := conn.QueryRow(ctx, `SELECT created_at, updated_at FROM password_credentials WHERE user_id = $1`, withHash).Scan(&credCreated, &credUpdated); err != nil ||
+		!credCreated.Equal(created) || !credUpdated.Equal(updated) {
+		t.Fatalf("credential times = %s, %s, %v; want the user's %s, %s", credCreated, credUpdated, err, created, updated)
+	}
+	u, err := st.UserByID(ctx, uid)
+	if err != nil || u.EmailVerified() || u.Role() != domain.RoleAdmin {
+		t.Fatalf("UserByID after migration 4 = verified %t, role %s, %v", u.EmailVerified(), u.Role(), err)
+	}
+	sess, _, err := st.SessionByID(ctx, domain.SessionID(sid.String()))
+	if m := sess.Methods(); err != nil || len(m) != 1 || m[0] != domain.MethodPassword {
+		t.Fatalf("version 3 session after migration 4: methods %v, %v; want [pwd]", m, err)
+	}
+
+	// A version 4 account without a password goes down with the empty hash.
+	bare := newUser(t, "bare@example.com")
+	if err := st.CreateUser(ctx, bare); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetPassword(ctx, uid, "h4", updated.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := postgres.MigrateDown(url); err != nil {
+		t.Fatalf("MigrateDown: %v", err)
+	}
+	hashes := map[string]string{}
+	rows, err := conn.Query(ctx, `SELECT id::text, password_hash FROM users`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, h string
+		if err := rows.Scan(&id, &h); err != nil {
+			t.Fatal(err)
+		}
+		hashes[id] = h
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if hashes[string(uid)] != "h4" || hashes[string(bare.ID())] != "" || len(hashes) != 2 {
+		t.Fatalf("users.password_hash after undoing migration 4 = %v; want h4 and the empty hash", hashes)
+	}
+	_, err = conn.Exec(ctx, `INSERT INTO users (id, email, role, created_at, updated_at) VALUES ($1, 'x@example.com', 'user', now(), now())`, uuid.New())
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "23502" {
+		t.Fatalf("insert without a hash at version 3 = %v, want a not-null violation (no default left behind)", err)
+	}
+
+	if err := postgres.MigrateUp(url); err != nil {
+		t.Fatalf("MigrateUp: %v", err)
+	}
+	st = openStore(t, url)
+	if hash, err := st.PasswordHash(ctx, uid); err != nil || hash != "h4" {
+		t.Fatalf("PasswordHash after down and up = %q, %v; want h4", hash, err)
+	}
+	if _, err := st.PasswordHash(ctx, bare.ID()); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("PasswordHash of the account without a password after down and up = %v, want ErrNotFound", err)
 	}
 }
 
@@ -307,9 +471,17 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 	if !errors.Is(err, domain.ErrUnavailable) {
 		t.Fatalf("UserByID after Close = %v, want ErrUnavailable", err)
 	}
-	_, _, err = st.RotateRefreshToken(t.Context(), domain.RefreshTokenHash{}, domain.IssuedRefreshToken{}, time.Now(), domain.SessionPolicy{}, domain.ClientInfo{}, nil)
-	if !errors.Is(err, domain.ErrUnavailable) || errors.Is(err, domain.ErrInvalidRefreshToken) {
-		t.Fatalf("RotateRefreshToken after Close = %v, want ErrUnavailable and not a token error", err)
+	_, _, _, err = st.RefreshToken(t.Context(), domain.RefreshTokenHash{})
+	if !errors.Is(err, domain.ErrUnavailable) || errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("RefreshToken after Close = %v, want ErrUnavailable and not ErrNotFound", err)
+	}
+	ran := false
+	err = st.WithinTx(t.Context(), func(ports.Stores) error { ran = true; return nil })
+	if !errors.Is(err, domain.ErrUnavailable) || ran {
+		t.Fatalf("WithinTx after Close = %v (fn ran: %t), want ErrUnavailable without running fn", err, ran)
+	}
+	if err := st.Append(t.Context(), domain.AuditEvent{ID: newEventID(), At: time.Now(), Type: domain.EventLoggedOut}); !errors.Is(err, domain.ErrUnavailable) {
+		t.Fatalf("Append after Close = %v, want ErrUnavailable", err)
 	}
 }
 
@@ -363,8 +535,8 @@ func TestEmailIndexIsCaseInsensitive(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	conn := rawConn(t, url)
 	ctx := t.Context()
-	insert := `INSERT INTO users (id, email, role, password_hash, created_at, updated_at)
-	           VALUES ($1, $2, 'user', 'h', now(), now())`
+	insert := `INSERT INTO users (id, email, role, created_at, updated_at)
+	           VALUES ($1, $2, 'user', now(), now())`
 	if _, err := conn.Exec(ctx, insert, uuid.New(), "Ada@Example.com"); err != nil {
 		t.Fatalf("first insert: %v", err)
 	}
@@ -387,8 +559,8 @@ func TestEmailIndexIsCaseInsensitive(t *testing.T) {
 func TestSchemaChecks(t *testing.T) {
 	conn := rawConn(t, pgtest.NewDatabase(t))
 	ctx := t.Context()
-	_, err := conn.Exec(ctx, `INSERT INTO users (id, email, role, password_hash, created_at, updated_at)
-	                          VALUES ($1, 'x@example.com', 'root', 'h', now(), now())`, uuid.New())
+	_, err := conn.Exec(ctx, `INSERT INTO users (id, email, role, created_at, updated_at)
+	                          VALUES ($1, 'x@example.com', 'root', now(), now())`, uuid.New())
 	if !isCheckViolation(err) {
 		t.Fatalf("insert with role root = %v, want a check violation", err)
 	}
@@ -418,12 +590,12 @@ func TestErrorsDoNotCarryTokenHashes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s1 := domain.NewSession(domain.SessionID(uuid.Must(uuid.NewV7()).String()), u.ID(), now, domain.ClientInfo{})
-	if err := st.CreateSession(ctx, s1, tok.Record(s1.ID()), ""); err != nil {
+	s1 := newSession(u, now)
+	if err := st.CreateSession(ctx, s1, tok.Record(s1.ID())); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
-	s2 := domain.NewSession(domain.SessionID(uuid.Must(uuid.NewV7()).String()), u.ID(), now, domain.ClientInfo{})
-	err = st.CreateSession(ctx, s2, tok.Record(s2.ID()), "")
+	s2 := newSession(u, now)
+	err = st.CreateSession(ctx, s2, tok.Record(s2.ID()))
 	if err == nil {
 		t.Fatal("CreateSession reusing a token digest = nil, want an error")
 	}
@@ -444,11 +616,17 @@ func mustEmail(t testing.TB, raw string) domain.Email {
 
 func newUser(t testing.TB, email string) domain.User {
 	t.Helper()
-	u, err := domain.NewUser(domain.UserID(uuid.Must(uuid.NewV7()).String()), mustEmail(t, email), "", "hash", time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	u, err := domain.NewUser(domain.UserID(uuid.Must(uuid.NewV7()).String()), mustEmail(t, email), "", time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// newSession is a password login of u at now.
+func newSession(u domain.User, now time.Time) domain.Session {
+	auth := domain.NewAuthentication(u, now, domain.MethodPassword)
+	return domain.NewSession(domain.SessionID(uuid.Must(uuid.NewV7()).String()), auth, now, domain.ClientInfo{})
 }
 
 // updated_at is not part of domain.User, so the contract suite cannot see

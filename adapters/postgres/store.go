@@ -1,9 +1,9 @@
-// Package postgres is the PostgreSQL adapter: it implements
-// ports.UserRepository, ports.SessionRepository, ports.LoginThrottle,
-// ports.AuditLog and ports.Pinger over a pgx pool, with queries generated
+// Package postgres is the PostgreSQL adapter: it implements ports.Users,
+// ports.Passwords, ports.Sessions, ports.LoginThrottle, ports.AuditLog,
+// ports.Pinger and ports.Transactor over a pgx pool, with queries generated
 // by sqlc (internal/sqlcdb), and runs the embedded golang-migrate
-// migrations. pgx and sqlc types never leave this
-// package: every driver error is translated here (see errors.go).
+// migrations. pgx and sqlc types never leave this package: every driver
+// error is translated here (see errors.go).
 package postgres
 
 import (
@@ -29,11 +29,13 @@ const (
 )
 
 var (
-	_ ports.UserRepository    = (*Store)(nil)
-	_ ports.SessionRepository = (*Store)(nil)
-	_ ports.LoginThrottle     = (*Store)(nil)
-	_ ports.AuditLog          = (*Store)(nil)
-	_ ports.Pinger            = (*Store)(nil)
+	_ ports.Users         = (*Store)(nil)
+	_ ports.Passwords     = (*Store)(nil)
+	_ ports.Sessions      = (*Store)(nil)
+	_ ports.LoginThrottle = (*Store)(nil)
+	_ ports.AuditLog      = (*Store)(nil)
+	_ ports.Pinger        = (*Store)(nil)
+	_ ports.Transactor    = (*Store)(nil)
 )
 
 // defaultMaxConns sizes the pool for a server whose writes wait on commits:
@@ -47,12 +49,32 @@ var (
 func defaultMaxConns() int32 { return int32(max(8, 4*runtime.NumCPU())) }
 
 // Store is the PostgreSQL-backed repository. It is safe for concurrent use.
+// The repository methods are those of the embedded repos, bound to the
+// pools; WithinTx binds another repos to a transaction.
 type Store struct {
-	pool   *pgxpool.Pool
-	q      *sqlcdb.Queries
-	lazy   *pgxpool.Pool // synchronous_commit=off: throttle and audit writes
-	lazyQ  *sqlcdb.Queries
-	closed atomic.Bool
+	repos
+	pool  *pgxpool.Pool
+	lazy  *pgxpool.Pool   // synchronous_commit=off: throttle and audit writes
+	lazyQ *sqlcdb.Queries // the throttle: never part of a transaction
+}
+
+// repos holds the queries the repositories run on: the pools outside a
+// transaction, one transaction inside WithinTx.
+type repos struct {
+	q *sqlcdb.Queries
+	// book takes the bookkeeping writes (audit events). Outside a
+	// transaction it is the lazy pool: an event lost in a database crash
+	// costs nothing lasting, and the wait for a WAL flush would. Inside,
+	// it is the transaction itself: the event then commits, or not, with
+	// what it records, and costs no second commit.
+	book *sqlcdb.Queries
+	// tx: q is a transaction, so a lock a read takes lasts until it ends.
+	tx     bool
+	closed *atomic.Bool // shared by the Store and its transactions; set by Close
+}
+
+func (r *repos) stores() ports.Stores {
+	return ports.Stores{Users: r, Passwords: r, Sessions: r, Audit: r}
 }
 
 // Open connects a pool to url (postgres:// or key=value form) and pings it,
@@ -97,7 +119,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		lazy.Close()
 		return nil, translate("open", err)
 	}
-	s := &Store{pool: pool, q: sqlcdb.New(pool), lazy: lazy, lazyQ: sqlcdb.New(lazy)}
+	s := &Store{pool: pool, lazy: lazy, lazyQ: sqlcdb.New(lazy)}
+	s.repos = repos{q: sqlcdb.New(pool), book: s.lazyQ, closed: new(atomic.Bool)}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		lazy.Close()
@@ -119,26 +142,41 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.translate("ping", s.pool.Ping(ctx))
 }
 
-// inTx runs fn in a READ COMMITTED transaction and commits when fn returns
-// nil or an error for which commit reports true: some outcomes (reuse
-// detection) must persist their writes and still report an error.
-func (s *Store) inTx(ctx context.Context, op string, fn func(q *sqlcdb.Queries) error, commitOn func(error) bool) error {
+// WithinTx runs fn in one READ COMMITTED transaction: every repository
+// call through the Stores it gets runs on that transaction, the audit log
+// included, and commits when fn returns nil. READ COMMITTED is enough
+// because the use cases lock what they decide on (RefreshToken,
+// HoldPassword, SwapPasswordHash), and it never fails a commit for a
+// serialization conflict that would need a retry.
+//
+// One attempt only, for now. A retry belongs here, around attempt: it is
+// sound only when the failure provably committed nothing (Begin failed, or
+// a statement failed on a broken connection before Commit was sent), never
+// when Commit itself fails, whose outcome is unknown; ports.Transactor
+// already requires fn to be safe to run again.
+func (s *Store) WithinTx(ctx context.Context, fn func(ports.Stores) error) error {
+	return s.attempt(ctx, fn)
+}
+
+func (s *Store) attempt(ctx context.Context, fn func(ports.Stores) error) error {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
-		return s.translate(op, err)
+		return s.translate("begin", err)
 	}
 	// Rollback after Commit is a no-op; on the error paths it must run even
-	// if ctx is already cancelled.
+	// if ctx is already cancelled, or the connection goes back to the pool
+	// inside an open transaction.
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
-	fnErr := fn(s.q.WithTx(tx))
-	if fnErr != nil && (commitOn == nil || !commitOn(fnErr)) {
-		return fnErr
+	q := s.q.WithTx(tx)
+	in := &repos{q: q, book: q, tx: true, closed: s.closed}
+	if err := fn(in.stores()); err != nil {
+		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return s.translate(op+": commit", err)
+		return s.translate("commit", err)
 	}
-	return fnErr
+	return nil
 }
 
 // PoolStats is a snapshot of the connection pool, for metrics. Counters

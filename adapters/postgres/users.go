@@ -15,88 +15,54 @@ import (
 
 // CreateUser inserts u. The unique index on lower(email) decides
 // duplicates, so concurrent registrations of one address cannot both win.
-func (s *Store) CreateUser(ctx context.Context, u domain.User) error {
+func (r *repos) CreateUser(ctx context.Context, u domain.User) error {
 	id, ok := userUUID(u.ID())
 	if !ok {
 		return fmt.Errorf("postgres: create user: id %q is not a canonical UUID", u.ID())
 	}
-	err := s.q.CreateUser(ctx, sqlcdb.CreateUserParams{
-		ID:           id,
-		Email:        u.Email().String(),
-		Name:         u.Name(),
-		Role:         u.Role().String(),
-		PasswordHash: u.PasswordHash(),
-		CreatedAt:    u.CreatedAt(),
+	err := r.q.CreateUser(ctx, sqlcdb.CreateUserParams{
+		ID:            id,
+		Email:         u.Email().String(),
+		EmailVerified: u.EmailVerified(),
+		Name:          u.Name(),
+		Role:          u.Role().String(),
+		CreatedAt:     u.CreatedAt(),
 	})
-	return s.translate("create user", err)
+	return r.translate("create user", err)
 }
 
 // UserByEmail finds a user by case-folded email.
-func (s *Store) UserByEmail(ctx context.Context, email domain.Email) (domain.User, error) {
-	row, err := s.q.UserByEmail(ctx, email.String())
+func (r *repos) UserByEmail(ctx context.Context, email domain.Email) (domain.User, error) {
+	row, err := r.q.UserByEmail(ctx, email.String())
 	if err != nil {
-		return domain.User{}, s.translate("user by email", err)
+		return domain.User{}, r.translate("user by email", err)
 	}
 	return userFromRow(sqlcdb.UserByIDRow(row))
 }
 
 // UserByID finds a user by id; an id that is not a canonical UUID names no user.
-func (s *Store) UserByID(ctx context.Context, id domain.UserID) (domain.User, error) {
+func (r *repos) UserByID(ctx context.Context, id domain.UserID) (domain.User, error) {
 	uid, ok := userUUID(id)
 	if !ok {
 		return domain.User{}, fmt.Errorf("postgres: user by id: %w", domain.ErrNotFound)
 	}
-	row, err := s.q.UserByID(ctx, uid)
+	row, err := r.q.UserByID(ctx, uid)
 	if err != nil {
-		return domain.User{}, s.translate("user by id", err)
+		return domain.User{}, r.translate("user by id", err)
 	}
 	return userFromRow(row)
 }
 
-// UpdatePasswordHash swaps oldHash for newHash in one statement (see the
-// UpdatePasswordHash query); no row is a stale oldHash
-// (domain.ErrPasswordChanged) or an unknown user (domain.ErrNotFound).
-func (s *Store) UpdatePasswordHash(ctx context.Context, id domain.UserID, oldHash, newHash string) error {
-	const op = "update password hash"
-	uid, ok := userUUID(id)
-	if !ok {
-		return fmt.Errorf("postgres: %s: %w", op, domain.ErrNotFound)
-	}
-	n, err := s.q.UpdatePasswordHash(ctx, sqlcdb.UpdatePasswordHashParams{NewHash: newHash, ID: uid, OldHash: oldHash})
-	if err != nil {
-		return s.translate(op, err)
-	}
-	if n == 0 {
-		return s.noSwap(ctx, s.q, op, uid)
-	}
-	return nil
-}
-
-// noSwap explains a compare-and-swap of a password hash that found no row:
-// domain.ErrNotFound when the user does not exist, else
-// domain.ErrPasswordChanged.
-func (s *Store) noSwap(ctx context.Context, q *sqlcdb.Queries, op string, uid uuid.UUID) error {
-	exists, err := q.UserExists(ctx, uid)
-	switch {
-	case err != nil:
-		return s.translate(op+": look up user", err)
-	case !exists:
-		return fmt.Errorf("postgres: %s: %w", op, domain.ErrNotFound)
-	default:
-		return fmt.Errorf("postgres: %s: %w", op, domain.ErrPasswordChanged)
-	}
-}
-
 // SetRole changes the role and sets updated_at to now; an unknown user is
 // domain.ErrNotFound, an unknown role the CHECK constraint's error.
-func (s *Store) SetRole(ctx context.Context, id domain.UserID, role domain.Role, now time.Time) error {
+func (r *repos) SetRole(ctx context.Context, id domain.UserID, role domain.Role, now time.Time) error {
 	uid, ok := userUUID(id)
 	if !ok {
 		return fmt.Errorf("postgres: set role: %w", domain.ErrNotFound)
 	}
-	n, err := s.q.SetRole(ctx, sqlcdb.SetRoleParams{Role: role.String(), Now: now, ID: uid})
+	n, err := r.q.SetRole(ctx, sqlcdb.SetRoleParams{Role: role.String(), Now: now, ID: uid})
 	if err != nil {
-		return s.translate("set role", err)
+		return r.translate("set role", err)
 	}
 	if n == 0 {
 		return fmt.Errorf("postgres: set role: %w", domain.ErrNotFound)
@@ -105,7 +71,7 @@ func (s *Store) SetRole(ctx context.Context, id domain.UserID, role domain.Role,
 }
 
 // ListUsers reads one keyset page (see the ListUsers query).
-func (s *Store) ListUsers(ctx context.Context, f ports.UserFilter) ([]domain.User, error) {
+func (r *repos) ListUsers(ctx context.Context, f ports.UserFilter) ([]domain.User, error) {
 	if f.Limit < 1 || f.Limit > math.MaxInt32 {
 		return nil, fmt.Errorf("postgres: list users: limit %d out of range", f.Limit)
 	}
@@ -117,13 +83,13 @@ func (s *Store) ListUsers(ctx context.Context, f ports.UserFilter) ([]domain.Use
 		}
 		after = &u
 	}
-	rows, err := s.q.ListUsers(ctx, sqlcdb.ListUsersParams{After: after, EmailContains: f.EmailContains, MaxRows: int32(f.Limit)})
+	rows, err := r.q.ListUsers(ctx, sqlcdb.ListUsersParams{After: after, EmailContains: f.EmailContains, MaxRows: int32(f.Limit)})
 	if err != nil {
-		return nil, s.translate("list users", err)
+		return nil, r.translate("list users", err)
 	}
 	users := make([]domain.User, 0, len(rows))
-	for _, r := range rows {
-		u, err := userFromRow(sqlcdb.UserByIDRow(r))
+	for _, row := range rows {
+		u, err := userFromRow(sqlcdb.UserByIDRow(row))
 		if err != nil {
 			return nil, err
 		}
@@ -132,6 +98,9 @@ func (s *Store) ListUsers(ctx context.Context, f ports.UserFilter) ([]domain.Use
 	return users, nil
 }
 
+// userFromRow rebuilds a user from the columns every user query returns
+// (their row types convert to this one; the joined session queries fill
+// it field by field).
 func userFromRow(r sqlcdb.UserByIDRow) (domain.User, error) {
 	role, err := domain.ParseRole(r.Role)
 	if err != nil {
@@ -141,9 +110,9 @@ func userFromRow(r sqlcdb.UserByIDRow) (domain.User, error) {
 	return domain.RehydrateUser(
 		domain.UserID(r.ID.String()),
 		domain.RehydrateEmail(r.Email),
+		r.EmailVerified,
 		r.Name,
 		role,
-		r.PasswordHash,
 		r.CreatedAt,
 	), nil
 }

@@ -29,6 +29,13 @@ type LoginThrottle struct {
 	LockedUntil time.Time
 }
 
+type PasswordCredential struct {
+	UserID    uuid.UUID
+	Hash      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 type RefreshToken struct {
 	TokenHash []byte
 	SessionID uuid.UUID
@@ -45,14 +52,15 @@ type Session struct {
 	LastUsedAt time.Time
 	UserAgent  string
 	Ip         string
+	Amr        string
 }
 
 type User struct {
-	ID           uuid.UUID
-	Email        string
-	Name         string
-	Role         string
-	PasswordHash string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID            uuid.UUID
+	Email         string
+	Name          string
+	Role          string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	EmailVerified bool
 }

@@ -13,11 +13,20 @@ import (
 )
 
 const createSession = `-- name: CreateSession :exec
-INSERT INTO sessions (id, user_id, created_at, last_used_at, revoked_at, ip, user_agent)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+
+WITH opened AS (
+    INSERT INTO sessions (id, user_id, created_at, last_used_at, revoked_at, ip, user_agent, amr)
+    VALUES ($3, $4, $5, $6, $7, $8, $9, $10)
+    RETURNING id, created_at
+)
+INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at)
+SELECT $1::bytea, opened.id, opened.created_at, $2::timestamptz
+FROM opened
 `
 
 type CreateSessionParams struct {
+	TokenHash  []byte
+	ExpiresAt  time.Time
 	ID         uuid.UUID
 	UserID     uuid.UUID
 	CreatedAt  time.Time
@@ -25,10 +34,22 @@ type CreateSessionParams struct {
 	RevokedAt  *time.Time
 	Ip         string
 	UserAgent  string
+	Amr        string
 }
 
+// Sessions and their refresh-token families. Deciding what a presented
+// refresh token leads to is domain.SessionPolicy.DecideRotation's job; the
+// queries here read (RefreshToken) and write (Rotate) for it, and the
+// transaction around them (adapters/postgres WithinTx) makes the pair
+// atomic.
+// CreateSession stores a session and its first refresh token in one
+// statement: one round trip, and atomic even outside a transaction. The
+// token's foreign key is checked at the end of the statement, when the
+// session row it names exists.
 func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) error {
 	_, err := q.db.Exec(ctx, createSession,
+		arg.TokenHash,
+		arg.ExpiresAt,
 		arg.ID,
 		arg.UserID,
 		arg.CreatedAt,
@@ -36,117 +57,129 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) er
 		arg.RevokedAt,
 		arg.Ip,
 		arg.UserAgent,
+		arg.Amr,
 	)
 	return err
 }
 
-const insertRefreshToken = `-- name: InsertRefreshToken :exec
-INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at)
-VALUES ($1, $2, $3, $4)
-`
-
-type InsertRefreshTokenParams struct {
-	TokenHash []byte
-	SessionID uuid.UUID
-	IssuedAt  time.Time
-	ExpiresAt time.Time
-}
-
-func (q *Queries) InsertRefreshToken(ctx context.Context, arg InsertRefreshTokenParams) error {
-	_, err := q.db.Exec(ctx, insertRefreshToken,
-		arg.TokenHash,
-		arg.SessionID,
-		arg.IssuedAt,
-		arg.ExpiresAt,
-	)
-	return err
-}
-
-const lockUserWithHash = `-- name: LockUserWithHash :one
-SELECT 1 AS locked
-FROM users
-WHERE id = $1 AND password_hash = $2
-FOR SHARE
-`
-
-type LockUserWithHashParams struct {
-	ID           uuid.UUID
-	PasswordHash string
-}
-
-// LockUserWithHash is the first statement of a login's session creation:
-// it checks that the user's password hash still is the one the login
-// verified and holds a FOR SHARE lock on the row until the session is
-// committed. FOR SHARE conflicts with the row lock of ChangePasswordHash
-// (the sessions foreign key takes only FOR KEY SHARE, which does not), so
-// a login and a password change of one user serialise: a login that locks
-// first commits its session before the change's revocation reads the
-// sessions (and is revoked with the others); a login that comes after
-// waits, re-checks the committed row, sees the new hash and gets no row.
-func (q *Queries) LockUserWithHash(ctx context.Context, arg LockUserWithHashParams) (int32, error) {
-	row := q.db.QueryRow(ctx, lockUserWithHash, arg.ID, arg.PasswordHash)
-	var locked int32
-	err := row.Scan(&locked)
-	return locked, err
-}
-
-const refreshTokenState = `-- name: RefreshTokenState :one
-SELECT rt.session_id, rt.expires_at, rt.spent_at,
-       s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent
+const refreshToken = `-- name: RefreshToken :one
+SELECT rt.expires_at, rt.spent_at,
+       s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
+       u.email, u.email_verified, u.name, u.role, u.created_at AS user_created_at
 FROM refresh_tokens AS rt
 JOIN sessions AS s ON s.id = rt.session_id
+JOIN users AS u ON u.id = s.user_id
 WHERE rt.token_hash = $1
+FOR NO KEY UPDATE OF rt, s
 `
 
-type RefreshTokenStateRow struct {
-	SessionID  uuid.UUID
-	ExpiresAt  time.Time
-	SpentAt    *time.Time
-	UserID     uuid.UUID
-	CreatedAt  time.Time
-	LastUsedAt time.Time
-	RevokedAt  *time.Time
-	Ip         string
-	UserAgent  string
+type RefreshTokenRow struct {
+	ExpiresAt     time.Time
+	SpentAt       *time.Time
+	ID            uuid.UUID
+	UserID        uuid.UUID
+	CreatedAt     time.Time
+	LastUsedAt    time.Time
+	RevokedAt     *time.Time
+	Ip            string
+	UserAgent     string
+	Amr           string
+	Email         string
+	EmailVerified bool
+	Name          string
+	Role          string
+	UserCreatedAt time.Time
 }
 
-// RefreshTokenState explains why RotateRefreshToken returned no row.
-func (q *Queries) RefreshTokenState(ctx context.Context, tokenHash []byte) (RefreshTokenStateRow, error) {
-	row := q.db.QueryRow(ctx, refreshTokenState, tokenHash)
-	var i RefreshTokenStateRow
+// RefreshToken reads a token with its session and the session's owner in
+// one round trip. Inside a transaction it is the read of a rotation: the
+// token and session rows stay locked until the end, so a concurrent
+// presentation of the same token, a logout or a password change's
+// revocation waits, and whoever comes next reads what this one committed
+// (under READ COMMITTED a locking read returns the newest version of the
+// rows it waited for). The user row is not locked: nothing a rotation
+// decides depends on it, and a role change must not queue behind refreshes.
+// FOR NO KEY UPDATE is the lock Rotate's own UPDATEs of these rows take
+// (they change no key), so the write needs no stronger lock than the read
+// took; it excludes every other locking read and UPDATE of the rows, but
+// not the FOR KEY SHARE of foreign-key checks, which FOR UPDATE would.
+func (q *Queries) RefreshToken(ctx context.Context, tokenHash []byte) (RefreshTokenRow, error) {
+	row := q.db.QueryRow(ctx, refreshToken, tokenHash)
+	var i RefreshTokenRow
 	err := row.Scan(
-		&i.SessionID,
 		&i.ExpiresAt,
 		&i.SpentAt,
+		&i.ID,
 		&i.UserID,
 		&i.CreatedAt,
 		&i.LastUsedAt,
 		&i.RevokedAt,
 		&i.Ip,
 		&i.UserAgent,
+		&i.Amr,
+		&i.Email,
+		&i.EmailVerified,
+		&i.Name,
+		&i.Role,
+		&i.UserCreatedAt,
 	)
 	return i, err
 }
 
-const revokeOtherSessions = `-- name: RevokeOtherSessions :execrows
-UPDATE sessions
-SET revoked_at = $1::timestamptz
-WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL
+const refreshTokenUnlocked = `-- name: RefreshTokenUnlocked :one
+SELECT rt.expires_at, rt.spent_at,
+       s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
+       u.email, u.email_verified, u.name, u.role, u.created_at AS user_created_at
+FROM refresh_tokens AS rt
+JOIN sessions AS s ON s.id = rt.session_id
+JOIN users AS u ON u.id = s.user_id
+WHERE rt.token_hash = $1
 `
 
-type RevokeOtherSessionsParams struct {
-	Now    time.Time
-	UserID uuid.UUID
-	Keep   uuid.UUID
+type RefreshTokenUnlockedRow struct {
+	ExpiresAt     time.Time
+	SpentAt       *time.Time
+	ID            uuid.UUID
+	UserID        uuid.UUID
+	CreatedAt     time.Time
+	LastUsedAt    time.Time
+	RevokedAt     *time.Time
+	Ip            string
+	UserAgent     string
+	Amr           string
+	Email         string
+	EmailVerified bool
+	Name          string
+	Role          string
+	UserCreatedAt time.Time
 }
 
-// Like RevokeUserSessions, sparing one session.
-func (q *Queries) RevokeOtherSessions(ctx context.Context, arg RevokeOtherSessionsParams) (int64, error) {
-	result, err := q.db.Exec(ctx, revokeOtherSessions, arg.Now, arg.UserID, arg.Keep)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+// RefreshTokenUnlocked is RefreshToken for a read outside a transaction
+// (a logout), where the lock would end with the statement: a locking read
+// gets a transaction id and logs the lock, so its commit waits for a WAL
+// flush like a write's, while a plain read is free. Same columns, so the
+// rows convert.
+func (q *Queries) RefreshTokenUnlocked(ctx context.Context, tokenHash []byte) (RefreshTokenUnlockedRow, error) {
+	row := q.db.QueryRow(ctx, refreshTokenUnlocked, tokenHash)
+	var i RefreshTokenUnlockedRow
+	err := row.Scan(
+		&i.ExpiresAt,
+		&i.SpentAt,
+		&i.ID,
+		&i.UserID,
+		&i.CreatedAt,
+		&i.LastUsedAt,
+		&i.RevokedAt,
+		&i.Ip,
+		&i.UserAgent,
+		&i.Amr,
+		&i.Email,
+		&i.EmailVerified,
+		&i.Name,
+		&i.Role,
+		&i.UserCreatedAt,
+	)
+	return i, err
 }
 
 const revokeSession = `-- name: RevokeSession :exec
@@ -166,249 +199,96 @@ func (q *Queries) RevokeSession(ctx context.Context, arg RevokeSessionParams) er
 	return err
 }
 
-const revokeSessionByRefreshToken = `-- name: RevokeSessionByRefreshToken :one
-UPDATE sessions
-SET revoked_at = coalesce(revoked_at, $1::timestamptz)
-WHERE id = (SELECT rt.session_id FROM refresh_tokens AS rt WHERE rt.token_hash = $2)
-RETURNING id, user_id, created_at, last_used_at, revoked_at, ip, user_agent
-`
-
-type RevokeSessionByRefreshTokenParams struct {
-	Now       time.Time
-	TokenHash []byte
-}
-
-type RevokeSessionByRefreshTokenRow struct {
-	ID         uuid.UUID
-	UserID     uuid.UUID
-	CreatedAt  time.Time
-	LastUsedAt time.Time
-	RevokedAt  *time.Time
-	Ip         string
-	UserAgent  string
-}
-
-func (q *Queries) RevokeSessionByRefreshToken(ctx context.Context, arg RevokeSessionByRefreshTokenParams) (RevokeSessionByRefreshTokenRow, error) {
-	row := q.db.QueryRow(ctx, revokeSessionByRefreshToken, arg.Now, arg.TokenHash)
-	var i RevokeSessionByRefreshTokenRow
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.CreatedAt,
-		&i.LastUsedAt,
-		&i.RevokedAt,
-		&i.Ip,
-		&i.UserAgent,
-	)
-	return i, err
-}
-
-const revokeUserSession = `-- name: RevokeUserSession :execrows
-UPDATE sessions
-SET revoked_at = coalesce(revoked_at, $1::timestamptz)
-WHERE id = $2 AND user_id = $3
-`
-
-type RevokeUserSessionParams struct {
-	Now    time.Time
-	ID     uuid.UUID
-	UserID uuid.UUID
-}
-
-// The user_id condition makes another user's session id look like an
-// unknown one: zero rows either way.
-func (q *Queries) RevokeUserSession(ctx context.Context, arg RevokeUserSessionParams) (int64, error) {
-	result, err := q.db.Exec(ctx, revokeUserSession, arg.Now, arg.ID, arg.UserID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const revokeUserSessions = `-- name: RevokeUserSessions :execrows
+const revokeSessions = `-- name: RevokeSessions :execrows
 UPDATE sessions
 SET revoked_at = $1::timestamptz
-WHERE user_id = $2 AND revoked_at IS NULL
+WHERE user_id = $2
+  AND revoked_at IS NULL
+  AND ($3::uuid IS NULL OR id <> $3::uuid)
 `
 
-type RevokeUserSessionsParams struct {
+type RevokeSessionsParams struct {
 	Now    time.Time
 	UserID uuid.UUID
+	Keep   *uuid.UUID
 }
 
-// Only active sessions are touched, so the row count is how many this call
-// ended. Concurrent calls serialize on the row locks; under READ COMMITTED
-// the later one re-checks revoked_at, skips the row and does not count it.
-func (q *Queries) RevokeUserSessions(ctx context.Context, arg RevokeUserSessionsParams) (int64, error) {
-	result, err := q.db.Exec(ctx, revokeUserSessions, arg.Now, arg.UserID)
+// RevokeSessions ends a user's active sessions but keep (NULL spares
+// none). Only active sessions are touched, so the row count is how many
+// this call ended. Concurrent calls serialize on the row locks; under READ
+// COMMITTED the later one re-checks revoked_at, skips the row and does not
+// count it.
+func (q *Queries) RevokeSessions(ctx context.Context, arg RevokeSessionsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, revokeSessions, arg.Now, arg.UserID, arg.Keep)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const rotateRefreshToken = `-- name: RotateRefreshToken :one
+const rotate = `-- name: Rotate :one
 WITH spent AS (
-    UPDATE refresh_tokens AS rt
+    UPDATE refresh_tokens
     SET spent_at = $1::timestamptz
-    FROM sessions AS s
-    WHERE rt.token_hash = $2
-      AND s.id = rt.session_id
-      AND rt.spent_at IS NULL
-      AND rt.expires_at > $1::timestamptz
-      AND s.revoked_at IS NULL
-      AND ($3::timestamptz IS NULL OR s.last_used_at > $3::timestamptz)
-      AND ($4::timestamptz IS NULL OR s.created_at > $4::timestamptz)
-    RETURNING s.id, s.created_at
+    WHERE token_hash = $2::bytea
+      AND spent_at IS NULL
+    RETURNING session_id
 ), touched AS (
     UPDATE sessions AS s
-    SET last_used_at = $1::timestamptz, ip = $5::text, user_agent = $6::text
+    SET last_used_at = $1::timestamptz, ip = $3::text, user_agent = $4::text
     FROM spent
-    WHERE s.id = spent.id AND s.revoked_at IS NULL
-    RETURNING s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent
+    WHERE s.id = spent.session_id
+    RETURNING s.id
 ), successor AS (
     INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at)
-    SELECT $7::bytea, spent.id, $1::timestamptz,
-           CASE WHEN $8::bigint IS NULL THEN $9::timestamptz
-                ELSE least($9::timestamptz, spent.created_at + $8::bigint * interval '1 microsecond')
-           END
+    SELECT $5::bytea, spent.session_id, $1::timestamptz, $6::timestamptz
     FROM spent
     RETURNING session_id
-), logged AS (
-    -- The optional audit event, in the same statement: one commit.
-    INSERT INTO auth_events (id, at, type, user_id, session_id, ip, user_agent, detail)
-    SELECT $10::uuid, $1::timestamptz, $11::text,
-           touched.user_id, touched.id, $5::text, $6::text, $12::text
-    FROM touched
-    JOIN successor ON successor.session_id = touched.id
-    WHERE $10::uuid IS NOT NULL
 )
-SELECT touched.id, touched.user_id, touched.created_at, touched.last_used_at, touched.revoked_at, touched.ip, touched.user_agent,
-       u.email, u.name, u.role, u.password_hash, u.created_at AS user_created_at
-FROM touched
-JOIN successor ON successor.session_id = touched.id
-JOIN users AS u ON u.id = touched.user_id
+SELECT successor.session_id
+FROM successor
+JOIN touched ON touched.id = successor.session_id
 `
 
-type RotateRefreshTokenParams struct {
-	Now           time.Time
-	TokenHash     []byte
-	UsedAfter     *time.Time
-	CreatedAfter  *time.Time
+type RotateParams struct {
+	At            time.Time
+	Spent         []byte
 	Ip            string
 	UserAgent     string
 	NextHash      []byte
-	MaxAgeUs      *int64
 	NextExpiresAt time.Time
-	EventID       *uuid.UUID
-	EventType     string
-	EventDetail   string
 }
 
-type RotateRefreshTokenRow struct {
-	ID            uuid.UUID
-	UserID        uuid.UUID
-	CreatedAt     time.Time
-	LastUsedAt    time.Time
-	RevokedAt     *time.Time
-	Ip            string
-	UserAgent     string
-	Email         string
-	Name          string
-	Role          string
-	PasswordHash  string
-	UserCreatedAt time.Time
-}
-
-// RotateRefreshToken is the atomic heart of rotation, in one statement (one
-// round trip, one implicit transaction): it spends the presented token only
-// if it is live (unspent, unexpired) and its session usable (not revoked,
-// used after used_after, created after created_after: the idle and absolute
-// timeouts; NULL sets no limit), records the use on the session (last use,
-// client), stores the successor in the same session with its expiry capped
-// at the session's creation + max_age_us, and returns the session with its
-// owner. Two concurrent calls serialize on the token's row lock; under READ
-// COMMITTED the second re-checks the row, sees spent_at set and gets no row
-// back, and inserts nothing. A revocation committed between the read of the
-// session and its update makes the touch find no row (the update re-checks
-// revoked_at), so the statement returns nothing: a rotation racing a logout
-// loses.
-func (q *Queries) RotateRefreshToken(ctx context.Context, arg RotateRefreshTokenParams) (RotateRefreshTokenRow, error) {
-	row := q.db.QueryRow(ctx, rotateRefreshToken,
-		arg.Now,
-		arg.TokenHash,
-		arg.UsedAfter,
-		arg.CreatedAfter,
+// Rotate stores an allowed rotation in one statement: it spends the
+// presented token, records the use on its session and adds the successor
+// to that session (its expiry already capped by the domain). Every part
+// hangs off the spend, so a spend that matches no row writes nothing at
+// all and returns no row. spent_at IS NULL is the only condition, and a
+// guard, not a decision: the caller read the token under lock and decided;
+// outside a transaction it still makes two rotations of one token
+// exclusive (the second re-checks the row it waited for and finds it
+// spent). The token is found by its key alone: a session_id condition
+// here would let the planner walk the session's whole chain of spent
+// tokens through refresh_tokens_session_id_idx instead (it did, measured:
+// the cost grew with every rotation). The session the token belongs to is
+// returned, and the caller checks it is the one the rotation names.
+func (q *Queries) Rotate(ctx context.Context, arg RotateParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, rotate,
+		arg.At,
+		arg.Spent,
 		arg.Ip,
 		arg.UserAgent,
 		arg.NextHash,
-		arg.MaxAgeUs,
 		arg.NextExpiresAt,
-		arg.EventID,
-		arg.EventType,
-		arg.EventDetail,
 	)
-	var i RotateRefreshTokenRow
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.CreatedAt,
-		&i.LastUsedAt,
-		&i.RevokedAt,
-		&i.Ip,
-		&i.UserAgent,
-		&i.Email,
-		&i.Name,
-		&i.Role,
-		&i.PasswordHash,
-		&i.UserCreatedAt,
-	)
-	return i, err
-}
-
-const sessionByLiveRefreshToken = `-- name: SessionByLiveRefreshToken :one
-SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent
-FROM refresh_tokens AS rt
-JOIN sessions AS s ON s.id = rt.session_id
-WHERE rt.token_hash = $1
-  AND rt.spent_at IS NULL
-  AND rt.expires_at > $2::timestamptz
-`
-
-type SessionByLiveRefreshTokenParams struct {
-	TokenHash []byte
-	Now       time.Time
-}
-
-type SessionByLiveRefreshTokenRow struct {
-	ID         uuid.UUID
-	UserID     uuid.UUID
-	CreatedAt  time.Time
-	LastUsedAt time.Time
-	RevokedAt  *time.Time
-	Ip         string
-	UserAgent  string
-}
-
-// SessionByLiveRefreshToken finds the session of an unspent, unexpired token.
-func (q *Queries) SessionByLiveRefreshToken(ctx context.Context, arg SessionByLiveRefreshTokenParams) (SessionByLiveRefreshTokenRow, error) {
-	row := q.db.QueryRow(ctx, sessionByLiveRefreshToken, arg.TokenHash, arg.Now)
-	var i SessionByLiveRefreshTokenRow
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.CreatedAt,
-		&i.LastUsedAt,
-		&i.RevokedAt,
-		&i.Ip,
-		&i.UserAgent,
-	)
-	return i, err
+	var session_id uuid.UUID
+	err := row.Scan(&session_id)
+	return session_id, err
 }
 
 const sessionWithOwner = `-- name: SessionWithOwner :one
-SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent,
-       u.email, u.name, u.role, u.password_hash, u.created_at AS user_created_at
+SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
+       u.email, u.email_verified, u.name, u.role, u.created_at AS user_created_at
 FROM sessions AS s
 JOIN users AS u ON u.id = s.user_id
 WHERE s.id = $1
@@ -422,10 +302,11 @@ type SessionWithOwnerRow struct {
 	RevokedAt     *time.Time
 	Ip            string
 	UserAgent     string
+	Amr           string
 	Email         string
+	EmailVerified bool
 	Name          string
 	Role          string
-	PasswordHash  string
 	UserCreatedAt time.Time
 }
 
@@ -442,17 +323,18 @@ func (q *Queries) SessionWithOwner(ctx context.Context, id uuid.UUID) (SessionWi
 		&i.RevokedAt,
 		&i.Ip,
 		&i.UserAgent,
+		&i.Amr,
 		&i.Email,
+		&i.EmailVerified,
 		&i.Name,
 		&i.Role,
-		&i.PasswordHash,
 		&i.UserCreatedAt,
 	)
 	return i, err
 }
 
 const usableSessionsOfUser = `-- name: UsableSessionsOfUser :many
-SELECT id, user_id, created_at, last_used_at, revoked_at, ip, user_agent
+SELECT id, user_id, created_at, last_used_at, revoked_at, ip, user_agent, amr
 FROM sessions
 WHERE user_id = $1
   AND revoked_at IS NULL
@@ -477,11 +359,13 @@ type UsableSessionsOfUserRow struct {
 	RevokedAt  *time.Time
 	Ip         string
 	UserAgent  string
+	Amr        string
 }
 
 // UsableSessionsOfUser lists a user's usable sessions newest first, over
-// sessions_user_id_created_at_idx; the usability test is the one
-// RotateRefreshToken applies.
+// sessions_user_id_created_at_idx: not revoked, used after used_after and
+// created after created_after (domain.SessionPolicy.UsedAfter and
+// CreatedAfter: the idle and absolute timeouts; NULL sets no limit).
 func (q *Queries) UsableSessionsOfUser(ctx context.Context, arg UsableSessionsOfUserParams) ([]UsableSessionsOfUserRow, error) {
 	rows, err := q.db.Query(ctx, usableSessionsOfUser,
 		arg.UserID,
@@ -504,6 +388,7 @@ func (q *Queries) UsableSessionsOfUser(ctx context.Context, arg UsableSessionsOf
 			&i.RevokedAt,
 			&i.Ip,
 			&i.UserAgent,
+			&i.Amr,
 		); err != nil {
 			return nil, err
 		}

@@ -12,63 +12,37 @@ import (
 	"github.com/google/uuid"
 )
 
-const changePasswordHash = `-- name: ChangePasswordHash :execrows
-UPDATE users
-SET password_hash = $1, updated_at = $2
-WHERE id = $3 AND password_hash = $4
-`
-
-type ChangePasswordHashParams struct {
-	NewHash string
-	Now     time.Time
-	ID      uuid.UUID
-	OldHash string
-}
-
-// ChangePasswordHash is the compare-and-swap of a password change, run in
-// the transaction that then revokes the other sessions: the row lock it
-// takes is held until those are revoked (see LockUserWithHash).
-func (q *Queries) ChangePasswordHash(ctx context.Context, arg ChangePasswordHashParams) (int64, error) {
-	result, err := q.db.Exec(ctx, changePasswordHash,
-		arg.NewHash,
-		arg.Now,
-		arg.ID,
-		arg.OldHash,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const createUser = `-- name: CreateUser :exec
-INSERT INTO users (id, email, name, role, password_hash, created_at, updated_at)
+
+INSERT INTO users (id, email, email_verified, name, role, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $6)
 `
 
 type CreateUserParams struct {
-	ID           uuid.UUID
-	Email        string
-	Name         string
-	Role         string
-	PasswordHash string
-	CreatedAt    time.Time
+	ID            uuid.UUID
+	Email         string
+	EmailVerified bool
+	Name          string
+	Role          string
+	CreatedAt     time.Time
 }
 
+// Users are identities only: how a user proves who they are lives in the
+// credential tables (credentials.sql).
 func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) error {
 	_, err := q.db.Exec(ctx, createUser,
 		arg.ID,
 		arg.Email,
+		arg.EmailVerified,
 		arg.Name,
 		arg.Role,
-		arg.PasswordHash,
 		arg.CreatedAt,
 	)
 	return err
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT id, email, name, role, password_hash, created_at
+SELECT id, email, email_verified, name, role, created_at
 FROM users
 WHERE ($1::uuid IS NULL OR id > $1::uuid)
   AND strpos(lower(email), lower($2::text)) > 0
@@ -83,12 +57,12 @@ type ListUsersParams struct {
 }
 
 type ListUsersRow struct {
-	ID           uuid.UUID
-	Email        string
-	Name         string
-	Role         string
-	PasswordHash string
-	CreatedAt    time.Time
+	ID            uuid.UUID
+	Email         string
+	EmailVerified bool
+	Name          string
+	Role          string
+	CreatedAt     time.Time
 }
 
 // ListUsers is one page of a keyset walk in id order (UUIDv7: creation
@@ -110,9 +84,9 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]ListUse
 		if err := rows.Scan(
 			&i.ID,
 			&i.Email,
+			&i.EmailVerified,
 			&i.Name,
 			&i.Role,
-			&i.PasswordHash,
 			&i.CreatedAt,
 		); err != nil {
 			return nil, err
@@ -145,44 +119,19 @@ func (q *Queries) SetRole(ctx context.Context, arg SetRoleParams) (int64, error)
 	return result.RowsAffected(), nil
 }
 
-const updatePasswordHash = `-- name: UpdatePasswordHash :execrows
-UPDATE users
-SET password_hash = $1, updated_at = statement_timestamp()
-WHERE id = $2 AND password_hash = $3
-`
-
-type UpdatePasswordHashParams struct {
-	NewHash string
-	ID      uuid.UUID
-	OldHash string
-}
-
-// UpdatePasswordHash is a compare-and-swap: it writes new_hash only over
-// old_hash. Under READ COMMITTED an UPDATE that waited for a concurrent
-// change of the row re-checks the condition on the committed version, so a
-// rehash racing a password change finds no row instead of reverting it.
-// The port passes no clock here, so updated_at is the database's time.
-func (q *Queries) UpdatePasswordHash(ctx context.Context, arg UpdatePasswordHashParams) (int64, error) {
-	result, err := q.db.Exec(ctx, updatePasswordHash, arg.NewHash, arg.ID, arg.OldHash)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const userByEmail = `-- name: UserByEmail :one
-SELECT id, email, name, role, password_hash, created_at
+SELECT id, email, email_verified, name, role, created_at
 FROM users
 WHERE lower(email) = lower($1)
 `
 
 type UserByEmailRow struct {
-	ID           uuid.UUID
-	Email        string
-	Name         string
-	Role         string
-	PasswordHash string
-	CreatedAt    time.Time
+	ID            uuid.UUID
+	Email         string
+	EmailVerified bool
+	Name          string
+	Role          string
+	CreatedAt     time.Time
 }
 
 // lower(email) matches the unique index users_email_lower_key, so this is an index lookup.
@@ -192,27 +141,27 @@ func (q *Queries) UserByEmail(ctx context.Context, email string) (UserByEmailRow
 	err := row.Scan(
 		&i.ID,
 		&i.Email,
+		&i.EmailVerified,
 		&i.Name,
 		&i.Role,
-		&i.PasswordHash,
 		&i.CreatedAt,
 	)
 	return i, err
 }
 
 const userByID = `-- name: UserByID :one
-SELECT id, email, name, role, password_hash, created_at
+SELECT id, email, email_verified, name, role, created_at
 FROM users
 WHERE id = $1
 `
 
 type UserByIDRow struct {
-	ID           uuid.UUID
-	Email        string
-	Name         string
-	Role         string
-	PasswordHash string
-	CreatedAt    time.Time
+	ID            uuid.UUID
+	Email         string
+	EmailVerified bool
+	Name          string
+	Role          string
+	CreatedAt     time.Time
 }
 
 func (q *Queries) UserByID(ctx context.Context, id uuid.UUID) (UserByIDRow, error) {
@@ -221,23 +170,10 @@ func (q *Queries) UserByID(ctx context.Context, id uuid.UUID) (UserByIDRow, erro
 	err := row.Scan(
 		&i.ID,
 		&i.Email,
+		&i.EmailVerified,
 		&i.Name,
 		&i.Role,
-		&i.PasswordHash,
 		&i.CreatedAt,
 	)
 	return i, err
-}
-
-const userExists = `-- name: UserExists :one
-SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)
-`
-
-// UserExists tells an unknown user from a stale hash after a
-// compare-and-swap found no row.
-func (q *Queries) UserExists(ctx context.Context, id uuid.UUID) (bool, error) {
-	row := q.db.QueryRow(ctx, userExists, id)
-	var exists bool
-	err := row.Scan(&exists)
-	return exists, err
 }
