@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -178,14 +180,42 @@ func (a *api) accessToken(r *http.Request) (string, error) {
 	return token, nil
 }
 
-// decodeRefreshBody decodes a refresh request's body, which may be absent
-// when the refresh cookie stands in for it; without that cookie the
-// request is decoded exactly as before browser mode.
+// decodeRefreshBody decodes a refresh request's body. An empty body sends
+// no refresh token, whatever its Content-Type says: the refresh cookie
+// stands in for it, or, with no cookie either, the use case answers that
+// refresh_token is required (422), which tells a client what is missing
+// where a 415 would only ask for a media type. A body with bytes in it is
+// decoded as on every endpoint, so a wrong media type stays 415.
 func decodeRefreshBody(w http.ResponseWriter, r *http.Request, dst *refreshRequest) error {
-	if _, ok := cookieValue(r, refreshCookieName); ok && !hasBody(r) {
-		return nil
+	empty, err := emptyBody(r)
+	if err != nil || empty {
+		return err
 	}
 	return decodeJSON(w, r, dst)
+}
+
+// emptyBody reports whether r has no body bytes. A body of unknown length
+// (chunked) is peeked at for one byte, which is put back.
+func emptyBody(r *http.Request) (bool, error) {
+	if !hasBody(r) {
+		return true, nil
+	}
+	if r.ContentLength > 0 {
+		return false, nil
+	}
+	var first [1]byte
+	n, err := io.ReadFull(r.Body, first[:])
+	if n == 0 {
+		if errors.Is(err, io.EOF) {
+			return true, nil
+		}
+		return false, classifyDecodeError(err)
+	}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(first[:n]), r.Body), r.Body}
+	return false, nil
 }
 
 // refreshFromCookie fills an absent refresh token from the refresh cookie,
