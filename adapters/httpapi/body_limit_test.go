@@ -1,6 +1,6 @@
 package httpapi
 
-// Regression test for a contract gap the fuzzing of issue 5 part 7 found:
+// Regression test for a gap in the body limit that fuzzing found:
 // a body announced as larger than 64 KiB but malformed near its start was
 // answered 400 instead of 413. decodeJSON now refuses by Content-Length
 // first.

@@ -1,6 +1,6 @@
 package jwt
 
-// Regression tests for two weaknesses the fuzzing of issue 5 part 7 found:
+// Regression tests for two weaknesses that fuzzing the verifier found:
 // a signed token had other spellings that still verified. canonical.go
 // closes both.
 
