@@ -68,7 +68,7 @@ func New(src Sources) *Metrics {
 		}, []string{"route", "method"}),
 		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "auth_operations_total",
-			Help: "Registrations, logins, refreshes and logouts by outcome (success, invalid_credentials, reuse_detected, unavailable, ...).",
+			Help: "Registrations, logins, refreshes, logouts and password changes by outcome (success, invalid_credentials, reuse_detected, unavailable, ...; docs/OPERATIONS.md lists them all).",
 		}, []string{"operation", "outcome"}),
 		reuse: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "refresh_token_reuse_detected_total",
