@@ -123,14 +123,14 @@ func TestValidateName(t *testing.T) {
 func TestNewUser(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))
 	email, _ := domain.NewEmail("ada@example.com")
-	u, err := domain.NewUser("0190a8b6-0000-7000-8000-000000000001", email, "  Ada ", "hash", now)
+	u, err := domain.NewUser("0190a8b6-0000-7000-8000-000000000001", email, "  Ada ", now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if u.Name() != "Ada" || u.Role() != domain.RoleUser || u.CreatedAt().Location() != time.UTC || !u.CreatedAt().Equal(now) {
 		t.Fatalf("user = %+v", u)
 	}
-	if _, err := domain.NewUser("0190a8b6-0000-7000-8000-000000000001", domain.Email{}, "", "hash", now); codeOf(t, err, "email") != domain.CodeRequired {
+	if _, err := domain.NewUser("0190a8b6-0000-7000-8000-000000000001", domain.Email{}, "", now); codeOf(t, err, "email") != domain.CodeRequired {
 		t.Fatal("zero email accepted")
 	}
 }
@@ -138,7 +138,7 @@ func TestNewUser(t *testing.T) {
 func TestUserWithRole(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	email, _ := domain.NewEmail("ada@example.com")
-	u, err := domain.NewUser("0190a8b6-0000-7000-8000-000000000001", email, "Ada", "hash", now)
+	u, err := domain.NewUser("0190a8b6-0000-7000-8000-000000000001", email, "Ada", now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestUserWithRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	if admin.Role() != domain.RoleAdmin || admin.ID() != u.ID() || admin.Email() != u.Email() || admin.Name() != u.Name() ||
-		admin.PasswordHash() != u.PasswordHash() || !admin.CreatedAt().Equal(u.CreatedAt()) {
+		admin.EmailVerified() != u.EmailVerified() || !admin.CreatedAt().Equal(u.CreatedAt()) {
 		t.Fatalf("WithRole changed more than the role: %+v", admin)
 	}
 	if u.Role() != domain.RoleUser {
@@ -204,11 +204,11 @@ func TestRefreshToken(t *testing.T) {
 
 func TestSession(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := domain.NewSession("0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0b", "0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0c", now, domain.ClientInfo{})
+	s := domain.NewSession("0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0b", authFor("0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0c"), now, domain.ClientInfo{})
 	if !s.Active() {
 		t.Fatal("new session must be active")
 	}
-	r := domain.RehydrateSession(s.ID(), s.UserID(), now, now, now.Add(time.Minute), domain.ClientInfo{})
+	r := domain.RehydrateSession(s.ID(), s.UserID(), now, now, now.Add(time.Minute), domain.ClientInfo{}, nil)
 	if r.Active() {
 		t.Fatal("revoked session reported active")
 	}
@@ -251,4 +251,10 @@ func FuzzParseRefreshToken(f *testing.F) {
 			t.Fatalf("accepted %q", s)
 		}
 	})
+}
+
+// authFor is a password authentication of the user with id.
+func authFor(id domain.UserID) domain.Authentication {
+	u := domain.RehydrateUser(id, domain.RehydrateEmail("a@example.com"), false, "", domain.RoleUser, time.Time{})
+	return domain.NewAuthentication(u, time.Time{}, domain.MethodPassword)
 }

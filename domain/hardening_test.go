@@ -37,7 +37,7 @@ func TestClientInfoClean(t *testing.T) {
 	if len(long) > domain.MaxUserAgentBytes || !utf8.ValidString(long) || len(long) < domain.MaxUserAgentBytes-1 {
 		t.Fatalf("long user agent cut to %d bytes (valid %t)", len(long), utf8.ValidString(long))
 	}
-	s := domain.NewSession("0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0b", "0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0c", time.Now(), domain.ClientInfo{IP: "nope", UserAgent: "\tua"})
+	s := domain.NewSession("0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0b", authFor("0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0c"), time.Now(), domain.ClientInfo{IP: "nope", UserAgent: "\tua"})
 	if s.IP() != "" || s.UserAgent() != "ua" || !s.LastUsedAt().Equal(s.CreatedAt()) {
 		t.Fatalf("NewSession keeps %q %q, last use %s", s.IP(), s.UserAgent(), s.LastUsedAt())
 	}
@@ -46,23 +46,23 @@ func TestClientInfoClean(t *testing.T) {
 func TestSessionPolicy(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	p := domain.SessionPolicy{IdleTimeout: time.Hour, MaxAge: 3 * time.Hour}
-	used := domain.RehydrateSession("0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0b", "0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0c", t0, t0.Add(150*time.Minute), time.Time{}, domain.ClientInfo{})
+	used := domain.RehydrateSession("0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0b", "0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0c", t0, t0.Add(150*time.Minute), time.Time{}, domain.ClientInfo{}, nil)
 	for _, tc := range []struct {
 		s    domain.Session
 		at   time.Time
 		want bool
 	}{
-		{domain.NewSession("a", "b", t0, domain.ClientInfo{}), t0.Add(time.Hour - time.Nanosecond), true},
-		{domain.NewSession("a", "b", t0, domain.ClientInfo{}), t0.Add(time.Hour), false}, // idle
+		{domain.NewSession("a", authFor("b"), t0, domain.ClientInfo{}), t0.Add(time.Hour - time.Nanosecond), true},
+		{domain.NewSession("a", authFor("b"), t0, domain.ClientInfo{}), t0.Add(time.Hour), false}, // idle
 		{used, t0.Add(3*time.Hour - time.Nanosecond), true},
 		{used, t0.Add(3 * time.Hour), false}, // too old, though used half an hour ago
-		{domain.RehydrateSession("a", "b", t0, t0, t0, domain.ClientInfo{}), t0, false},
+		{domain.RehydrateSession("a", "b", t0, t0, t0, domain.ClientInfo{}, nil), t0, false},
 	} {
 		if got := p.Usable(tc.s, tc.at); got != tc.want {
 			t.Errorf("Usable(created %s, used %s, at %s) = %t", tc.s.CreatedAt(), tc.s.LastUsedAt(), tc.at, got)
 		}
 	}
-	if !(domain.SessionPolicy{}).Usable(domain.NewSession("a", "b", t0, domain.ClientInfo{}), t0.Add(1e6*time.Hour)) {
+	if !(domain.SessionPolicy{}).Usable(domain.NewSession("a", authFor("b"), t0, domain.ClientInfo{}), t0.Add(1e6*time.Hour)) {
 		t.Error("the zero policy sets no limit")
 	}
 	if got := p.CapExpiry(t0, t0.Add(5*time.Hour)); !got.Equal(t0.Add(3 * time.Hour)) {
