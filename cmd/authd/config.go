@@ -16,7 +16,8 @@ import (
 	"github.com/authd/authd/domain"
 )
 
-// config is read from the environment with the AUTH_ prefix (API.md).
+// config is read from the environment with the AUTH_ prefix; docs/OPERATIONS.md
+// is the reference, and config_docs_test.go keeps it in step.
 type config struct {
 	Addr           string `envconfig:"ADDR" default:":8080"`
 	DatabaseURL    string `envconfig:"DATABASE_URL"`
