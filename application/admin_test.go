@@ -48,7 +48,7 @@ func TestCreateUser(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if u.Role() != tt.wantRole || u.Email().String() != strings.ToLower(strings.TrimSpace(tt.in.Email)) ||
+			if u.Role() != tt.wantRole || u.Email().String() != strings.TrimSpace(tt.in.Email) || u.Email().Key() != strings.ToLower(strings.TrimSpace(tt.in.Email)) ||
 				u.Name() != strings.TrimSpace(tt.in.Name) || !u.CreatedAt().Equal(t0) {
 				t.Fatalf("user = %v %v %q %v", u.Role(), u.Email(), u.Name(), u.CreatedAt())
 			}

@@ -63,7 +63,7 @@ func (g *Guard) Claim(ctx context.Context, key domain.ThrottleKey, user domain.U
 // and failing to forget fails the check (a count that never resets would
 // lock out a user who keeps logging in).
 func (g *Guard) Verify(ctx context.Context, key domain.ThrottleKey, password domain.Password, hash string) (ports.PasswordVerdict, error) {
-	verdict, err := g.hasher.Verify(ctx, password, hash)
+	verdict, err := g.check(ctx, password, hash)
 	if err != nil {
 		g.release(ctx, key, err)
 		return ports.PasswordVerdict{}, fmt.Errorf("verify password: %w", err)
@@ -74,6 +74,28 @@ func (g *Guard) Verify(ctx context.Context, key domain.ThrottleKey, password dom
 		}
 	}
 	return verdict, nil
+}
+
+// check verifies the normalised password and, when that fails and the
+// password was typed in another form, the form it was typed in: a hash
+// made before passwords were normalised (NFKC) keeps working, and a match
+// on it asks for a rehash, which stores the normalised form. A wrong
+// password of that kind costs two hashes; so does a wrong one for an
+// unknown email (the dummy hash), so timing tells nothing.
+func (g *Guard) check(ctx context.Context, password domain.Password, hash string) (ports.PasswordVerdict, error) {
+	verdict, err := g.hasher.Verify(ctx, password, hash)
+	if err != nil || verdict.Match {
+		return verdict, err
+	}
+	typed, ok := password.AsTyped()
+	if !ok {
+		return verdict, nil
+	}
+	verdict, err = g.hasher.Verify(ctx, typed, hash)
+	if verdict.Match {
+		verdict.NeedsRehash = true
+	}
+	return verdict, err
 }
 
 // release gives back the claim of an attempt whose password was never
@@ -100,7 +122,7 @@ func (g *Guard) Recheck(ctx context.Context, passwords ports.Passwords, user dom
 	if err != nil {
 		return "", false, err
 	}
-	verdict, err := g.hasher.Verify(ctx, password, hash)
+	verdict, err := g.check(ctx, password, hash)
 	if err != nil {
 		return "", false, fmt.Errorf("verify password: %w", err)
 	}

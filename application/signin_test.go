@@ -53,7 +53,7 @@ func TestRegister(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if u.Email().String() != strings.ToLower(strings.TrimSpace(tt.in.Email)) || u.Role() != domain.RoleUser || !u.CreatedAt().Equal(t0) {
+			if u.Email().String() != strings.TrimSpace(tt.in.Email) || u.Email().Key() != strings.ToLower(strings.TrimSpace(tt.in.Email)) || u.Role() != domain.RoleUser || !u.CreatedAt().Equal(t0) {
 				t.Errorf("user = %+v", u)
 			}
 			if got := f.passwordHash(t, u.ID()); got != "fake$"+tt.in.Password {

@@ -3,36 +3,155 @@ package domain
 import (
 	"net/mail"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxEmailBytes is the longest address accepted (RFC 5321 path limit).
 const MaxEmailBytes = 254
 
-// Email is a trimmed, lower-cased, syntactically valid address. The zero
-// value is not a valid Email; build one with NewEmail.
-type Email struct{ value string }
+// Email is a syntactically valid address in two forms: as the person typed
+// it (trimmed, Unicode NFC), which is what mail is sent to and what they
+// are shown, and its key, the canonical form that identifies the account:
+// uniqueness and look-ups use the key, so one person has one account
+// however they spell the address. The zero value is not a valid Email.
+type Email struct{ value, key string }
 
-// NewEmail trims and lower-cases raw and checks that it is a bare address
-// (no display name, no angle brackets) of at most MaxEmailBytes bytes.
+// idnaProfile maps a domain the way a resolver does (UTS 46 non-transitional
+// processing, the BIDI and label rules of IDNA 2008) to its ASCII form.
+var idnaProfile = idna.Lookup
+
+// caseFold folds the local part (Unicode full case folding: "ß" and "ss",
+// "Ä" and "ä" are one).
+var caseFold = cases.Fold()
+
+// NewEmail checks that raw is a bare address (no display name, no angle
+// brackets) of at most MaxEmailBytes bytes, in valid UTF-8, whose domain is
+// a valid (internationalised) domain name and whose local part does not
+// mix scripts the way look-alike spoofs do (bоb with a Cyrillic о). Its key
+// is the local part in NFC, case folded, "@", the domain in its ASCII
+// (punycode) form, lower case: "ÄDÄ@exämple.com" and "ädä@xn--exmple-cua.com"
+// share one key.
 func NewEmail(raw string) (Email, error) {
-	s := strings.ToLower(strings.TrimSpace(raw))
+	s := strings.TrimSpace(raw)
 	switch {
 	case s == "":
 		return Email{}, fieldError("email", CodeRequired, "email is required")
 	case len(s) > MaxEmailBytes:
 		return Email{}, fieldError("email", CodeTooLong, "email must be at most 254 bytes")
+	case !utf8.ValidString(s):
+		return Email{}, fieldError("email", CodeInvalid, "email must be valid UTF-8")
 	}
+	s = norm.NFC.String(s)
+	invalid := fieldError("email", CodeInvalid, "email must be a valid address")
 	addr, err := mail.ParseAddress(s)
-	if err != nil || addr.Address != s || addr.Name != "" || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
-		return Email{}, fieldError("email", CodeInvalid, "email must be a valid address")
+	at := strings.LastIndexByte(s, '@')
+	if err != nil || addr.Address != s || addr.Name != "" || at <= 0 || !strings.Contains(s[at+1:], ".") {
+		return Email{}, invalid
 	}
-	return Email{value: s}, nil
+	local, host := s[:at], s[at+1:]
+	asciiHost, err := idnaProfile.ToASCII(host)
+	if err != nil || strings.Contains(asciiHost, "..") || strings.HasSuffix(asciiHost, ".") {
+		return Email{}, invalid
+	}
+	if mixesScripts(local) {
+		return Email{}, fieldError("email", CodeInvalid, "email must not mix alphabets in one name (look-alike letters)")
+	}
+	key := norm.NFC.String(caseFold.String(local)) + "@" + strings.ToLower(asciiHost)
+	if len(key) > MaxEmailBytes {
+		return Email{}, fieldError("email", CodeTooLong, "email must be at most 254 bytes")
+	}
+	return Email{value: s, key: key}, nil
 }
 
-// RehydrateEmail wraps an address read back from trusted storage.
-func RehydrateEmail(s string) Email { return Email{value: s} }
+// RehydrateEmail rebuilds an address read back from trusted storage with
+// the key stored beside it.
+func RehydrateEmail(value, key string) Email { return Email{value: value, key: key} }
 
 func (e Email) String() string { return e.value }
 
+// Key is the canonical form: the account's identity.
+func (e Email) Key() string { return e.key }
+
 // IsZero reports whether e was never set.
 func (e Email) IsZero() bool { return e.value == "" }
+
+// EmailKey is the key of raw when raw is a valid address, for a store that
+// brings keys of addresses saved under older rules up to date.
+func EmailKey(raw string) (string, error) {
+	e, err := NewEmail(raw)
+	if err != nil {
+		return "", err
+	}
+	return e.key, nil
+}
+
+// mixesScripts reports whether s uses letters of several scripts outside
+// the combinations that are a writing system of their own (UTS 39's
+// "highly restrictive" level: one script, or Latin with Han and
+// Hiragana/Katakana, with Han and Bopomofo, or with Han and Hangul).
+// Digits, punctuation and combining marks (Common, Inherited) belong to
+// any script.
+func mixesScripts(s string) bool {
+	seen := map[string]bool{}
+	for _, r := range s {
+		if name := scriptOf(r); name != "" {
+			seen[name] = true
+		}
+	}
+	if len(seen) <= 1 {
+		return false
+	}
+	for _, allowed := range [][]string{
+		{"Latin", "Han", "Hiragana", "Katakana"},
+		{"Latin", "Han", "Bopomofo"},
+		{"Latin", "Han", "Hangul"},
+	} {
+		within := true
+		for name := range seen {
+			if !contains(allowed, name) {
+				within = false
+				break
+			}
+		}
+		if within {
+			return false
+		}
+	}
+	return true
+}
+
+// scriptOf names r's script, or "" for Common and Inherited.
+func scriptOf(r rune) string {
+	if r < utf8.RuneSelf {
+		if unicode.IsLetter(r) {
+			return "Latin"
+		}
+		return ""
+	}
+	if unicode.In(r, unicode.Common, unicode.Inherited) {
+		return ""
+	}
+	if unicode.Is(unicode.Latin, r) {
+		return "Latin"
+	}
+	for name, table := range unicode.Scripts {
+		if unicode.Is(table, r) {
+			return name
+		}
+	}
+	return ""
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -41,7 +41,7 @@ type ThrottleKey [sha256.Size]byte
 
 // ThrottleKeyFor derives the key of an email.
 func ThrottleKeyFor(e Email) ThrottleKey {
-	return sha256.Sum256([]byte("authd login throttle\x00" + e.String()))
+	return sha256.Sum256([]byte("authd login throttle\x00" + e.Key()))
 }
 
 // ThrottlePolicy limits password guessing per account (OWASP ASVS 2.2.1):

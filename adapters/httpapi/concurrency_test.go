@@ -85,7 +85,7 @@ func TestPostgresWalk(t *testing.T) {
 	h.register(t, "Ada@Example.com", "correct horse")
 	p := h.login(t, "ada@example.com", "correct horse")
 	r := h.do(t, "GET", "/v1/users/me", "", "Authorization", "Bearer "+p.AccessToken)
-	if r.status != 200 || r.json(t)["user"].(map[string]any)["email"] != "ada@example.com" {
+	if r.status != 200 || r.json(t)["user"].(map[string]any)["email"] != "Ada@Example.com" {
 		t.Fatalf("me: %d %s", r.status, r.body)
 	}
 	r = h.do(t, "POST", "/v1/auth/refresh", fmt.Sprintf(`{"refresh_token":%q}`, p.RefreshToken))

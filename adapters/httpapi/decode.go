@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/authd/authd/domain"
 )
@@ -54,6 +55,12 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	}
 	if raw[0] != '{' {
 		return &detailError{errMalformed, "the body must be a JSON object"}
+	}
+	// The decoder would turn every byte that is not UTF-8 into U+FFFD, so
+	// two different passwords could become one: refuse them on the raw
+	// bytes instead (JSON is UTF-8, RFC 8259).
+	if !utf8.Valid(raw) {
+		return &detailError{errMalformed, "the body must be valid UTF-8"}
 	}
 	if err := json.Unmarshal(raw, dst); err != nil {
 		return classifyDecodeError(err)

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // decodeTarget is one request struct decodeJSON fills, as its handler
@@ -107,7 +108,7 @@ func jsonContentType(ct string) bool {
 // allowedDetail is every client-facing detail decodeJSON may give. If the
 // wording changes on purpose, change it here; the point is that none of
 // them can carry bytes of the body.
-var allowedDetail = regexp.MustCompile(`^(the body must be a JSON object|unexpected data after the JSON object|the request body is empty|the JSON body is truncated|invalid JSON at byte [0-9]+|field "(email|password|name|refresh_token)" must be a string|the request body could not be read)$`)
+var allowedDetail = regexp.MustCompile(`^(the body must be a JSON object|the body must be valid UTF-8|unexpected data after the JSON object|the request body is empty|the JSON body is truncated|invalid JSON at byte [0-9]+|field "(email|password|name|refresh_token)" must be a string|the request body could not be read)$`)
 
 func checkDecode(t *testing.T, target decodeTarget, body []byte, contentType string, padCheck bool) {
 	t.Helper()
@@ -152,10 +153,11 @@ func checkDecode(t *testing.T, target decodeTarget, body []byte, contentType str
 	}
 
 	// Oracle: exactly one JSON object that encoding/json can put into the
-	// struct, within the limit.
+	// struct, within the limit, in valid UTF-8 (encoding/json would turn
+	// other bytes into U+FFFD; authd refuses them instead).
 	want := target.new()
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	oracleOK := !over && json.Valid(body) && len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(body, want) == nil
+	oracleOK := !over && utf8.Valid(body) && json.Valid(body) && len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(body, want) == nil
 	switch {
 	case err == nil && !oracleOK:
 		t.Fatalf("%s: accepted %q, which is not one JSON object of the expected shape", target.name, body)

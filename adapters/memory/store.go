@@ -48,7 +48,7 @@ type Store struct {
 type data struct {
 	mu        sync.Mutex
 	users     map[domain.UserID]domain.User
-	byEmail   map[string]domain.UserID // key: lower-cased email
+	byEmail   map[string]domain.UserID // by Email.Key
 	passwords map[domain.UserID]string
 	sessions  map[domain.SessionID]domain.Session
 	tokens    map[domain.RefreshTokenHash]domain.RefreshTokenRecord
@@ -500,7 +500,7 @@ func compareEvent(e domain.AuditEvent, c ports.EventCursor) int {
 	return strings.Compare(string(e.ID), string(c.ID))
 }
 
-func emailKey(e domain.Email) string { return strings.ToLower(e.String()) }
+func emailKey(e domain.Email) string { return e.Key() }
 
 // pgTime truncates to the microsecond, the resolution of the database
 // stores, so every store hands back identical times.

@@ -47,8 +47,8 @@ var benchNow = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 // seed is the background data; ANALYZE gives the planner real statistics,
 // as a long-running database would have.
 const seed = `
-INSERT INTO users (id, email, role, created_at, updated_at)
-SELECT gen_random_uuid(), 'seed' || g || '@example.com', 'user', now(), now()
+INSERT INTO users (id, email, email_key, role, created_at, updated_at)
+SELECT gen_random_uuid(), 'seed' || g || '@example.com', 'seed' || g || '@example.com', 'user', now(), now()
 FROM generate_series(1, %d) AS g;
 INSERT INTO password_credentials (user_id, hash, created_at, updated_at)
 SELECT id, 'h', now(), now() FROM users;

@@ -15,8 +15,8 @@ import (
 
 // Constraints whose violation is a domain answer, by name.
 const (
-	// emailIndex is the unique index on lower(email) (db/migrations/000001).
-	emailIndex = "users_email_lower_key"
+	// emailIndex is the unique index on the email's key (db/migrations/000005).
+	emailIndex = "users_email_key"
 	// credentialUserFK ties a password credential to its user
 	// (db/migrations/000004): violated, it means there is no such user.
 	credentialUserFK = "password_credentials_user_id_fkey"
@@ -30,7 +30,7 @@ const (
 // translate maps a driver error to the domain's vocabulary at the boundary:
 //
 //   - pgx.ErrNoRows                                  -> domain.ErrNotFound
-//   - unique violation on users_email_lower_key      -> domain.ErrEmailTaken
+//   - unique violation on users_email_key            -> domain.ErrEmailTaken
 //   - foreign key violation on password_credentials_user_id_fkey
 //     (a password for no such user)                  -> domain.ErrNotFound
 //   - the server or the network cannot answer now    -> domain.ErrUnavailable (wrapping err)
@@ -42,6 +42,9 @@ const (
 func translate(op string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if isTxError(err) {
+		return err // translated already, as the operation that failed
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("postgres: %s: %w", op, domain.ErrNotFound)
@@ -67,7 +70,7 @@ func translate(op string, err error) error {
 // translate is the repositories' variant: once the Store is closed every
 // failure is "unavailable" (the pool reports a bare "closed pool" error).
 func (r *repos) translate(op string, err error) error {
-	if err != nil && r.closed.Load() {
+	if err != nil && r.closed.Load() && !isTxError(err) {
 		return fmt.Errorf("%w: postgres: %s: store closed: %w", domain.ErrUnavailable, op, err)
 	}
 	return translate(op, err)
@@ -109,4 +112,11 @@ func connectionFailure(err error) bool {
 		return true
 	}
 	return false
+}
+
+// isTxError reports a failure of the transaction (see txError): the
+// statement that meets it did not run.
+func isTxError(err error) bool {
+	var te *txError
+	return errors.As(err, &te)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -50,7 +51,7 @@ func TestPing(t *testing.T) {
 }
 
 // latestVersion is the newest embedded migration.
-const latestVersion = 4
+const latestVersion = 5
 
 func TestSchemaVersionIsTheNewestMigration(t *testing.T) {
 	if got := postgres.SchemaVersion(); got != latestVersion {
@@ -66,6 +67,33 @@ func migrateAllDown(t *testing.T, url string) {
 			t.Fatalf("MigrateDown: %v", err)
 		}
 	}
+}
+
+// migrateDownTo reverts migrations one at a time down to version want.
+func migrateDownTo(t *testing.T, url string, want uint) {
+	t.Helper()
+	for {
+		v, _, err := postgres.MigrationVersion(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v <= want {
+			break
+		}
+		if err := postgres.MigrateDown(url); err != nil {
+			t.Fatalf("MigrateDown: %v", err)
+		}
+	}
+	assertVersion(t, url, want)
+}
+
+func indexExists(t *testing.T, url, index string) bool {
+	t.Helper()
+	var exists bool
+	if err := rawConn(t, url).QueryRow(t.Context(), "SELECT to_regclass($1) IS NOT NULL", index).Scan(&exists); err != nil {
+		t.Fatalf("to_regclass: %v", err)
+	}
+	return exists
 }
 
 func assertVersion(t *testing.T, url string, want uint) {
@@ -120,10 +148,11 @@ func TestMigrateUpIsIdempotent(t *testing.T) {
 
 func TestMigrateDownThenUp(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	if err := postgres.MigrateDown(url); err != nil {
-		t.Fatalf("MigrateDown: %v", err)
+	migrateDownTo(t, url, 4)
+	if columnExists(t, url, "users", "email_key") || !indexExists(t, url, "users_email_lower_key") {
+		t.Fatal("undoing migration 5 left users.email_key, or did not bring back users_email_lower_key")
 	}
-	assertVersion(t, url, 3)
+	migrateDownTo(t, url, 3)
 	if tableExists(t, url, "password_credentials") {
 		t.Fatal("table password_credentials still exists after undoing migration 4")
 	}
@@ -313,10 +342,7 @@ func newEventID() domain.EventID { return domain.EventID(uuid.Must(uuid.NewV7())
 // credential: down then up changes nothing.
 func TestMigration4MovesPasswords(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	if err := postgres.MigrateDown(url); err != nil {
-		t.Fatalf("MigrateDown: %v", err)
-	}
-	assertVersion(t, url, 3)
+	migrateDownTo(t, url, 3)
 	conn := rawConn(t, url)
 	ctx := t.Context()
 	created := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -361,9 +387,7 @@ func TestMigration4MovesPasswords(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	if err := postgres.MigrateDown(url); err != nil {
-		t.Fatalf("MigrateDown: %v", err)
-	}
+	migrateDownTo(t, url, 3)
 	hashes := map[string]string{}
 	rows, err := conn.Query(ctx, `SELECT id::text, password_hash FROM users`)
 	if err != nil {
@@ -531,36 +555,94 @@ func TestTerminatedConnectionIsUnavailable(t *testing.T) {
 	}
 }
 
-func TestEmailIndexIsCaseInsensitive(t *testing.T) {
+func TestEmailKeyIsUnique(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	conn := rawConn(t, url)
 	ctx := t.Context()
-	insert := `INSERT INTO users (id, email, role, created_at, updated_at)
-	           VALUES ($1, $2, 'user', now(), now())`
-	if _, err := conn.Exec(ctx, insert, uuid.New(), "Ada@Example.com"); err != nil {
+	insert := `INSERT INTO users (id, email, email_key, role, created_at, updated_at)
+	           VALUES ($1, $2, $3, 'user', now(), now())`
+	if _, err := conn.Exec(ctx, insert, uuid.New(), "Ada@Example.com", "ada@example.com"); err != nil {
 		t.Fatalf("first insert: %v", err)
 	}
-	_, err := conn.Exec(ctx, insert, uuid.New(), "aDA@eXAMPLE.COM")
+	_, err := conn.Exec(ctx, insert, uuid.New(), "aDA@eXAMPLE.COM", "ada@example.com")
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != "23505" || pgErr.ConstraintName != "users_email_lower_key" {
-		t.Fatalf("second insert differing only in case = %v, want unique violation of users_email_lower_key", err)
+	if !errors.As(err, &pgErr) || pgErr.Code != "23505" || pgErr.ConstraintName != "users_email_key" {
+		t.Fatalf("second insert with the same key = %v, want unique violation of users_email_key", err)
 	}
 
 	st := openStore(t, url)
-	if err := st.CreateUser(ctx, newUser(t, "ada@example.com")); !errors.Is(err, domain.ErrEmailTaken) {
-		t.Fatalf("CreateUser over a raw mixed-case row = %v, want ErrEmailTaken", err)
+	if err := st.CreateUser(ctx, newUser(t, "ADA@example.com")); !errors.Is(err, domain.ErrEmailTaken) {
+		t.Fatalf("CreateUser of another spelling = %v, want ErrEmailTaken", err)
 	}
-	got, err := st.UserByEmail(ctx, mustEmail(t, "ada@example.com"))
-	if err != nil || got.Email().String() != "Ada@Example.com" {
-		t.Fatalf("UserByEmail = %v, %v; want the raw row", got.Email(), err)
+	got, err := st.UserByEmail(ctx, mustEmail(t, "ada@EXAMPLE.com"))
+	if err != nil || got.Email().String() != "Ada@Example.com" || got.Email().Key() != "ada@example.com" {
+		t.Fatalf("UserByEmail = %v (key %q), %v; want the row as typed", got.Email(), got.Email().Key(), err)
+	}
+}
+
+// TestCanonicalizeEmails: rows written under version 4 (unique by
+// lower(email)) get their canonical keys after migration 5 and the Go pass;
+// two accounts of one address in two spellings are reported, not merged.
+func TestCanonicalizeEmails(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx := t.Context()
+	if err := postgres.MigrateDown(url); err != nil { // to version 4
+		t.Fatalf("MigrateDown: %v", err)
+	}
+	assertVersion(t, url, 4)
+	conn := rawConn(t, url)
+	insert := `INSERT INTO users (id, email, role, created_at, updated_at) VALUES ($1, $2, 'user', now(), now())`
+	precomposed, combining, punycode, plain, spoof := uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	for id, email := range map[uuid.UUID]string{
+		precomposed: "ädä@exämple.com",
+		combining:   "a\u0308da\u0308@exa\u0308mple.com",
+		punycode:    "ÄDÄ@xn--exmple-cua.com",
+		plain:       "Grace@Example.com",
+		spoof:       "b\u043eb@example.com",
+	} {
+		if _, err := conn.Exec(ctx, insert, id, email); err != nil {
+			t.Fatalf("insert %q under version 4: %v", email, err)
+		}
+	}
+	if err := postgres.MigrateUp(url); err != nil {
+		t.Fatalf("MigrateUp: %v", err)
+	}
+	st := openStore(t, url)
+	report, err := st.CanonicalizeEmails(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "ädä@xn--exmple-cua.com"
+	// Rows are visited in id order; the first of the three takes the key.
+	ids := []uuid.UUID{precomposed, combining, punycode}
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+	if report.Updated != 1 || len(report.Collisions) != 2 || len(report.Invalid) != 1 || report.Invalid[0] != domain.UserID(spoof.String()) {
+		t.Fatalf("report = %+v; want 1 updated, 2 collisions, the spoof invalid", report)
+	}
+	for i, c := range report.Collisions {
+		if c.User != domain.UserID(ids[i+1].String()) || c.Holder != domain.UserID(ids[0].String()) || c.Key != key {
+			t.Errorf("collision %d = %+v", i, c)
+		}
+	}
+	got, err := st.UserByEmail(ctx, mustEmail(t, "ÄDÄ@EXÄMPLE.COM"))
+	if err != nil || got.ID() != domain.UserID(ids[0].String()) {
+		t.Fatalf("UserByEmail of another spelling = %v, %v; want the key holder", got.ID(), err)
+	}
+	// The pass is idempotent: nothing more to update, the same collisions.
+	again, err := st.CanonicalizeEmails(ctx)
+	if err != nil || again.Updated != 0 || len(again.Collisions) != 2 {
+		t.Fatalf("second pass = %+v, %v", again, err)
+	}
+	if _, err := st.UserByEmail(ctx, mustEmail(t, "grace@example.com")); err != nil {
+		t.Fatalf("an ASCII address keeps working without the pass: %v", err)
 	}
 }
 
 func TestSchemaChecks(t *testing.T) {
 	conn := rawConn(t, pgtest.NewDatabase(t))
 	ctx := t.Context()
-	_, err := conn.Exec(ctx, `INSERT INTO users (id, email, role, created_at, updated_at)
-	                          VALUES ($1, 'x@example.com', 'root', now(), now())`, uuid.New())
+	_, err := conn.Exec(ctx, `INSERT INTO users (id, email, email_key, role, created_at, updated_at)
+	                          VALUES ($1, 'x@example.com', 'x@example.com', 'root', now(), now())`, uuid.New())
 	if !isCheckViolation(err) {
 		t.Fatalf("insert with role root = %v, want a check violation", err)
 	}

@@ -69,7 +69,7 @@ func (r *repos) RefreshToken(ctx context.Context, hash domain.RefreshTokenHash) 
 	sess, owner, err := sessionWithOwner(sqlcdb.SessionWithOwnerRow{
 		ID: row.ID, UserID: row.UserID, CreatedAt: row.CreatedAt, LastUsedAt: row.LastUsedAt,
 		RevokedAt: row.RevokedAt, Ip: row.Ip, UserAgent: row.UserAgent, Amr: row.Amr,
-		Email: row.Email, EmailVerified: row.EmailVerified, Name: row.Name, Role: row.Role, UserCreatedAt: row.UserCreatedAt,
+		Email: row.Email, EmailKey: row.EmailKey, EmailVerified: row.EmailVerified, Name: row.Name, Role: row.Role, UserCreatedAt: row.UserCreatedAt,
 	})
 	if err != nil {
 		return domain.RefreshTokenRecord{}, domain.Session{}, domain.User{}, err
@@ -196,6 +196,7 @@ func sessionWithOwner(r sqlcdb.SessionWithOwnerRow) (domain.Session, domain.User
 	owner, err := userFromRow(sqlcdb.UserByIDRow{
 		ID:            r.UserID,
 		Email:         r.Email,
+		EmailKey:      r.EmailKey,
 		EmailVerified: r.EmailVerified,
 		Name:          r.Name,
 		Role:          r.Role,

@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/authd/authd/adapters/postgres/internal/sqlcdb"
@@ -159,24 +158,22 @@ func (s *Store) WithinTx(ctx context.Context, fn func(ports.Stores) error) error
 }
 
 func (s *Store) attempt(ctx context.Context, fn func(ports.Stores) error) error {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return s.translate("begin", err)
 	}
-	// Rollback after Commit is a no-op; on the error paths it must run even
-	// if ctx is already cancelled, or the connection goes back to the pool
-	// inside an open transaction.
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	// BEGIN goes out with the first statement and the audit events with
+	// the next statement or COMMIT (see tx.go). end rolls back whatever did
+	// not commit, on fn's error or panic too, and destroys a connection
+	// left in an unknown state rather than pool it.
+	t := &txConn{conn: conn, closed: s.closed}
+	defer t.end(ctx)
 
-	q := s.q.WithTx(tx)
-	in := &repos{q: q, book: q, tx: true, closed: s.closed}
+	in := &repos{q: sqlcdb.New(t), book: sqlcdb.New(deferredAppends{t}), tx: true, closed: s.closed}
 	if err := fn(in.stores()); err != nil {
-		return err
+		return unwrapTx(err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return s.translate("commit", err)
-	}
-	return nil
+	return unwrapTx(t.commit(ctx))
 }
 
 // PoolStats is a snapshot of the connection pool, for metrics. Counters

@@ -13,7 +13,7 @@ import (
 	"github.com/authd/authd/ports"
 )
 
-// CreateUser inserts u. The unique index on lower(email) decides
+// CreateUser inserts u. The unique index on the email key decides
 // duplicates, so concurrent registrations of one address cannot both win.
 func (r *repos) CreateUser(ctx context.Context, u domain.User) error {
 	id, ok := userUUID(u.ID())
@@ -23,6 +23,7 @@ func (r *repos) CreateUser(ctx context.Context, u domain.User) error {
 	err := r.q.CreateUser(ctx, sqlcdb.CreateUserParams{
 		ID:            id,
 		Email:         u.Email().String(),
+		EmailKey:      u.Email().Key(),
 		EmailVerified: u.EmailVerified(),
 		Name:          u.Name(),
 		Role:          u.Role().String(),
@@ -31,9 +32,9 @@ func (r *repos) CreateUser(ctx context.Context, u domain.User) error {
 	return r.translate("create user", err)
 }
 
-// UserByEmail finds a user by case-folded email.
+// UserByEmail finds a user by the email's key.
 func (r *repos) UserByEmail(ctx context.Context, email domain.Email) (domain.User, error) {
-	row, err := r.q.UserByEmail(ctx, email.String())
+	row, err := r.q.UserByEmail(ctx, email.Key())
 	if err != nil {
 		return domain.User{}, r.translate("user by email", err)
 	}
@@ -109,7 +110,7 @@ func userFromRow(r sqlcdb.UserByIDRow) (domain.User, error) {
 	}
 	return domain.RehydrateUser(
 		domain.UserID(r.ID.String()),
-		domain.RehydrateEmail(r.Email),
+		domain.RehydrateEmail(r.Email, r.EmailKey),
 		r.EmailVerified,
 		r.Name,
 		role,

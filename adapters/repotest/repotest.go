@@ -106,6 +106,7 @@ var userCases = []contractCase{
 	{"Users/UnknownIDIsNotFound", testUnknownID},
 	{"Users/DuplicateEmailIsTaken", testDuplicateEmail},
 	{"Users/DuplicateEmailDifferentCaseIsTaken", testDuplicateEmailDifferentCase},
+	{"Users/SpellingsOfOneAddressAreOneAccount", testSpellingsOfOneAddress},
 	{"Users/DuplicateIDIsAnError", testDuplicateID},
 	{"Users/ConcurrentCreateSameEmail", testConcurrentCreateSameEmail},
 	{"Users/SetRole", testSetRole},
@@ -165,7 +166,7 @@ func testEmailVerified(t *testing.T, st Store) {
 func testEmailLookupCaseInsensitive(t *testing.T, st Store) {
 	ctx := t.Context()
 	// A row written before emails were case-folded: stored as it came.
-	u := domain.RehydrateUser(newUserID(), domain.RehydrateEmail("Mixed.Case@Example.COM"), false, "Ada", domain.RoleUser, t0)
+	u := domain.RehydrateUser(newUserID(), mustEmail(t, "Mixed.Case@Example.COM"), false, "Ada", domain.RoleUser, t0)
 	mustNil(t, st.CreateUser(ctx, u))
 
 	got, err := st.UserByEmail(ctx, mustEmail(t, "mixed.case@example.com"))
@@ -217,10 +218,28 @@ func testDuplicateEmail(t *testing.T, st Store) {
 	mustIs(t, err, domain.ErrNotFound)
 }
 
+// testSpellingsOfOneAddress: the store keys accounts by domain.Email.Key,
+// so precomposed and combining accents, an IDNA domain in Unicode or
+// punycode, and upper case are one account; the address comes back as the
+// first registration typed it.
+func testSpellingsOfOneAddress(t *testing.T, st Store) {
+	ctx := t.Context()
+	first := newUser(t, "ädä@exämple.com")
+	mustNil(t, st.CreateUser(ctx, first))
+	for _, spelling := range []string{"a\u0308da\u0308@exa\u0308mple.com", "ädä@xn--exmple-cua.com", "ÄDÄ@EXÄMPLE.COM"} {
+		mustIs(t, st.CreateUser(ctx, newUser(t, spelling)), domain.ErrEmailTaken)
+		got, err := st.UserByEmail(ctx, mustEmail(t, spelling))
+		mustNil(t, err)
+		if got.ID() != first.ID() || got.Email().String() != "ädä@exämple.com" {
+			t.Fatalf("UserByEmail(%q) = %s %q, want %s as first typed", spelling, got.ID(), got.Email(), first.ID())
+		}
+	}
+}
+
 func testDuplicateEmailDifferentCase(t *testing.T, st Store) {
 	ctx := t.Context()
 	mustNil(t, st.CreateUser(ctx, newUser(t, "ada@example.com")))
-	shouting := domain.RehydrateUser(newUserID(), domain.RehydrateEmail("ADA@Example.com"), false, "", domain.RoleUser, t0)
+	shouting := domain.RehydrateUser(newUserID(), mustEmail(t, "ADA@Example.com"), false, "", domain.RoleUser, t0)
 	mustIs(t, st.CreateUser(ctx, shouting), domain.ErrEmailTaken)
 	_, err := st.UserByID(ctx, shouting.ID())
 	mustIs(t, err, domain.ErrNotFound)
@@ -264,7 +283,7 @@ func concurrentCreateSameEmail(t *testing.T, st Store, local string, withPasswor
 		strings.ToUpper(local + "@example.com"), local + "@EXAMPLE.com"}
 	users := make([]domain.User, concurrent)
 	for i := range users {
-		users[i] = domain.RehydrateUser(newUserID(), domain.RehydrateEmail(spellings[i%len(spellings)]), false, "Racer", domain.RoleUser, t0)
+		users[i] = domain.RehydrateUser(newUserID(), mustEmail(t, spellings[i%len(spellings)]), false, "Racer", domain.RoleUser, t0)
 	}
 	errs := together(concurrent, func(i int) error {
 		if withPassword(i) {
@@ -453,7 +472,7 @@ func testListUsersFilter(t *testing.T, st Store) {
 	// Stored as they came (older rows, imports): mixed case and the
 	// characters LIKE would treat as wildcards or escapes.
 	for _, raw := range []string{"Mixed.Case@Example.COM", "per%cent@example.net", "under_score@example.net", `back\slash@example.net`} {
-		u := domain.RehydrateUser(newUserID(), domain.RehydrateEmail(raw), false, "", domain.RoleUser, t0)
+		u := domain.RehydrateUser(newUserID(), domain.RehydrateEmail(raw, strings.ToLower(raw)), false, "", domain.RoleUser, t0)
 		mustNil(t, st.CreateUser(ctx, u))
 		users = append(users, u)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -15,7 +16,7 @@ import (
 	"github.com/authd/authd/adapters/postgres"
 )
 
-func migrate(direction string, cfg config, stdout io.Writer) error {
+func migrate(ctx context.Context, direction string, cfg config, stdout io.Writer, log *slog.Logger) error {
 	if cfg.DatabaseURL == "" {
 		return fmt.Errorf("invalid configuration: AUTH_DATABASE_URL: required for migrate")
 	}
@@ -23,6 +24,14 @@ func migrate(direction string, cfg config, stdout io.Writer) error {
 	case "up":
 		if err := postgres.MigrateUp(cfg.DatabaseURL); err != nil {
 			return fmt.Errorf("migrate up: %w", err)
+		}
+		pg, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return fmt.Errorf("migrate up: open database: %w", err)
+		}
+		defer pg.Close()
+		if err := canonicalizeEmails(ctx, pg, log); err != nil {
+			return err
 		}
 	case "down":
 		if err := postgres.MigrateDown(cfg.DatabaseURL); err != nil {
@@ -37,6 +46,28 @@ func migrate(direction string, cfg config, stdout io.Writer) error {
 		return fmt.Errorf("migrate version: %w", err)
 	}
 	fmt.Fprintf(stdout, "version %d dirty=%t\n", v, dirty)
+	return nil
+}
+
+// canonicalizeEmails brings the accounts' email keys to today's canonical
+// form after the migrations, and logs what needs a human: two accounts of
+// one address in two spellings are reported, never merged.
+func canonicalizeEmails(ctx context.Context, pg *postgres.Store, log *slog.Logger) error {
+	report, err := pg.CanonicalizeEmails(ctx)
+	if err != nil {
+		return fmt.Errorf("canonicalize email keys: %w", err)
+	}
+	if report.Updated > 0 {
+		log.Info("email keys brought to the canonical form", slog.Int("accounts", report.Updated))
+	}
+	for _, c := range report.Collisions {
+		log.Warn("two accounts share one canonical email: left apart, decide which to keep",
+			slog.String("user_id", c.User.String()), slog.String("holder_id", c.Holder.String()))
+	}
+	for _, id := range report.Invalid {
+		log.Warn("an account's email is refused by today's rules (look-alike letters); it keeps its old key",
+			slog.String("user_id", id.String()))
+	}
 	return nil
 }
 

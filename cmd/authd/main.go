@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return migrate(args[0], cfg, stdout)
+		return migrate(ctx, args[0], cfg, stdout, newLogger(cfg, stderr))
 	case "keygen":
 		fs := newFlagSet("keygen")
 		alg := fs.String("alg", "ES256", "ES256, RS256 or EdDSA")

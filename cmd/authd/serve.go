@@ -50,6 +50,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 			return fmt.Errorf("open database: %w", err)
 		}
 		defer pg.Close()
+		if cfg.AutoMigrate {
+			if err := canonicalizeEmails(ctx, pg, log); err != nil {
+				return err
+			}
+		}
 		st = pg
 		pool = func() metrics.PoolStats { return metrics.PoolStats(pg.PoolStats()) }
 		log.Info("using postgres store")

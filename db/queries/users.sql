@@ -2,17 +2,17 @@
 -- credential tables (credentials.sql).
 
 -- name: CreateUser :exec
-INSERT INTO users (id, email, email_verified, name, role, created_at, updated_at)
-VALUES (@id, @email, @email_verified, @name, @role, @created_at, @created_at);
+INSERT INTO users (id, email, email_key, email_verified, name, role, created_at, updated_at)
+VALUES (@id, @email, @email_key, @email_verified, @name, @role, @created_at, @created_at);
 
--- lower(email) matches the unique index users_email_lower_key, so this is an index lookup.
+-- email_key is the account's identity (domain.Email.Key), unique.
 -- name: UserByEmail :one
-SELECT id, email, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at
 FROM users
-WHERE lower(email) = lower(@email);
+WHERE email_key = @email_key;
 
 -- name: UserByID :one
-SELECT id, email, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at
 FROM users
 WHERE id = @id;
 
@@ -29,9 +29,20 @@ WHERE id = @id;
 -- escaping, as they would with LIKE; lower() on both sides makes it
 -- case-insensitive. An empty needle matches every row.
 -- name: ListUsers :many
-SELECT id, email, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at
 FROM users
 WHERE (sqlc.narg(after)::uuid IS NULL OR id > sqlc.narg(after)::uuid)
   AND strpos(lower(email), lower(sqlc.arg(email_contains)::text)) > 0
 ORDER BY id
 LIMIT sqlc.arg(max_rows)::integer;
+
+-- EmailsToCanonicalize lists the addresses whose key SQL could not compute
+-- (any byte outside ASCII), for the Go pass that runs after migration 5.
+-- name: EmailsToCanonicalize :many
+SELECT id, email, email_key
+FROM users
+WHERE email ~ '[^\x01-\x7f]'
+ORDER BY id;
+
+-- name: SetEmailKey :execrows
+UPDATE users SET email_key = @email_key WHERE id = @id;

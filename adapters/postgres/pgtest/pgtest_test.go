@@ -42,8 +42,8 @@ func TestNewDatabaseIsFreshMigratedAndDropped(t *testing.T) {
 		if err := conn.QueryRow(t.Context(), "SELECT version FROM schema_migrations").Scan(&version); err != nil || version != latestVersion(t) {
 			t.Fatalf("schema version = %d, %v; want %d", version, err, latestVersion(t))
 		}
-		if _, err := conn.Exec(t.Context(), `INSERT INTO users (id, email, role, created_at, updated_at)
-			VALUES (gen_random_uuid(), 'a@example.com', 'user', now(), now())`); err != nil {
+		if _, err := conn.Exec(t.Context(), `INSERT INTO users (id, email, email_key, role, created_at, updated_at)
+			VALUES (gen_random_uuid(), 'a@example.com', 'a@example.com', 'user', now(), now())`); err != nil {
 			t.Fatalf("insert: %v", err)
 		}
 	})

@@ -63,4 +63,5 @@ type User struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	EmailVerified bool
+	EmailKey      string
 }

@@ -65,7 +65,7 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) er
 const refreshToken = `-- name: RefreshToken :one
 SELECT rt.expires_at, rt.spent_at,
        s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
-       u.email, u.email_verified, u.name, u.role, u.created_at AS user_created_at
+       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at
 FROM refresh_tokens AS rt
 JOIN sessions AS s ON s.id = rt.session_id
 JOIN users AS u ON u.id = s.user_id
@@ -85,6 +85,7 @@ type RefreshTokenRow struct {
 	UserAgent     string
 	Amr           string
 	Email         string
+	EmailKey      string
 	EmailVerified bool
 	Name          string
 	Role          string
@@ -118,6 +119,7 @@ func (q *Queries) RefreshToken(ctx context.Context, tokenHash []byte) (RefreshTo
 		&i.UserAgent,
 		&i.Amr,
 		&i.Email,
+		&i.EmailKey,
 		&i.EmailVerified,
 		&i.Name,
 		&i.Role,
@@ -129,7 +131,7 @@ func (q *Queries) RefreshToken(ctx context.Context, tokenHash []byte) (RefreshTo
 const refreshTokenUnlocked = `-- name: RefreshTokenUnlocked :one
 SELECT rt.expires_at, rt.spent_at,
        s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
-       u.email, u.email_verified, u.name, u.role, u.created_at AS user_created_at
+       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at
 FROM refresh_tokens AS rt
 JOIN sessions AS s ON s.id = rt.session_id
 JOIN users AS u ON u.id = s.user_id
@@ -148,6 +150,7 @@ type RefreshTokenUnlockedRow struct {
 	UserAgent     string
 	Amr           string
 	Email         string
+	EmailKey      string
 	EmailVerified bool
 	Name          string
 	Role          string
@@ -174,6 +177,7 @@ func (q *Queries) RefreshTokenUnlocked(ctx context.Context, tokenHash []byte) (R
 		&i.UserAgent,
 		&i.Amr,
 		&i.Email,
+		&i.EmailKey,
 		&i.EmailVerified,
 		&i.Name,
 		&i.Role,
@@ -288,7 +292,7 @@ func (q *Queries) Rotate(ctx context.Context, arg RotateParams) (uuid.UUID, erro
 
 const sessionWithOwner = `-- name: SessionWithOwner :one
 SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
-       u.email, u.email_verified, u.name, u.role, u.created_at AS user_created_at
+       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at
 FROM sessions AS s
 JOIN users AS u ON u.id = s.user_id
 WHERE s.id = $1
@@ -304,6 +308,7 @@ type SessionWithOwnerRow struct {
 	UserAgent     string
 	Amr           string
 	Email         string
+	EmailKey      string
 	EmailVerified bool
 	Name          string
 	Role          string
@@ -325,6 +330,7 @@ func (q *Queries) SessionWithOwner(ctx context.Context, id uuid.UUID) (SessionWi
 		&i.UserAgent,
 		&i.Amr,
 		&i.Email,
+		&i.EmailKey,
 		&i.EmailVerified,
 		&i.Name,
 		&i.Role,

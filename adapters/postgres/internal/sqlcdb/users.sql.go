@@ -14,13 +14,14 @@ import (
 
 const createUser = `-- name: CreateUser :exec
 
-INSERT INTO users (id, email, email_verified, name, role, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $6)
+INSERT INTO users (id, email, email_key, email_verified, name, role, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
 `
 
 type CreateUserParams struct {
 	ID            uuid.UUID
 	Email         string
+	EmailKey      string
 	EmailVerified bool
 	Name          string
 	Role          string
@@ -33,6 +34,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) error {
 	_, err := q.db.Exec(ctx, createUser,
 		arg.ID,
 		arg.Email,
+		arg.EmailKey,
 		arg.EmailVerified,
 		arg.Name,
 		arg.Role,
@@ -41,8 +43,43 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) error {
 	return err
 }
 
+const emailsToCanonicalize = `-- name: EmailsToCanonicalize :many
+SELECT id, email, email_key
+FROM users
+WHERE email ~ '[^\x01-\x7f]'
+ORDER BY id
+`
+
+type EmailsToCanonicalizeRow struct {
+	ID       uuid.UUID
+	Email    string
+	EmailKey string
+}
+
+// EmailsToCanonicalize lists the addresses whose key SQL could not compute
+// (any byte outside ASCII), for the Go pass that runs after migration 5.
+func (q *Queries) EmailsToCanonicalize(ctx context.Context) ([]EmailsToCanonicalizeRow, error) {
+	rows, err := q.db.Query(ctx, emailsToCanonicalize)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []EmailsToCanonicalizeRow
+	for rows.Next() {
+		var i EmailsToCanonicalizeRow
+		if err := rows.Scan(&i.ID, &i.Email, &i.EmailKey); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listUsers = `-- name: ListUsers :many
-SELECT id, email, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at
 FROM users
 WHERE ($1::uuid IS NULL OR id > $1::uuid)
   AND strpos(lower(email), lower($2::text)) > 0
@@ -59,6 +96,7 @@ type ListUsersParams struct {
 type ListUsersRow struct {
 	ID            uuid.UUID
 	Email         string
+	EmailKey      string
 	EmailVerified bool
 	Name          string
 	Role          string
@@ -84,6 +122,7 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]ListUse
 		if err := rows.Scan(
 			&i.ID,
 			&i.Email,
+			&i.EmailKey,
 			&i.EmailVerified,
 			&i.Name,
 			&i.Role,
@@ -97,6 +136,23 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]ListUse
 		return nil, err
 	}
 	return items, nil
+}
+
+const setEmailKey = `-- name: SetEmailKey :execrows
+UPDATE users SET email_key = $1 WHERE id = $2
+`
+
+type SetEmailKeyParams struct {
+	EmailKey string
+	ID       uuid.UUID
+}
+
+func (q *Queries) SetEmailKey(ctx context.Context, arg SetEmailKeyParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setEmailKey, arg.EmailKey, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const setRole = `-- name: SetRole :execrows
@@ -120,27 +176,29 @@ func (q *Queries) SetRole(ctx context.Context, arg SetRoleParams) (int64, error)
 }
 
 const userByEmail = `-- name: UserByEmail :one
-SELECT id, email, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at
 FROM users
-WHERE lower(email) = lower($1)
+WHERE email_key = $1
 `
 
 type UserByEmailRow struct {
 	ID            uuid.UUID
 	Email         string
+	EmailKey      string
 	EmailVerified bool
 	Name          string
 	Role          string
 	CreatedAt     time.Time
 }
 
-// lower(email) matches the unique index users_email_lower_key, so this is an index lookup.
-func (q *Queries) UserByEmail(ctx context.Context, email string) (UserByEmailRow, error) {
-	row := q.db.QueryRow(ctx, userByEmail, email)
+// email_key is the account's identity (domain.Email.Key), unique.
+func (q *Queries) UserByEmail(ctx context.Context, emailKey string) (UserByEmailRow, error) {
+	row := q.db.QueryRow(ctx, userByEmail, emailKey)
 	var i UserByEmailRow
 	err := row.Scan(
 		&i.ID,
 		&i.Email,
+		&i.EmailKey,
 		&i.EmailVerified,
 		&i.Name,
 		&i.Role,
@@ -150,7 +208,7 @@ func (q *Queries) UserByEmail(ctx context.Context, email string) (UserByEmailRow
 }
 
 const userByID = `-- name: UserByID :one
-SELECT id, email, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at
 FROM users
 WHERE id = $1
 `
@@ -158,6 +216,7 @@ WHERE id = $1
 type UserByIDRow struct {
 	ID            uuid.UUID
 	Email         string
+	EmailKey      string
 	EmailVerified bool
 	Name          string
 	Role          string
@@ -170,6 +229,7 @@ func (q *Queries) UserByID(ctx context.Context, id uuid.UUID) (UserByIDRow, erro
 	err := row.Scan(
 		&i.ID,
 		&i.Email,
+		&i.EmailKey,
 		&i.EmailVerified,
 		&i.Name,
 		&i.Role,

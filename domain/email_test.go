@@ -1,0 +1,68 @@
+package domain_test
+
+import (
+	"testing"
+
+	"github.com/authd/authd/domain"
+)
+
+// TestEmailKeys: one person, one key, however the address is spelled; and
+// look-alike spoofs are refused.
+func TestEmailKeys(t *testing.T) {
+	const key = "ädä@xn--exmple-cua.com"
+	for _, spelling := range []string{
+		"ädä@exämple.com",                   // precomposed
+		"a\u0308da\u0308@exa\u0308mple.com", // combining marks
+		"ädä@xn--exmple-cua.com",            // the domain in punycode
+		"ÄDÄ@EXÄMPLE.COM",                   // upper case
+		" ädä@Exämple.Com ",                 // spaces, mixed case
+	} {
+		e, err := domain.NewEmail(spelling)
+		if err != nil {
+			t.Fatalf("%q: %v", spelling, err)
+		}
+		if e.Key() != key {
+			t.Errorf("%q: key %q, want %q", spelling, e.Key(), key)
+		}
+	}
+	// The address as typed is kept (NFC), for mail and for the person.
+	if e, _ := domain.NewEmail("a\u0308da\u0308@Exa\u0308mple.com"); e.String() != "ädä@Exämple.com" {
+		t.Errorf("display form %q", e.String())
+	}
+	// Full case folding: ß and ss are one key.
+	a, _ := domain.NewEmail("strasse@example.com")
+	b, _ := domain.NewEmail("STRAßE@example.com")
+	if a.Key() != b.Key() {
+		t.Errorf("%q and %q have keys %q, %q", a, b, a.Key(), b.Key())
+	}
+	// Different local parts stay different accounts, whatever the domain's spelling.
+	if c, _ := domain.NewEmail("ada@xn--exmple-cua.com"); c.Key() == key {
+		t.Errorf("ada and ädä share a key")
+	}
+}
+
+func TestEmailRefusesLookAlikes(t *testing.T) {
+	for _, bad := range []string{
+		"b\u043eb@example.com",    // Cyrillic о among Latin letters
+		"\u0440aypal@example.com", // Cyrillic р
+		"\u03bfnline@example.com", // Greek ο
+		"ada@exa_mple.com",        // not a domain name
+		"ada@-example.com",        // label starting with a hyphen
+		"abc\xff@example.com",     // not UTF-8
+	} {
+		if _, err := domain.NewEmail(bad); codeOf(t, err, "email") != domain.CodeInvalid {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	for _, good := range []string{
+		"боб@example.com",      // Cyrillic alone
+		"δοκιμή@example.gr",    // Greek alone
+		"山田taro@example.jp",    // Latin with Han
+		"やまだ山田@example.jp",     // Hiragana with Han
+		"ada.99-x@example.com", // digits and punctuation belong to any script
+	} {
+		if _, err := domain.NewEmail(good); err != nil {
+			t.Errorf("%q refused: %v", good, err)
+		}
+	}
+}
