@@ -201,6 +201,42 @@ func TestThrottledLoginIsAudited(t *testing.T) {
 	}
 }
 
+// TestOneThrottledEventPerLock: a guesser hammering a locked account gets
+// one login_throttled event per lock period, not one per refusal.
+func TestOneThrottledEventPerLock(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "ada@example.com", "correct horse")
+	for range application.DefaultLoginFreeAttempts + 1 { // the last one earns the first lock
+		_ = loginErr(f, "ada@example.com", "wrong guess")
+	}
+	count := func() int {
+		page, err := f.admin.ListEvents(context.Background(), admin.ListEventsInput{Type: "login_throttled"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.Events)
+	}
+	for range 20 {
+		if err := loginErr(f, "ada@example.com", "wrong guess"); !errors.Is(err, domain.ErrThrottled) {
+			t.Fatalf("locked account: %v, want throttled", err)
+		}
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("20 refusals in one lock period: %d login_throttled events, want 1", n)
+	}
+	// The lock ends; the next guess is admitted and earns a longer lock;
+	// refusals under it are a new period: one more event.
+	wait := retryAfter(t, loginErr(f, "ada@example.com", "wrong guess"))
+	f.clock.now = f.clock.now.Add(wait)
+	_ = loginErr(f, "ada@example.com", "wrong guess")
+	for range 5 {
+		_ = loginErr(f, "ada@example.com", "wrong guess")
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("two lock periods: %d login_throttled events, want 2", n)
+	}
+}
+
 func TestThrottleStoreFailureIsNotBadCredentials(t *testing.T) {
 	f := newFixture(t)
 	f.register(t, "ada@example.com", "correct horse")
