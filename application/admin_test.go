@@ -61,7 +61,7 @@ func TestCreateUser(t *testing.T) {
 			}
 			// The account works like a registered one, and its tokens carry the role.
 			pair := f.login(t, tt.in.Email, tt.in.Password)
-			p, err := f.sessions.Authenticate(ctx, pair.AccessToken)
+			p, err := f.bearer.Authenticate(ctx, pair.AccessToken)
 			if err != nil || p.Role != tt.wantRole {
 				t.Fatalf("token role = %q, %v; want %q", p.Role, err, tt.wantRole)
 			}
@@ -105,14 +105,14 @@ func TestSetRole(t *testing.T) {
 	}
 
 	// The old access token keeps its role; the next refresh carries the new one.
-	if p, _ := f.sessions.Authenticate(ctx, pair.AccessToken); p.Role != domain.RoleUser {
+	if p, _ := f.bearer.Authenticate(ctx, pair.AccessToken); p.Role != domain.RoleUser {
 		t.Fatalf("old token role = %q", p.Role)
 	}
 	next, err := f.sessions.Refresh(ctx, sessions.RefreshInput{RefreshToken: pair.RefreshToken})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := f.sessions.Authenticate(ctx, next.AccessToken); p.Role != domain.RoleAdmin {
+	if p, _ := f.bearer.Authenticate(ctx, next.AccessToken); p.Role != domain.RoleAdmin {
 		t.Fatalf("refreshed token role = %q, want admin", p.Role)
 	}
 
@@ -183,7 +183,7 @@ func TestRevokeUserSessions(t *testing.T) {
 		if _, err := f.sessions.Refresh(ctx, sessions.RefreshInput{RefreshToken: pair.RefreshToken}); !errors.Is(err, domain.ErrInvalidRefreshToken) {
 			t.Fatalf("refresh after revoke: err = %v", err)
 		}
-		p, _ := f.sessions.Authenticate(ctx, pair.AccessToken)
+		p, _ := f.bearer.Authenticate(ctx, pair.AccessToken)
 		if _, err := f.sessions.CurrentUser(ctx, p); !errors.Is(err, domain.ErrInvalidToken) {
 			t.Fatalf("/me after revoke: err = %v", err)
 		}

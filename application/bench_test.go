@@ -117,7 +117,7 @@ func BenchmarkLogout(b *testing.B) {
 			return sessions.LogoutInput{RefreshToken: pair.RefreshToken}
 		}},
 		{"AccessToken", func(b *testing.B, svc useCases, pair application.TokenPair) sessions.LogoutInput {
-			p, err := svc.sessions.Authenticate(context.Background(), pair.AccessToken)
+			p, err := svc.bearer.Authenticate(context.Background(), pair.AccessToken)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -150,7 +150,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := svc.sessions.Authenticate(ctx, access); err != nil {
+		if _, err := svc.bearer.Authenticate(ctx, access); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -160,7 +160,7 @@ func BenchmarkCurrentUser(b *testing.B) {
 	svc := newBenchService(b)
 	benchRegister(b, svc, "ada@example.com")
 	ctx := context.Background()
-	p, err := svc.sessions.Authenticate(ctx, benchLogin(b, svc, "ada@example.com").AccessToken)
+	p, err := svc.bearer.Authenticate(ctx, benchLogin(b, svc, "ada@example.com").AccessToken)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func TestSessionsRequireEveryPort(t *testing.T) {
 	st := memory.NewStore()
 	clock := &fixedClock{now: t0}
 	tokens := fakeTokens{clock: clock}
-	full := sessions.Deps{Tx: st, Sessions: st, Issuer: tokens, Verifier: tokens, Clock: clock, IDs: &seqIDs{}, Random: &countingRandom{}}
+	full := sessions.Deps{Tx: st, Sessions: st, Issuer: tokens, Clock: clock, IDs: &seqIDs{}, Random: &countingRandom{}}
 	if _, err := sessions.New(full, p); err != nil {
 		t.Fatalf("every port (no audit): %v", err)
 	}
@@ -69,7 +69,6 @@ func TestSessionsRequireEveryPort(t *testing.T) {
 		"tx":       func(d *sessions.Deps) { d.Tx = nil },
 		"sessions": func(d *sessions.Deps) { d.Sessions = nil },
 		"issuer":   func(d *sessions.Deps) { d.Issuer = nil },
-		"verifier": func(d *sessions.Deps) { d.Verifier = nil },
 		"clock":    func(d *sessions.Deps) { d.Clock = nil },
 		"ids":      func(d *sessions.Deps) { d.IDs = nil },
 		"random":   func(d *sessions.Deps) { d.Random = nil },

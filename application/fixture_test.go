@@ -34,6 +34,7 @@ type store interface {
 type useCases struct {
 	logins         *signin.Login
 	sessions       *sessions.Service
+	bearer         *sessions.Bearer
 	registration   *account.Registration
 	passwordChange *account.PasswordChange
 	admin          *admin.Service
@@ -68,7 +69,7 @@ func wireUseCases(tb testing.TB, w wiring) useCases {
 	audit := application.NewRecorder(w.audit, w.ids, w.clock, w.onError)
 	guard := application.NewGuard(st, w.hasher, w.clock, audit, policies.Throttle)
 	sess, err := sessions.New(sessions.Deps{
-		Tx: st, Sessions: st, Issuer: w.tokens, Verifier: w.tokens, Clock: w.clock, IDs: w.ids, Random: w.random, Audit: audit,
+		Tx: st, Sessions: st, Issuer: w.tokens, Clock: w.clock, IDs: w.ids, Random: w.random, Audit: audit,
 	}, policies)
 	if err != nil {
 		tb.Fatal(err)
@@ -81,6 +82,7 @@ func wireUseCases(tb testing.TB, w wiring) useCases {
 	return useCases{
 		logins:         signin.NewLogin(password, sess),
 		sessions:       sess,
+		bearer:         sessions.NewBearer(w.tokens),
 		registration:   registration,
 		passwordChange: account.NewPasswordChange(st, st, sess, guard, w.hasher, w.clock, audit),
 		admin:          admin.New(st, st, st, registration, w.clock, audit),
@@ -239,7 +241,7 @@ func (f *fixture) loginFrom(t *testing.T, email, password string, c domain.Clien
 	if err != nil {
 		t.Fatalf("login %s: %v", email, err)
 	}
-	p, err := f.sessions.Authenticate(context.Background(), pair.AccessToken)
+	p, err := f.bearer.Authenticate(context.Background(), pair.AccessToken)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func assertNoLiveSession(t *testing.T, f *fixture, r loginResult) {
 		}
 		return
 	}
-	p, err := f.sessions.Authenticate(ctx, r.pair.AccessToken)
+	p, err := f.bearer.Authenticate(ctx, r.pair.AccessToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestConcurrentRehashingLoginsBothSucceed(t *testing.T) {
 	if r.err != nil {
 		t.Fatalf("second login on the same password: %v", r.err)
 	}
-	second, err := f.sessions.Authenticate(ctx, r.pair.AccessToken)
+	second, err := f.bearer.Authenticate(ctx, r.pair.AccessToken)
 	if err != nil {
 		t.Fatal(err)
 	}

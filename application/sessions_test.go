@@ -28,8 +28,8 @@ func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
 	if second.RefreshToken == first.RefreshToken || second.User.ID() != first.User.ID() {
 		t.Fatalf("rotation did not mint a new token: %+v", second)
 	}
-	p, _ := f.sessions.Authenticate(ctx, second.AccessToken)
-	p1, _ := f.sessions.Authenticate(ctx, first.AccessToken)
+	p, _ := f.bearer.Authenticate(ctx, second.AccessToken)
+	p1, _ := f.bearer.Authenticate(ctx, first.AccessToken)
 	if p.SessionID != p1.SessionID {
 		t.Fatalf("refresh must stay in the same session")
 	}
@@ -103,7 +103,7 @@ func TestLogout(t *testing.T) {
 			f := newFixture(t)
 			f.register(t, "ada@example.com", "correct horse")
 			pair := f.login(t, "ada@example.com", "correct horse")
-			p, err := f.sessions.Authenticate(ctx, pair.AccessToken)
+			p, err := f.bearer.Authenticate(ctx, pair.AccessToken)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,7 +142,7 @@ func TestCurrentUserStoreFailure(t *testing.T) {
 	f := newFixture(t)
 	f.register(t, "ada@example.com", "correct horse")
 	pair := f.login(t, "ada@example.com", "correct horse")
-	p, _ := f.sessions.Authenticate(context.Background(), pair.AccessToken)
+	p, _ := f.bearer.Authenticate(context.Background(), pair.AccessToken)
 	f.store.failSession = domain.ErrUnavailable
 	if _, err := f.sessions.CurrentUser(context.Background(), p); !errors.Is(err, domain.ErrUnavailable) || errors.Is(err, domain.ErrInvalidToken) {
 		t.Fatalf("err = %v, want ErrUnavailable only", err)
@@ -151,7 +151,7 @@ func TestCurrentUserStoreFailure(t *testing.T) {
 
 func TestAuthenticateRejectsGarbage(t *testing.T) {
 	f := newFixture(t)
-	if _, err := f.sessions.Authenticate(context.Background(), "nope"); !errors.Is(err, domain.ErrInvalidToken) {
+	if _, err := f.bearer.Authenticate(context.Background(), "nope"); !errors.Is(err, domain.ErrInvalidToken) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -354,7 +354,7 @@ func TestLogoutScopes(t *testing.T) {
 		return f, s
 	}
 	alive := func(f *fixture, pair application.TokenPair) bool {
-		p, _ := f.sessions.Authenticate(ctx, pair.AccessToken)
+		p, _ := f.bearer.Authenticate(ctx, pair.AccessToken)
 		_, err := f.sessions.CurrentUser(ctx, p)
 		return err == nil
 	}

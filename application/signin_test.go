@@ -91,7 +91,7 @@ func TestLogin(t *testing.T) {
 	if len(pair.RefreshToken) != 43 { // 32 bytes, base64url, unpadded
 		t.Errorf("refresh token length = %d", len(pair.RefreshToken))
 	}
-	p, err := f.sessions.Authenticate(context.Background(), pair.AccessToken)
+	p, err := f.bearer.Authenticate(context.Background(), pair.AccessToken)
 	if err != nil || p.UserID != u.ID() {
 		t.Fatalf("authenticate: %+v %v", p, err)
 	}
@@ -126,7 +126,7 @@ func TestAccessTokensCarryMethodsAndAuthTime(t *testing.T) {
 		if m := session.Methods(); len(m) != 1 || m[0] != domain.MethodPassword {
 			t.Errorf("%s: the stored session's methods = %v", what, m)
 		}
-		if p, err := f.sessions.Authenticate(ctx, access); err != nil || p.UserID != pair.User.ID() {
+		if p, err := f.bearer.Authenticate(ctx, access); err != nil || p.UserID != pair.User.ID() {
 			t.Errorf("%s: authenticate = %+v, %v", what, p, err)
 		}
 	}

@@ -64,6 +64,7 @@ type UseCases struct {
 	Registration   *account.Registration
 	PasswordChange *account.PasswordChange
 	Sessions       *sessions.Service
+	Bearer         *sessions.Bearer
 	Admin          *admin.Service
 	// Audit records the per-IP limiter's refusals.
 	Audit *application.Recorder

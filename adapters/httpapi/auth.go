@@ -112,7 +112,7 @@ func (a *api) logout(w http.ResponseWriter, r *http.Request) {
 	token, err := a.logoutCredentials(r, &in)
 	if err == nil {
 		var p application.Principal
-		if p, err = a.uc.Sessions.Authenticate(r.Context(), token); err == nil {
+		if p, err = a.uc.Bearer.Authenticate(r.Context(), token); err == nil {
 			in.Principal = &p
 			info(r).userID = p.UserID
 		}

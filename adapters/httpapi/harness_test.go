@@ -64,7 +64,7 @@ func useCases(t *testing.T, d deps) httpapi.UseCases {
 	audit := application.NewRecorder(d.Audit, ids, d.Clock, nil)
 	guard := application.NewGuard(d.Throttle, d.Hasher, d.Clock, audit, policies.Throttle)
 	sess, err := sessions.New(sessions.Deps{
-		Tx: d.Store, Sessions: d.Store, Issuer: d.Issuer, Verifier: d.Verifier, Clock: d.Clock, IDs: ids, Random: rand.Reader, Audit: audit,
+		Tx: d.Store, Sessions: d.Store, Issuer: d.Issuer, Clock: d.Clock, IDs: ids, Random: rand.Reader, Audit: audit,
 	}, policies)
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +79,7 @@ func useCases(t *testing.T, d deps) httpapi.UseCases {
 		Registration:   registration,
 		PasswordChange: account.NewPasswordChange(d.Store, d.Store, sess, guard, d.Hasher, d.Clock, audit),
 		Sessions:       sess,
+		Bearer:         sessions.NewBearer(d.Verifier),
 		Admin:          admin.New(d.Store, d.Store, d.Audit, registration, d.Clock, audit),
 		Audit:          audit,
 		Store:          d.Store,

@@ -141,7 +141,7 @@ func (a *api) requireBearer(next http.Handler) http.Handler {
 			a.writeError(w, r, err)
 			return
 		}
-		p, err := a.uc.Sessions.Authenticate(r.Context(), token)
+		p, err := a.uc.Bearer.Authenticate(r.Context(), token)
 		if err != nil {
 			a.writeError(w, r, err)
 			return

@@ -59,7 +59,7 @@ func newRefresher(t *testing.T, st Store, now time.Time, p domain.SessionPolicy)
 	clock := fixedClock(now)
 	issued := new(sync.Map)
 	svc, err := sessions.New(sessions.Deps{
-		Tx: yieldingTx{st}, Sessions: st, Issuer: issuer{clock: clock, issued: issued}, Verifier: noVerifier{},
+		Tx: yieldingTx{st}, Sessions: st, Issuer: issuer{clock: clock, issued: issued},
 		Clock: clock, IDs: uuidIDs{}, Random: rand.Reader, Audit: application.NewRecorder(st, uuidIDs{}, clock, nil),
 	}, application.Policies{RefreshTTL: ttl, Session: p})
 	if err != nil {
@@ -131,12 +131,6 @@ func (i issuer) IssueAccessToken(_ context.Context, c domain.AccessClaims) (stri
 	token := uuid.NewString()
 	i.issued.Store(token, c)
 	return token, c, nil
-}
-
-type noVerifier struct{}
-
-func (noVerifier) VerifyAccessToken(context.Context, string) (domain.AccessClaims, error) {
-	return domain.AccessClaims{}, domain.ErrInvalidToken
 }
 
 // mustRefuseRefresh presents a token that must be refused as plain invalid, not

@@ -20,7 +20,6 @@ type Service struct {
 	tx       ports.Transactor
 	sessions ports.Sessions
 	issuer   ports.TokenIssuer
-	verifier ports.TokenVerifier
 	clock    ports.Clock
 	ids      ports.IDGenerator
 	random   ports.RandomSource
@@ -35,7 +34,6 @@ type Deps struct {
 	Tx       ports.Transactor
 	Sessions ports.Sessions
 	Issuer   ports.TokenIssuer
-	Verifier ports.TokenVerifier
 	Clock    ports.Clock
 	IDs      ports.IDGenerator
 	Random   ports.RandomSource
@@ -44,11 +42,11 @@ type Deps struct {
 
 // New builds the session use cases under p.
 func New(d Deps, p application.Policies) (*Service, error) {
-	if d.Tx == nil || d.Sessions == nil || d.Issuer == nil || d.Verifier == nil || d.Clock == nil || d.IDs == nil || d.Random == nil {
+	if d.Tx == nil || d.Sessions == nil || d.Issuer == nil || d.Clock == nil || d.IDs == nil || d.Random == nil {
 		return nil, errors.New("sessions: every dependency is required")
 	}
 	return &Service{
-		tx: d.Tx, sessions: d.Sessions, issuer: d.Issuer, verifier: d.Verifier, clock: d.Clock, ids: d.IDs,
+		tx: d.Tx, sessions: d.Sessions, issuer: d.Issuer, clock: d.Clock, ids: d.IDs,
 		random: d.Random, audit: d.Audit, refreshTTL: p.RefreshTTL, policy: p.Session,
 	}, nil
 }
@@ -122,17 +120,6 @@ func (s *Service) refreshEnd(session domain.Session, tokenExpiry time.Time) time
 		}
 	}
 	return end
-}
-
-// Authenticate verifies an access token's signature and claims. It is
-// stateless, so any backend holding the JWKS could do the same; endpoints
-// that must see a logout at once also call CurrentUser.
-func (s *Service) Authenticate(ctx context.Context, accessToken string) (application.Principal, error) {
-	c, err := s.verifier.VerifyAccessToken(ctx, accessToken)
-	if err != nil {
-		return application.Principal{}, fmt.Errorf("authenticate: %w", err)
-	}
-	return application.Principal{UserID: c.UserID, SessionID: c.SessionID, Role: c.Role, ExpiresAt: c.ExpiresAt}, nil
 }
 
 // CurrentUser returns the caller's account once its session is known to

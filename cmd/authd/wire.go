@@ -55,7 +55,7 @@ func newServer(ctx context.Context, cfg config, log *slog.Logger, st store, hash
 	audit := newRecorder(st, log)
 	guard := application.NewGuard(st, hasher, clock, audit, policies.Throttle)
 	sess, err := sessions.New(sessions.Deps{
-		Tx: st, Sessions: st, Issuer: issuer, Verifier: verifier, Clock: clock, IDs: ids, Random: system.Random, Audit: audit,
+		Tx: st, Sessions: st, Issuer: issuer, Clock: clock, IDs: ids, Random: system.Random, Audit: audit,
 	}, policies)
 	if err != nil {
 		return server{}, err
@@ -72,6 +72,7 @@ func newServer(ctx context.Context, cfg config, log *slog.Logger, st store, hash
 			Registration:   registration,
 			PasswordChange: account.NewPasswordChange(st, st, sess, guard, hasher, clock, audit),
 			Sessions:       sess,
+			Bearer:         sessions.NewBearer(verifier),
 			Admin:          admin.New(st, st, st, registration, clock, audit),
 			Audit:          audit,
 			Store:          st,
