@@ -22,12 +22,17 @@ type pkg struct {
 
 // owners says which package subtrees may import a third-party module.
 var owners = map[string][]string{
-	"github.com/jackc/pgx":                        {"adapters/postgres"},
-	"github.com/golang-migrate/migrate":           {"adapters/postgres"},
-	"github.com/testcontainers/testcontainers-go": {"adapters/postgres/pgtest"},
-	"github.com/moby/moby":                        {"adapters/postgres/pgtest"},
-	"github.com/golang-jwt/jwt":                   {"adapters/jwt"},
-	"golang.org/x/crypto":                         {"adapters/argon2"},
+	"github.com/jackc/pgx":              {"adapters/postgres"},
+	"github.com/golang-migrate/migrate": {"adapters/postgres", "adapters/sqlite"},
+	// The SQLite store: the pure-Go driver, and golang-migrate's driver
+	// over it (the longest matching prefix decides, so postgres may not
+	// use the sqlite one).
+	"modernc.org/sqlite": {"adapters/sqlite"},
+	"github.com/golang-migrate/migrate/v4/database/sqlite": {"adapters/sqlite"},
+	"github.com/testcontainers/testcontainers-go":          {"adapters/postgres/pgtest"},
+	"github.com/moby/moby":                                 {"adapters/postgres/pgtest"},
+	"github.com/golang-jwt/jwt":                            {"adapters/jwt"},
+	"golang.org/x/crypto":                                  {"adapters/argon2"},
 	// cmd/authload serves the HTTP floor: a trivial chi handler measured
 	// with the same load tool as authd.
 	"github.com/go-chi/chi":                {"adapters/httpapi", "cmd/authload"},
@@ -99,7 +104,7 @@ func violation(rel, imp string) string {
 		if layer == "adapters" {
 			own := strings.Join(strings.SplitN(rel, "/", 3)[:2], "/")
 			switch {
-			case within(target, own), within(target, "domain"), within(target, "ports"), target == "db":
+			case within(target, own), within(target, "domain"), within(target, "ports"), target == "db", target == "db/sqlite":
 				return ""
 			case within(target, "application") && own == "adapters/httpapi":
 				return "" // a driving adapter calls the use cases
@@ -118,18 +123,23 @@ func violation(rel, imp string) string {
 	if layer == "domain" || layer == "ports" || layer == "application" {
 		return "the core imports the standard library and its own inner layers only"
 	}
-	for prefix, owned := range owners {
-		if !strings.HasPrefix(imp, prefix) {
-			continue
+	// The longest prefix that matches decides: a module's sub-package may
+	// have an owner of its own.
+	best := ""
+	for prefix := range owners {
+		if strings.HasPrefix(imp, prefix) && len(prefix) > len(best) {
+			best = prefix
 		}
-		for _, owner := range owned {
-			if within(rel, owner) {
-				return ""
-			}
-		}
-		return "only " + strings.Join(owned, ", ") + " may use " + prefix
 	}
-	return ""
+	if best == "" {
+		return ""
+	}
+	for _, owner := range owners[best] {
+		if within(rel, owner) {
+			return ""
+		}
+	}
+	return "only " + strings.Join(owners[best], ", ") + " may use " + best
 }
 
 // TestViolationRules proves the checker itself rejects what it should.
@@ -151,6 +161,11 @@ func TestViolationRules(t *testing.T) {
 		{"cmd/authd", "github.com/golang-jwt/jwt/v5"},
 		{"cmd/authd", "github.com/go-chi/chi/v5"},
 		{"adapters/postgres", "github.com/moby/moby/client"},
+		{"adapters/postgres", "modernc.org/sqlite"},
+		{"adapters/postgres", "github.com/golang-migrate/migrate/v4/database/sqlite"},
+		{"adapters/memory", "github.com/golang-migrate/migrate/v4"},
+		{"adapters/sqlite", "github.com/jackc/pgx/v5"},
+		{"adapters/sqlite", "github.com/authd/authd/adapters/postgres"},
 	}
 	for _, b := range bad {
 		if violation(b[0], b[1]) == "" {
@@ -170,6 +185,12 @@ func TestViolationRules(t *testing.T) {
 		{"cmd/authd", "github.com/authd/authd/adapters/postgres"},
 		{"cmd/authload", "github.com/go-chi/chi/v5"},
 		{"adapters/postgres/pgtest", "github.com/moby/moby/client"},
+		{"adapters/sqlite", "modernc.org/sqlite"},
+		{"adapters/sqlite", "github.com/golang-migrate/migrate/v4"},
+		{"adapters/sqlite", "github.com/golang-migrate/migrate/v4/database/sqlite"},
+		{"adapters/sqlite", "github.com/authd/authd/db/sqlite"},
+		{"adapters/postgres", "github.com/golang-migrate/migrate/v4/database/pgx/v5"},
+		{"cmd/authd", "github.com/authd/authd/adapters/sqlite"},
 	}
 	for _, g := range good {
 		if msg := violation(g[0], g[1]); msg != "" {
