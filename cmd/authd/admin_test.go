@@ -113,11 +113,11 @@ func TestAdminCommandsOnPostgres(t *testing.T) {
 	const password = "correct horse battery"
 
 	out := mustAdmin(t, db, password+"\n", "create-user", "Ada@Example.com", "-name", "Ada Lovelace")
-	if !strings.Contains(out, "created user ada@example.com") || !strings.Contains(out, "role user") {
+	if !strings.Contains(out, "created user Ada@Example.com") || !strings.Contains(out, "role user") {
 		t.Fatalf("create-user printed %q", out)
 	}
 	rows, next := parseUserTable(t, mustAdmin(t, db, "", "list-users"))
-	if len(rows) != 1 || rows[0].email != "ada@example.com" || rows[0].role != "user" || next != "" {
+	if len(rows) != 1 || rows[0].email != "Ada@Example.com" || rows[0].role != "user" || next != "" {
 		t.Fatalf("list-users: %+v next %q", rows, next)
 	}
 
@@ -254,8 +254,9 @@ func TestAdminFailures(t *testing.T) {
 	}{
 		{"no subcommand", db, "", nil, 2, "admin needs a subcommand"},
 		{"unknown subcommand", db, "", []string{"delete-user", "ada@example.com"}, 2, `unknown admin subcommand "delete-user"`},
-		{"no database: list", []string{"AUTH_DATABASE_URL="}, "", []string{"list-users"}, 1, "AUTH_DATABASE_URL: required for admin commands"},
-		{"no database: create", []string{"AUTH_DATABASE_URL="}, secret + "\n", []string{"create-user", "grace@example.com"}, 1, "AUTH_DATABASE_URL"},
+		{"memory store: list", []string{"AUTH_DATABASE_URL=memory:"}, "", []string{"list-users"}, 1, "AUTH_DATABASE_URL: memory: cannot be used by admin commands"},
+		{"memory store: create", []string{"AUTH_DATABASE_URL=memory:"}, secret + "\n", []string{"create-user", "grace@example.com"}, 1, "AUTH_DATABASE_URL"},
+		{"no embedded store yet", []string{"AUTH_DATABASE_URL=", "AUTH_DATA_DIR=" + filepath.Join(t.TempDir(), "none")}, "", []string{"list-users"}, 1, "no authd database at"},
 		{"database unreachable", []string{"AUTH_DATABASE_URL=postgres://postgres@127.0.0.1:1/authd?sslmode=disable&connect_timeout=2"}, "",
 			[]string{"list-users"}, 1, "database is unavailable"},
 		{"set-role unknown email", db, "", []string{"set-role", "nobody@example.com", "admin"}, 1, "no user with email nobody@example.com"},
