@@ -31,7 +31,12 @@ import (
 // What changes is when a deferred statement's failure is seen: by the
 // statement it travelled with, or by the commit, not by Append. It is then
 // the transaction's error (txError): every later statement and the commit
-// return it, so a fn that ignores it still cannot commit.
+// return it, so a fn that ignores it still cannot commit. And as with any
+// COMMIT, a failure of the last batch (its context cancelled, the network
+// gone) leaves the outcome unknown: the server may have run the COMMIT
+// already sent. That window now also spans the deferred INSERTs ahead of
+// it, which take no locks others hold (the audit log is append-only, its
+// ids fresh UUIDs).
 
 // beginSQL is WithinTx's isolation (see Store.WithinTx).
 const beginSQL = "begin isolation level read committed"
