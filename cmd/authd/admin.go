@@ -14,7 +14,6 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/authd/authd/adapters/postgres"
 	"github.com/authd/authd/application/admin"
 	"github.com/authd/authd/domain"
 )
@@ -52,10 +51,14 @@ func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
-	if cfg.DatabaseURL == "" {
+	spec, err := cfg.store()
+	if err != nil {
+		return err
+	}
+	if spec.kind == kindMemory {
 		// The in-memory store lives inside one process: a user created
 		// here would vanish when this command exits, unseen by any server.
-		return errors.New("invalid configuration: AUTH_DATABASE_URL: required for admin commands (they act on the server's database; the in-memory store is private to one process)")
+		return errors.New("invalid configuration: AUTH_DATABASE_URL: memory: cannot be used by admin commands (they act on the server's database: empty for the embedded SQLite default, sqlite:PATH or postgres://...; the in-memory store is private to one process)")
 	}
 	var password string
 	if cmd.needsPassword {
@@ -63,7 +66,7 @@ func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return err
 		}
 	}
-	svc, closeStore, err := adminService(ctx, cfg)
+	svc, closeStore, err := adminService(ctx, spec)
 	if err != nil {
 		return err
 	}
@@ -273,36 +276,18 @@ func isTerminal(r io.Reader) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// adminService opens the configured Postgres store and builds the use cases
-// over it; the returned func closes the store.
+// adminService opens the configured store (SQLite or Postgres), which must
+// exist at this binary's schema (an admin command never migrates), and
+// builds the use cases over it; the returned func closes the store.
 //
 // The admin use cases need no signing key: no admin command issues or
 // verifies a token.
-func adminService(ctx context.Context, cfg config) (*admin.Service, func(), error) {
-	pg, err := postgres.Open(ctx, cfg.DatabaseURL)
+func adminService(ctx context.Context, spec storeSpec) (*admin.Service, func(), error) {
+	st, closeStore, err := openExisting(ctx, spec)
 	if err != nil {
-		return nil, nil, describeAdminError(fmt.Errorf("open database: %w", err), "")
+		return nil, nil, err
 	}
-	// A database nobody migrated yet would fail at the first query with
-	// "relation users does not exist"; say what to do instead. The server
-	// migrates at start (AUTH_AUTO_MIGRATE); an admin command never changes
-	// the schema as a side effect.
-	version, dirty, err := postgres.MigrationVersion(cfg.DatabaseURL)
-	switch {
-	case err != nil:
-		pg.Close()
-		return nil, nil, describeAdminError(fmt.Errorf("read schema version: %w", err), "")
-	case version == 0:
-		pg.Close()
-		return nil, nil, errors.New("the database has no authd schema yet: run `authd migrate up` (or start the server once) first")
-	case dirty:
-		pg.Close()
-		return nil, nil, fmt.Errorf("the database schema is dirty (migration %d failed half-way): fix it by hand, see `authd migrate version`", version)
-	case version < postgres.SchemaVersion():
-		pg.Close()
-		return nil, nil, fmt.Errorf("the database schema is at version %d and this authd needs version %d: run `authd migrate up` first", version, postgres.SchemaVersion())
-	}
-	return newAdmin(pg, slog.New(slog.NewTextHandler(os.Stderr, nil)), newHasher()), pg.Close, nil
+	return newAdmin(st, slog.New(slog.NewTextHandler(os.Stderr, nil)), newHasher()), closeStore, nil
 }
 
 func newFlagSet(name string) *flag.FlagSet {

@@ -14,38 +14,134 @@ import (
 
 	"github.com/authd/authd/adapters/jwt"
 	"github.com/authd/authd/adapters/postgres"
+	"github.com/authd/authd/adapters/sqlite"
 )
 
 func migrate(ctx context.Context, direction string, cfg config, stdout io.Writer, log *slog.Logger) error {
-	if cfg.DatabaseURL == "" {
-		return fmt.Errorf("invalid configuration: AUTH_DATABASE_URL: required for migrate")
-	}
 	switch direction {
-	case "up":
-		if err := postgres.MigrateUp(cfg.DatabaseURL); err != nil {
-			return fmt.Errorf("migrate up: %w", err)
-		}
-		pg, err := postgres.Open(ctx, cfg.DatabaseURL)
-		if err != nil {
-			return fmt.Errorf("migrate up: open database: %w", err)
-		}
-		defer pg.Close()
-		if err := canonicalizeEmails(ctx, pg, log); err != nil {
-			return err
-		}
-	case "down":
-		if err := postgres.MigrateDown(cfg.DatabaseURL); err != nil {
-			return fmt.Errorf("migrate down: %w", err)
-		}
-	case "version":
+	case "up", "down", "version":
 	default:
 		return usageError{fmt.Sprintf("unknown migrate direction %q (want up, down or version)", direction)}
 	}
-	v, dirty, err := postgres.MigrationVersion(cfg.DatabaseURL)
+	spec, err := cfg.store()
 	if err != nil {
-		return fmt.Errorf("migrate version: %w", err)
+		return err
 	}
-	fmt.Fprintf(stdout, "version %d dirty=%t\n", v, dirty)
+	var version uint
+	var dirty bool
+	switch spec.kind {
+	case kindMemory:
+		return errors.New("invalid configuration: AUTH_DATABASE_URL: memory: has no schema to migrate; migrate works on SQLite (empty for the embedded default, or sqlite:PATH) and on Postgres")
+	case kindPostgres:
+		version, dirty, err = migratePostgres(ctx, direction, spec.url, log)
+	case kindSQLite:
+		version, dirty, err = migrateSQLite(direction, spec, log)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "version %d dirty=%t\n", version, dirty)
+	return nil
+}
+
+func migratePostgres(ctx context.Context, direction, dbURL string, log *slog.Logger) (uint, bool, error) {
+	switch direction {
+	case "up":
+		if err := postgres.MigrateUp(dbURL); err != nil {
+			return 0, false, fmt.Errorf("migrate up: %w", err)
+		}
+		pg, err := postgres.Open(ctx, dbURL)
+		if err != nil {
+			return 0, false, fmt.Errorf("migrate up: open database: %w", err)
+		}
+		defer pg.Close()
+		if err := canonicalizeEmails(ctx, pg, log); err != nil {
+			return 0, false, err
+		}
+	case "down":
+		if err := postgres.MigrateDown(dbURL); err != nil {
+			return 0, false, fmt.Errorf("migrate down: %w", err)
+		}
+	}
+	v, dirty, err := postgres.MigrationVersion(dbURL)
+	if err != nil {
+		return 0, false, fmt.Errorf("migrate version: %w", err)
+	}
+	return v, dirty, nil
+}
+
+// migrateSQLite: up creates the file (and the embedded default's
+// directory) when missing; down and version need an existing file.
+func migrateSQLite(direction string, spec storeSpec, log *slog.Logger) (uint, bool, error) {
+	if direction == "up" {
+		if spec.embedded {
+			if err := ensureDataDir(spec.dataDir, log); err != nil {
+				return 0, false, err
+			}
+		}
+		if err := precreate(spec.file); err != nil {
+			return 0, false, err
+		}
+		if err := sqlite.MigrateUp(spec.path); err != nil {
+			return 0, false, fmt.Errorf("migrate up %s: %w", spec.describe(), err)
+		}
+	} else if _, err := os.Stat(spec.file); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, false, fmt.Errorf("migrate %s: no authd database at %s", direction, spec.describe())
+		}
+		return 0, false, fmt.Errorf("migrate %s: %w", direction, err)
+	}
+	if direction == "down" {
+		if err := sqlite.MigrateDown(spec.path); err != nil {
+			return 0, false, fmt.Errorf("migrate down %s: %w", spec.describe(), err)
+		}
+	}
+	v, dirty, err := sqlite.MigrationVersion(spec.path)
+	if err != nil {
+		return 0, false, fmt.Errorf("migrate version %s: %w", spec.describe(), err)
+	}
+	return v, dirty, nil
+}
+
+// backup writes a consistent copy of the SQLite store to the new file to,
+// while servers keep running on it (SQLite's VACUUM INTO reads one
+// snapshot). Postgres has its own tools; memory: has nothing to copy.
+func backup(ctx context.Context, cfg config, to string, stdout io.Writer) error {
+	spec, err := cfg.store()
+	if err != nil {
+		return err
+	}
+	switch spec.kind {
+	case kindPostgres:
+		return usageError{"backup copies a SQLite store; for Postgres use pg_dump (pg_dump -Fc \"$AUTH_DATABASE_URL\" > authd.dump) or your provider's backups (docs/OPERATIONS.md, Backups)"}
+	case kindMemory:
+		return usageError{"backup copies a SQLite store; memory: holds nothing that outlives the process"}
+	}
+	if _, err := os.Lstat(to); err == nil {
+		return fmt.Errorf("backup: %s already exists; a backup never overwrites, choose a new name", to)
+	}
+	// A schema older than this binary's would be migrated by opening it:
+	// a backup must not change what it copies.
+	if err := checkSQLiteSchema(spec); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	lite, err := sqlite.Open(ctx, spec.path)
+	if err != nil {
+		return fmt.Errorf("backup: open SQLite store %s: %w", spec.describe(), err)
+	}
+	defer lite.Close()
+	if err := lite.Backup(ctx, to); err != nil {
+		return fmt.Errorf("backup of %s to %s: %w", spec.describe(), to, err)
+	}
+	// The copy holds password hashes: private, like the store.
+	if err := os.Chmod(to, 0o600); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	fi, err := os.Stat(to)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s (%d bytes); to run on it: AUTH_DATABASE_URL=sqlite:%s authd\n", spec.describe(), absPath(to), fi.Size(), absPath(to))
 	return nil
 }
 

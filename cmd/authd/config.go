@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 
@@ -19,8 +18,11 @@ import (
 // config is read from the environment with the AUTH_ prefix; docs/OPERATIONS.md
 // is the reference, and config_docs_test.go keeps it in step.
 type config struct {
-	Addr           string `envconfig:"ADDR" default:":8080"`
+	Addr string `envconfig:"ADDR" default:":8080"`
+	// DatabaseURL selects the store by scheme (see parseStore); empty is
+	// the embedded default, SQLite in DataDir.
 	DatabaseURL    string `envconfig:"DATABASE_URL"`
+	DataDir        string `envconfig:"DATA_DIR" default:"./authd-data"`
 	SigningKeyFile string `envconfig:"SIGNING_KEY_FILE"`
 	// PreviousKeyFiles are retired signing keys (comma-separated paths):
 	// published in the JWKS and accepted by the verifier, never used to sign.
@@ -125,11 +127,8 @@ func (c config) validate() error {
 	case c.IPRatePerMinute > 0 && c.IPBurst < 1:
 		return bad("AUTH_IP_BURST", "must be at least 1")
 	}
-	if c.DatabaseURL != "" {
-		u, err := url.Parse(c.DatabaseURL)
-		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-			return bad("AUTH_DATABASE_URL", "must be a postgres:// or postgresql:// URL")
-		}
+	if _, err := c.store(); err != nil {
+		return err
 	}
 	if _, err := c.level(); err != nil {
 		return bad("AUTH_LOG_LEVEL", "must be debug, info, warn or error")
@@ -139,6 +138,9 @@ func (c config) validate() error {
 	}
 	return nil
 }
+
+// store is the store AUTH_DATABASE_URL and AUTH_DATA_DIR select.
+func (c config) store() (storeSpec, error) { return parseStore(c.DatabaseURL, c.DataDir) }
 
 func (c config) throttlePolicy() domain.ThrottlePolicy {
 	return domain.ThrottlePolicy{FreeAttempts: c.LoginFreeAttempts, BaseDelay: c.LoginBackoffBase, MaxDelay: c.LoginBackoffMax, Window: c.LoginWindow}

@@ -61,10 +61,28 @@ type proc struct {
 
 var listening = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
 
-func start(t *testing.T, env ...string) *proc {
+func start(t *testing.T, env ...string) *proc { t.Helper(); return startIn(t, "", env...) }
+
+// environ is the test's environment without the AUTH_ variables authd
+// reads (the test helpers' AUTH_TEST_ ones stay), so each test says which
+// store and key it runs with.
+func environ() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "AUTH_") && !strings.HasPrefix(kv, "AUTH_TEST_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// startIn runs authd in the working directory dir ("" for the test's).
+func startIn(t *testing.T, dir string, env ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary(t))
-	cmd.Env = append(os.Environ(), append([]string{"AUTH_ADDR=127.0.0.1:0"}, env...)...)
+	cmd.Dir = dir
+	cmd.Env = append(environ(), append([]string{"AUTH_ADDR=127.0.0.1:0"}, env...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -250,7 +268,7 @@ func TestEndToEndOnPostgres(t *testing.T) {
 }
 
 func TestDebugListenerServesPprofApart(t *testing.T) {
-	p := start(t, "AUTH_DEBUG_ADDR=127.0.0.1:0")
+	p := start(t, "AUTH_DATABASE_URL=memory:", "AUTH_DEBUG_ADDR=127.0.0.1:0")
 	m := regexp.MustCompile(`"debug_addr":"([^"]+)"`).FindStringSubmatch(p.log())
 	if m == nil {
 		t.Fatalf("no debug_addr in the log:\n%s", p.log())
@@ -269,8 +287,8 @@ func TestDebugListenerServesPprofApart(t *testing.T) {
 	p.stop(t)
 }
 
-func TestInMemoryDefaultWarnsLoudly(t *testing.T) {
-	p := start(t)
+func TestInMemoryStoreWarnsLoudly(t *testing.T) {
+	p := start(t, "AUTH_DATABASE_URL=memory:")
 	if !strings.Contains(p.log(), "IN-MEMORY store") || !strings.Contains(p.log(), "EPHEMERAL") {
 		t.Fatalf("missing warnings:\n%s", p.log())
 	}
@@ -286,6 +304,10 @@ func TestInvalidConfigurationNamesTheVariable(t *testing.T) {
 		{"AUTH_REFRESH_TTL=1m", "AUTH_REFRESH_TTL"},
 		{"AUTH_AUTO_MIGRATE=maybe", "AUTH_AUTO_MIGRATE"},
 		{"AUTH_DATABASE_URL=mysql://x", "AUTH_DATABASE_URL"},
+		{"AUTH_DATABASE_URL=sqlite:", "AUTH_DATABASE_URL"},
+		{"AUTH_DATABASE_URL=sqlite://db.example.com/authd.db", "AUTH_DATABASE_URL"},
+		{"AUTH_DATABASE_URL=memory:extra", "AUTH_DATABASE_URL"},
+		{"AUTH_DATABASE_URL=localhost/authd", "AUTH_DATABASE_URL"},
 		{"AUTH_SIGNING_KEY_FILE=/nonexistent/key.pem", "AUTH_SIGNING_KEY_FILE"},
 		{"AUTH_LOG_LEVEL=loud", "AUTH_LOG_LEVEL"},
 		{"AUTH_TRUSTED_PROXIES=10.0.0.0/8,not-an-address", "AUTH_TRUSTED_PROXIES"},
@@ -303,7 +325,7 @@ func TestInvalidConfigurationNamesTheVariable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {
 			cmd := exec.Command(binary(t))
-			cmd.Env = append(os.Environ(), "AUTH_ADDR=127.0.0.1:0", tt.env)
+			cmd.Env = append(os.Environ(), "AUTH_ADDR=127.0.0.1:0", "AUTH_DATABASE_URL=memory:", tt.env)
 			out, err := cmd.CombinedOutput()
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
@@ -374,7 +396,7 @@ func TestKeygenToFile(t *testing.T) {
 
 // The container image has no curl: its HEALTHCHECK is `authd healthcheck`.
 func TestHealthcheckCommand(t *testing.T) {
-	p := start(t)
+	p := start(t, "AUTH_DATABASE_URL=memory:")
 	addr := strings.TrimPrefix(p.base, "http://")
 	check := func() (string, error) {
 		cmd := exec.Command(binary(t), "healthcheck")

@@ -16,7 +16,9 @@ import (
 
 const usage = `usage:
   authd [serve]                        run the HTTP server
-  authd migrate up|down|version        manage the Postgres schema (AUTH_DATABASE_URL)
+  authd migrate up|down|version        manage the schema of the configured store (SQLite or Postgres)
+  authd backup -to FILE                a consistent copy of the SQLite store into the new FILE,
+                                       while servers run on it (Postgres: use pg_dump)
   authd keygen [-alg ES256|RS256|EdDSA] [-out FILE [-if-missing]]
                                        write a new PEM private key to stdout or FILE
   authd healthcheck                    exit 0 when the server on AUTH_ADDR is ready
@@ -30,8 +32,11 @@ const usage = `usage:
   authd admin list-users [-email TEXT] [-limit N] [-after CURSOR]
                                        list users oldest first, N a page (default 50, at most
                                        500); prints "next cursor: ..." when more follow
-                                       (admin commands need AUTH_DATABASE_URL)
+                                       (admin commands act on the configured SQLite or Postgres
+                                       store, not on memory:)
 
+Store: AUTH_DATABASE_URL empty is SQLite in AUTH_DATA_DIR (default ./authd-data);
+sqlite:PATH, postgres://... or memory: choose another.
 Configuration is read from AUTH_* environment variables; see README.md.
 `
 
@@ -79,6 +84,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return migrate(ctx, args[0], cfg, stdout, newLogger(cfg, stderr))
+	case "backup":
+		fs := newFlagSet("backup")
+		to := fs.String("to", "", "the new file to write")
+		if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *to == "" {
+			return usageError{"backup takes -to FILE (a new file)"}
+		}
+		cfg, err := loadConfig()
+		if err != nil {
+			return err
+		}
+		return backup(ctx, cfg, *to, stdout)
 	case "keygen":
 		fs := newFlagSet("keygen")
 		alg := fs.String("alg", "ES256", "ES256, RS256 or EdDSA")

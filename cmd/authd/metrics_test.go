@@ -66,7 +66,7 @@ func TestMetricsOnTheAPIListener(t *testing.T) {
 }
 
 func TestMetricsOnTheirOwnListener(t *testing.T) {
-	p := start(t, "AUTH_METRICS_ADDR=127.0.0.1:0")
+	p := start(t, "AUTH_DATABASE_URL=memory:", "AUTH_METRICS_ADDR=127.0.0.1:0")
 	m := regexp.MustCompile(`"metrics_addr":"([^"]+)"`).FindStringSubmatch(p.log())
 	if m == nil {
 		t.Fatalf("no metrics_addr in the log:\n%s", p.log())

@@ -134,7 +134,7 @@ func TestPreviousKeyFilesConfiguration(t *testing.T) {
 		{"AUTH_SIGNING_KEY_FILE=" + current, "AUTH_PREVIOUS_KEY_FILES=" + current + ",,"},             // empty entry
 	} {
 		cmd := exec.Command(binary(t))
-		cmd.Env = append(os.Environ(), append([]string{"AUTH_ADDR=127.0.0.1:0"}, env...)...)
+		cmd.Env = append(os.Environ(), append([]string{"AUTH_ADDR=127.0.0.1:0", "AUTH_DATABASE_URL=memory:"}, env...)...)
 		out, err := cmd.CombinedOutput()
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "AUTH_PREVIOUS_KEY_FILES") {

@@ -16,9 +16,7 @@ import (
 
 	"github.com/authd/authd/adapters/httpapi"
 	"github.com/authd/authd/adapters/jwt"
-	"github.com/authd/authd/adapters/memory"
 	"github.com/authd/authd/adapters/metrics"
-	"github.com/authd/authd/adapters/postgres"
 	"github.com/authd/authd/adapters/system"
 	"github.com/authd/authd/application"
 	"github.com/authd/authd/docs"
@@ -28,37 +26,25 @@ import (
 const shutdownGrace = 20 * time.Second
 
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
-	key, err := loadSigningKey(cfg, log)
+	spec, err := cfg.store()
 	if err != nil {
 		return err
 	}
-
-	var st store
-	var pool func() metrics.PoolStats
-	if cfg.DatabaseURL == "" {
-		log.Warn("AUTH_DATABASE_URL is empty: using the IN-MEMORY store; every user and session is LOST when the process stops")
-		st = memory.NewStore()
-	} else {
-		if cfg.AutoMigrate {
-			if err := postgres.MigrateUp(cfg.DatabaseURL); err != nil {
-				return fmt.Errorf("apply migrations: %w", err)
-			}
-			log.Info("migrations applied")
+	if spec.embedded {
+		if err := ensureDataDir(spec.dataDir, log); err != nil {
+			return err
 		}
-		pg, err := postgres.Open(ctx, cfg.DatabaseURL)
-		if err != nil {
-			return fmt.Errorf("open database: %w", err)
-		}
-		defer pg.Close()
-		if cfg.AutoMigrate {
-			if err := canonicalizeEmails(ctx, pg, log); err != nil {
-				return err
-			}
-		}
-		st = pg
-		pool = func() metrics.PoolStats { return metrics.PoolStats(pg.PoolStats()) }
-		log.Info("using postgres store")
 	}
+	key, err := loadSigningKey(cfg, spec, log)
+	if err != nil {
+		return err
+	}
+	opened, err := openStore(ctx, spec, cfg.AutoMigrate, log)
+	if err != nil {
+		return err
+	}
+	defer opened.close()
+	st, pool := opened.st, opened.pool
 
 	clock := system.Clock{}
 	jwtCfg := jwt.Config{Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, Clock: clock, Random: system.Random}
@@ -158,12 +144,22 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	return nil
 }
 
-func loadSigningKey(cfg config, log *slog.Logger) (*jwt.Key, error) {
-	if cfg.SigningKeyFile == "" {
-		log.Warn("AUTH_SIGNING_KEY_FILE is empty: using an EPHEMERAL ES256 key; tokens become invalid on restart (create one with `authd keygen`)")
-		return jwt.GenerateKey("ES256")
+// loadSigningKey reads AUTH_SIGNING_KEY_FILE; without one, the embedded
+// default keeps its key in AUTH_DATA_DIR, and any other store gets an
+// ephemeral key.
+func loadSigningKey(cfg config, spec storeSpec, log *slog.Logger) (*jwt.Key, error) {
+	switch {
+	case cfg.SigningKeyFile != "":
+		key, err := loadKeyFile("AUTH_SIGNING_KEY_FILE", cfg.SigningKeyFile)
+		if err == nil {
+			log.Info("signing key", slog.String("file", absPath(cfg.SigningKeyFile)), slog.String("source", "AUTH_SIGNING_KEY_FILE"))
+		}
+		return key, err
+	case spec.embedded:
+		return embeddedSigningKey(spec.dataDir, log)
 	}
-	return loadKeyFile("AUTH_SIGNING_KEY_FILE", cfg.SigningKeyFile)
+	log.Warn("AUTH_SIGNING_KEY_FILE is empty: using an EPHEMERAL ES256 key; tokens become invalid on restart (create one with `authd keygen`)")
+	return jwt.GenerateKey("ES256")
 }
 
 // loadPreviousKeys reads the retired keys: they keep verifying the tokens

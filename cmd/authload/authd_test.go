@@ -127,7 +127,7 @@ func TestStartupTimesAuthd(t *testing.T) {
 	bin := authdBinary(t)
 	port := freePort(t)
 	t.Setenv("AUTH_ADDR", fmt.Sprintf("127.0.0.1:%d", port))
-	t.Setenv("AUTH_DATABASE_URL", "") // the in-memory store, whatever the environment says
+	t.Setenv("AUTH_DATABASE_URL", "memory:") // the in-memory store, whatever the environment says
 	t.Setenv("AUTH_SIGNING_KEY_FILE", "")
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 

@@ -58,7 +58,7 @@ var listeningLine = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
 func startAuthd(t *testing.T) (base string, pid int) {
 	t.Helper()
 	cmd := exec.Command(authdBinary(t))
-	cmd.Env = append(os.Environ(), "AUTH_ADDR=127.0.0.1:0", "AUTH_DATABASE_URL=", "AUTH_SIGNING_KEY_FILE=",
+	cmd.Env = append(os.Environ(), "AUTH_ADDR=127.0.0.1:0", "AUTH_DATABASE_URL=memory:", "AUTH_SIGNING_KEY_FILE=",
 		// A load test is one client address sending thousands of requests: the
 		// per-IP limit would measure itself.
 		"AUTH_IP_RATE_PER_MINUTE=0")

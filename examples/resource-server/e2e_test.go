@@ -106,7 +106,8 @@ func launchAuthd(t *testing.T, addr string, env ...string) (*authd, error) {
 	t.Helper()
 	base := "http://" + addr
 	cmd := exec.Command(authdBinary(t))
-	cmd.Env = append(os.Environ(), append([]string{"AUTH_ADDR=" + addr, "AUTH_ISSUER=" + base}, env...)...)
+	// memory:, and no key file: every start is a fresh store and a new key.
+	cmd.Env = append(os.Environ(), append([]string{"AUTH_ADDR=" + addr, "AUTH_ISSUER=" + base, "AUTH_DATABASE_URL=memory:", "AUTH_SIGNING_KEY_FILE="}, env...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
