@@ -19,6 +19,8 @@ const usage = `usage:
   authd migrate up|down|version        manage the schema of the configured store (SQLite or Postgres)
   authd backup -to FILE                a consistent copy of the SQLite store into the new FILE,
                                        while servers run on it (Postgres: use pg_dump)
+  authd copy-accounts -to URL          copy every account (with its password hash) from the configured
+                                       store into the store at URL (SQLite <-> Postgres); sessions stay
   authd keygen [-alg ES256|RS256|EdDSA] [-out FILE [-if-missing]]
                                        write a new PEM private key to stdout or FILE
   authd healthcheck                    exit 0 when the server on AUTH_ADDR is ready
@@ -95,6 +97,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return backup(ctx, cfg, *to, stdout)
+	case "copy-accounts":
+		fs := newFlagSet("copy-accounts")
+		to := fs.String("to", "", "the destination store's URL")
+		if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *to == "" {
+			return usageError{"copy-accounts takes -to URL (sqlite:PATH or postgres://...)"}
+		}
+		cfg, err := loadConfig()
+		if err != nil {
+			return err
+		}
+		return copyAccounts(ctx, cfg, *to, stdout, newLogger(cfg, stderr))
 	case "keygen":
 		fs := newFlagSet("keygen")
 		alg := fs.String("alg", "ES256", "ES256, RS256 or EdDSA")

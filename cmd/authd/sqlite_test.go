@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/authd/authd/adapters/postgres/pgtest"
 )
 
 // runAuthd runs `authd args...` in dir ("" for the test's directory) with
@@ -432,6 +434,68 @@ func TestBackupRefusals(t *testing.T) {
 	for _, f := range []string{filepath.Join(dir, "x.db"), filepath.Join(dir, "none")} {
 		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("a refused backup created %s", f)
+		}
+	}
+}
+
+// TestCopyAccountsBetweenStores: SQLite -> Postgres -> a new SQLite file;
+// on each, every account logs in with its password and keeps its role; a
+// second run adds nothing; sessions stay behind.
+func TestCopyAccountsBetweenStores(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	key := keyFile(t, dir, "signing.pem", "ES256")
+	from := "AUTH_DATABASE_URL=sqlite:" + filepath.Join(dir, "from.db")
+	pg := pgtest.NewDatabase(t)
+	back := filepath.Join(dir, "back.db")
+	const password = "correct horse battery staple"
+
+	p := start(t, from, "AUTH_SIGNING_KEY_FILE="+key)
+	for _, email := range []string{"Ada@Example.com", "grace@example.com", "linus@example.com"} {
+		code, _ := p.call(t, "POST", "/v1/auth/register", fmt.Sprintf(`{"email":%q,"password":%q}`, email, password), "")
+		want(t, code, 201)
+	}
+	code, pair := p.call(t, "POST", "/v1/auth/login", fmt.Sprintf(`{"email":"grace@example.com","password":%q}`, password), "")
+	want(t, code, 200)
+	p.stop(t)
+	mustRun(t, "", []string{from}, "", "admin", "set-role", "grace@example.com", "admin")
+
+	if out := mustRun(t, "", []string{from}, "", "copy-accounts", "-to", pg); !strings.Contains(out, "copied 3 accounts") || strings.Contains(out, "secret") {
+		t.Fatalf("copy to Postgres printed %q", out)
+	}
+	if out := mustRun(t, "", []string{from}, "", "copy-accounts", "-to", pg); !strings.Contains(out, "copied 0 accounts") || !strings.Contains(out, "skipped 3") {
+		t.Fatalf("a second copy printed %q", out)
+	}
+	if out := mustRun(t, "", []string{"AUTH_DATABASE_URL=" + pg}, "", "copy-accounts", "-to", "sqlite:"+back); !strings.Contains(out, "copied 3 accounts") {
+		t.Fatalf("copy back to SQLite printed %q", out)
+	}
+	for _, url := range []string{pg, "sqlite:" + back} {
+		rows, _ := parseUserTable(t, mustRun(t, "", []string{"AUTH_DATABASE_URL=" + url}, "", "admin", "list-users"))
+		if len(rows) != 3 || rows[0].email != "Ada@Example.com" || rows[1].role != "admin" {
+			t.Fatalf("%s: %+v", url, rows)
+		}
+		p := start(t, "AUTH_DATABASE_URL="+url, "AUTH_SIGNING_KEY_FILE="+key)
+		for _, email := range []string{"ada@example.com", "grace@example.com", "linus@example.com"} {
+			code, _ := p.call(t, "POST", "/v1/auth/login", fmt.Sprintf(`{"email":%q,"password":%q}`, email, password), "")
+			want(t, code, 200)
+		}
+		code, _ := p.call(t, "POST", "/v1/auth/refresh", fmt.Sprintf(`{"refresh_token":%q}`, pair["refresh_token"]), "")
+		want(t, code, 401) // sessions are not copied
+		p.stop(t)
+	}
+	for _, tt := range []struct {
+		env  []string
+		args []string
+		msg  string
+	}{
+		{[]string{from}, []string{"copy-accounts"}, "copy-accounts takes -to URL"},
+		{[]string{from}, []string{"copy-accounts", "-to", "memory:"}, "vanishes"},
+		{[]string{from}, []string{"copy-accounts", "-to", "mysql://x"}, "AUTH_DATABASE_URL"},
+		{[]string{from}, []string{"copy-accounts", "-to", "sqlite:" + filepath.Join(dir, "from.db")}, "the same store"},
+		{[]string{"AUTH_DATABASE_URL=memory:"}, []string{"copy-accounts", "-to", "sqlite:" + back}, "memory:"},
+	} {
+		if r := runAuthd(t, "", tt.env, "", tt.args...); r.code != 2 || !strings.Contains(r.stderr, tt.msg) {
+			t.Errorf("%v %v: exit %d %q, want 2 and %q", tt.env, tt.args, r.code, r.stderr, tt.msg)
 		}
 	}
 }
