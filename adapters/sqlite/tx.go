@@ -31,8 +31,8 @@ func (s *Store) WithinTx(ctx context.Context, fn func(ports.Stores) error) (err 
 			_ = tx.Rollback() // fn failed or panicked
 		}
 	}()
-	q := sqlcdb.New(tx)
-	in := &repos{r: q, w: q, tx: tx, writer: s.writer, closed: s.closed}
+	q := s.wq.WithTx(tx)
+	in := &repos{r: q, w: q, tx: tx, writer: s.writer, wq: s.wq, closed: s.closed}
 	if err := fn(in.stores()); err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (r *repos) atomically(ctx context.Context, op string, fn func(q *sqlcdb.Que
 	if err != nil {
 		return r.translate(op, err)
 	}
-	if err := fn(sqlcdb.New(tx)); err != nil {
+	if err := fn(r.wq.WithTx(tx)); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -32,7 +32,7 @@ type AppendEventParams struct {
 // The audit log is append-only: this file has its INSERT and its SELECT,
 // and no query of authd updates or deletes auth_events.
 func (q *Queries) AppendEvent(ctx context.Context, arg AppendEventParams) error {
-	_, err := q.db.ExecContext(ctx, appendEvent,
+	_, err := q.exec(ctx, q.appendEventStmt, appendEvent,
 		arg.ID,
 		arg.At,
 		arg.Type,
@@ -69,7 +69,7 @@ type EventsParams struct {
 // The cursor is (before_at, before_id); the adapter passes the largest
 // integer for "from the newest". A NULL user_id or type keeps all.
 func (q *Queries) Events(ctx context.Context, arg EventsParams) ([]AuthEvent, error) {
-	rows, err := q.db.QueryContext(ctx, events,
+	rows, err := q.query(ctx, q.eventsStmt, events,
 		arg.BeforeAt,
 		arg.BeforeID,
 		arg.UserID,

@@ -14,7 +14,7 @@ SELECT EXISTS (SELECT 1 FROM password_credentials WHERE user_id = ?1) AS has_cre
 `
 
 func (q *Queries) HasPasswordCredential(ctx context.Context, userID string) (bool, error) {
-	row := q.db.QueryRowContext(ctx, hasPasswordCredential, userID)
+	row := q.queryRow(ctx, q.hasPasswordCredentialStmt, hasPasswordCredential, userID)
 	var has_credential bool
 	err := row.Scan(&has_credential)
 	return has_credential, err
@@ -36,7 +36,7 @@ type HoldPasswordParams struct {
 // keeps it so until the session is committed: a password change cannot
 // start in between.
 func (q *Queries) HoldPassword(ctx context.Context, arg HoldPasswordParams) (int64, error) {
-	row := q.db.QueryRowContext(ctx, holdPassword, arg.UserID, arg.Hash)
+	row := q.queryRow(ctx, q.holdPasswordStmt, holdPassword, arg.UserID, arg.Hash)
 	var held int64
 	err := row.Scan(&held)
 	return held, err
@@ -47,7 +47,7 @@ SELECT hash FROM password_credentials WHERE user_id = ?1
 `
 
 func (q *Queries) PasswordHash(ctx context.Context, userID string) (string, error) {
-	row := q.db.QueryRowContext(ctx, passwordHash, userID)
+	row := q.queryRow(ctx, q.passwordHashStmt, passwordHash, userID)
 	var hash string
 	err := row.Scan(&hash)
 	return hash, err
@@ -75,7 +75,7 @@ type SetPasswordParams struct {
 // not exist violates the foreign key, which the adapter reports as not
 // found.
 func (q *Queries) SetPassword(ctx context.Context, arg SetPasswordParams) error {
-	_, err := q.db.ExecContext(ctx, setPassword, arg.UserID, arg.Hash, arg.Now)
+	_, err := q.exec(ctx, q.setPasswordStmt, setPassword, arg.UserID, arg.Hash, arg.Now)
 	return err
 }
 
@@ -96,7 +96,7 @@ type SwapPasswordHashParams struct {
 // old_hash. The adapter runs it in a write transaction with
 // HasPasswordCredential, which tells the two reasons for no swap apart.
 func (q *Queries) SwapPasswordHash(ctx context.Context, arg SwapPasswordHashParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, swapPasswordHash,
+	result, err := q.exec(ctx, q.swapPasswordHashStmt, swapPasswordHash,
 		arg.NewHash,
 		arg.Now,
 		arg.UserID,

@@ -7,6 +7,7 @@ package sqlcdb
 import (
 	"context"
 	"database/sql"
+	"fmt"
 )
 
 type DBTX interface {
@@ -20,12 +21,328 @@ func New(db DBTX) *Queries {
 	return &Queries{db: db}
 }
 
+func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
+	q := Queries{db: db}
+	var err error
+	if q.appendEventStmt, err = db.PrepareContext(ctx, appendEvent); err != nil {
+		return nil, fmt.Errorf("error preparing query AppendEvent: %w", err)
+	}
+	if q.createRefreshTokenStmt, err = db.PrepareContext(ctx, createRefreshToken); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateRefreshToken: %w", err)
+	}
+	if q.createSessionStmt, err = db.PrepareContext(ctx, createSession); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateSession: %w", err)
+	}
+	if q.createUserStmt, err = db.PrepareContext(ctx, createUser); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateUser: %w", err)
+	}
+	if q.decrementLoginAttemptsStmt, err = db.PrepareContext(ctx, decrementLoginAttempts); err != nil {
+		return nil, fmt.Errorf("error preparing query DecrementLoginAttempts: %w", err)
+	}
+	if q.eventsStmt, err = db.PrepareContext(ctx, events); err != nil {
+		return nil, fmt.Errorf("error preparing query Events: %w", err)
+	}
+	if q.forgetReleasedLoginAttemptStmt, err = db.PrepareContext(ctx, forgetReleasedLoginAttempt); err != nil {
+		return nil, fmt.Errorf("error preparing query ForgetReleasedLoginAttempt: %w", err)
+	}
+	if q.hasPasswordCredentialStmt, err = db.PrepareContext(ctx, hasPasswordCredential); err != nil {
+		return nil, fmt.Errorf("error preparing query HasPasswordCredential: %w", err)
+	}
+	if q.holdPasswordStmt, err = db.PrepareContext(ctx, holdPassword); err != nil {
+		return nil, fmt.Errorf("error preparing query HoldPassword: %w", err)
+	}
+	if q.listUsersStmt, err = db.PrepareContext(ctx, listUsers); err != nil {
+		return nil, fmt.Errorf("error preparing query ListUsers: %w", err)
+	}
+	if q.loginThrottleStateStmt, err = db.PrepareContext(ctx, loginThrottleState); err != nil {
+		return nil, fmt.Errorf("error preparing query LoginThrottleState: %w", err)
+	}
+	if q.passwordHashStmt, err = db.PrepareContext(ctx, passwordHash); err != nil {
+		return nil, fmt.Errorf("error preparing query PasswordHash: %w", err)
+	}
+	if q.pruneLoginThrottleStmt, err = db.PrepareContext(ctx, pruneLoginThrottle); err != nil {
+		return nil, fmt.Errorf("error preparing query PruneLoginThrottle: %w", err)
+	}
+	if q.putLoginThrottleStateStmt, err = db.PrepareContext(ctx, putLoginThrottleState); err != nil {
+		return nil, fmt.Errorf("error preparing query PutLoginThrottleState: %w", err)
+	}
+	if q.refreshTokenStmt, err = db.PrepareContext(ctx, refreshToken); err != nil {
+		return nil, fmt.Errorf("error preparing query RefreshToken: %w", err)
+	}
+	if q.resetLoginAttemptsStmt, err = db.PrepareContext(ctx, resetLoginAttempts); err != nil {
+		return nil, fmt.Errorf("error preparing query ResetLoginAttempts: %w", err)
+	}
+	if q.revokeSessionStmt, err = db.PrepareContext(ctx, revokeSession); err != nil {
+		return nil, fmt.Errorf("error preparing query RevokeSession: %w", err)
+	}
+	if q.revokeSessionsStmt, err = db.PrepareContext(ctx, revokeSessions); err != nil {
+		return nil, fmt.Errorf("error preparing query RevokeSessions: %w", err)
+	}
+	if q.sessionWithOwnerStmt, err = db.PrepareContext(ctx, sessionWithOwner); err != nil {
+		return nil, fmt.Errorf("error preparing query SessionWithOwner: %w", err)
+	}
+	if q.setPasswordStmt, err = db.PrepareContext(ctx, setPassword); err != nil {
+		return nil, fmt.Errorf("error preparing query SetPassword: %w", err)
+	}
+	if q.setRoleStmt, err = db.PrepareContext(ctx, setRole); err != nil {
+		return nil, fmt.Errorf("error preparing query SetRole: %w", err)
+	}
+	if q.spendRefreshTokenStmt, err = db.PrepareContext(ctx, spendRefreshToken); err != nil {
+		return nil, fmt.Errorf("error preparing query SpendRefreshToken: %w", err)
+	}
+	if q.swapPasswordHashStmt, err = db.PrepareContext(ctx, swapPasswordHash); err != nil {
+		return nil, fmt.Errorf("error preparing query SwapPasswordHash: %w", err)
+	}
+	if q.touchSessionStmt, err = db.PrepareContext(ctx, touchSession); err != nil {
+		return nil, fmt.Errorf("error preparing query TouchSession: %w", err)
+	}
+	if q.usableSessionsOfUserStmt, err = db.PrepareContext(ctx, usableSessionsOfUser); err != nil {
+		return nil, fmt.Errorf("error preparing query UsableSessionsOfUser: %w", err)
+	}
+	if q.userByEmailStmt, err = db.PrepareContext(ctx, userByEmail); err != nil {
+		return nil, fmt.Errorf("error preparing query UserByEmail: %w", err)
+	}
+	if q.userByIDStmt, err = db.PrepareContext(ctx, userByID); err != nil {
+		return nil, fmt.Errorf("error preparing query UserByID: %w", err)
+	}
+	return &q, nil
+}
+
+func (q *Queries) Close() error {
+	var err error
+	if q.appendEventStmt != nil {
+		if cerr := q.appendEventStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing appendEventStmt: %w", cerr)
+		}
+	}
+	if q.createRefreshTokenStmt != nil {
+		if cerr := q.createRefreshTokenStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createRefreshTokenStmt: %w", cerr)
+		}
+	}
+	if q.createSessionStmt != nil {
+		if cerr := q.createSessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createSessionStmt: %w", cerr)
+		}
+	}
+	if q.createUserStmt != nil {
+		if cerr := q.createUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createUserStmt: %w", cerr)
+		}
+	}
+	if q.decrementLoginAttemptsStmt != nil {
+		if cerr := q.decrementLoginAttemptsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing decrementLoginAttemptsStmt: %w", cerr)
+		}
+	}
+	if q.eventsStmt != nil {
+		if cerr := q.eventsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing eventsStmt: %w", cerr)
+		}
+	}
+	if q.forgetReleasedLoginAttemptStmt != nil {
+		if cerr := q.forgetReleasedLoginAttemptStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing forgetReleasedLoginAttemptStmt: %w", cerr)
+		}
+	}
+	if q.hasPasswordCredentialStmt != nil {
+		if cerr := q.hasPasswordCredentialStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing hasPasswordCredentialStmt: %w", cerr)
+		}
+	}
+	if q.holdPasswordStmt != nil {
+		if cerr := q.holdPasswordStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing holdPasswordStmt: %w", cerr)
+		}
+	}
+	if q.listUsersStmt != nil {
+		if cerr := q.listUsersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listUsersStmt: %w", cerr)
+		}
+	}
+	if q.loginThrottleStateStmt != nil {
+		if cerr := q.loginThrottleStateStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing loginThrottleStateStmt: %w", cerr)
+		}
+	}
+	if q.passwordHashStmt != nil {
+		if cerr := q.passwordHashStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing passwordHashStmt: %w", cerr)
+		}
+	}
+	if q.pruneLoginThrottleStmt != nil {
+		if cerr := q.pruneLoginThrottleStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pruneLoginThrottleStmt: %w", cerr)
+		}
+	}
+	if q.putLoginThrottleStateStmt != nil {
+		if cerr := q.putLoginThrottleStateStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing putLoginThrottleStateStmt: %w", cerr)
+		}
+	}
+	if q.refreshTokenStmt != nil {
+		if cerr := q.refreshTokenStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing refreshTokenStmt: %w", cerr)
+		}
+	}
+	if q.resetLoginAttemptsStmt != nil {
+		if cerr := q.resetLoginAttemptsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing resetLoginAttemptsStmt: %w", cerr)
+		}
+	}
+	if q.revokeSessionStmt != nil {
+		if cerr := q.revokeSessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing revokeSessionStmt: %w", cerr)
+		}
+	}
+	if q.revokeSessionsStmt != nil {
+		if cerr := q.revokeSessionsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing revokeSessionsStmt: %w", cerr)
+		}
+	}
+	if q.sessionWithOwnerStmt != nil {
+		if cerr := q.sessionWithOwnerStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing sessionWithOwnerStmt: %w", cerr)
+		}
+	}
+	if q.setPasswordStmt != nil {
+		if cerr := q.setPasswordStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setPasswordStmt: %w", cerr)
+		}
+	}
+	if q.setRoleStmt != nil {
+		if cerr := q.setRoleStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setRoleStmt: %w", cerr)
+		}
+	}
+	if q.spendRefreshTokenStmt != nil {
+		if cerr := q.spendRefreshTokenStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing spendRefreshTokenStmt: %w", cerr)
+		}
+	}
+	if q.swapPasswordHashStmt != nil {
+		if cerr := q.swapPasswordHashStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing swapPasswordHashStmt: %w", cerr)
+		}
+	}
+	if q.touchSessionStmt != nil {
+		if cerr := q.touchSessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing touchSessionStmt: %w", cerr)
+		}
+	}
+	if q.usableSessionsOfUserStmt != nil {
+		if cerr := q.usableSessionsOfUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing usableSessionsOfUserStmt: %w", cerr)
+		}
+	}
+	if q.userByEmailStmt != nil {
+		if cerr := q.userByEmailStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing userByEmailStmt: %w", cerr)
+		}
+	}
+	if q.userByIDStmt != nil {
+		if cerr := q.userByIDStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing userByIDStmt: %w", cerr)
+		}
+	}
+	return err
+}
+
+func (q *Queries) exec(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) (sql.Result, error) {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	case stmt != nil:
+		return stmt.ExecContext(ctx, args...)
+	default:
+		return q.db.ExecContext(ctx, query, args...)
+	}
+}
+
+func (q *Queries) query(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) (*sql.Rows, error) {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	case stmt != nil:
+		return stmt.QueryContext(ctx, args...)
+	default:
+		return q.db.QueryContext(ctx, query, args...)
+	}
+}
+
+func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) *sql.Row {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).QueryRowContext(ctx, args...)
+	case stmt != nil:
+		return stmt.QueryRowContext(ctx, args...)
+	default:
+		return q.db.QueryRowContext(ctx, query, args...)
+	}
+}
+
 type Queries struct {
-	db DBTX
+	db                             DBTX
+	tx                             *sql.Tx
+	appendEventStmt                *sql.Stmt
+	createRefreshTokenStmt         *sql.Stmt
+	createSessionStmt              *sql.Stmt
+	createUserStmt                 *sql.Stmt
+	decrementLoginAttemptsStmt     *sql.Stmt
+	eventsStmt                     *sql.Stmt
+	forgetReleasedLoginAttemptStmt *sql.Stmt
+	hasPasswordCredentialStmt      *sql.Stmt
+	holdPasswordStmt               *sql.Stmt
+	listUsersStmt                  *sql.Stmt
+	loginThrottleStateStmt         *sql.Stmt
+	passwordHashStmt               *sql.Stmt
+	pruneLoginThrottleStmt         *sql.Stmt
+	putLoginThrottleStateStmt      *sql.Stmt
+	refreshTokenStmt               *sql.Stmt
+	resetLoginAttemptsStmt         *sql.Stmt
+	revokeSessionStmt              *sql.Stmt
+	revokeSessionsStmt             *sql.Stmt
+	sessionWithOwnerStmt           *sql.Stmt
+	setPasswordStmt                *sql.Stmt
+	setRoleStmt                    *sql.Stmt
+	spendRefreshTokenStmt          *sql.Stmt
+	swapPasswordHashStmt           *sql.Stmt
+	touchSessionStmt               *sql.Stmt
+	usableSessionsOfUserStmt       *sql.Stmt
+	userByEmailStmt                *sql.Stmt
+	userByIDStmt                   *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db: tx,
+		db:                             tx,
+		tx:                             tx,
+		appendEventStmt:                q.appendEventStmt,
+		createRefreshTokenStmt:         q.createRefreshTokenStmt,
+		createSessionStmt:              q.createSessionStmt,
+		createUserStmt:                 q.createUserStmt,
+		decrementLoginAttemptsStmt:     q.decrementLoginAttemptsStmt,
+		eventsStmt:                     q.eventsStmt,
+		forgetReleasedLoginAttemptStmt: q.forgetReleasedLoginAttemptStmt,
+		hasPasswordCredentialStmt:      q.hasPasswordCredentialStmt,
+		holdPasswordStmt:               q.holdPasswordStmt,
+		listUsersStmt:                  q.listUsersStmt,
+		loginThrottleStateStmt:         q.loginThrottleStateStmt,
+		passwordHashStmt:               q.passwordHashStmt,
+		pruneLoginThrottleStmt:         q.pruneLoginThrottleStmt,
+		putLoginThrottleStateStmt:      q.putLoginThrottleStateStmt,
+		refreshTokenStmt:               q.refreshTokenStmt,
+		resetLoginAttemptsStmt:         q.resetLoginAttemptsStmt,
+		revokeSessionStmt:              q.revokeSessionStmt,
+		revokeSessionsStmt:             q.revokeSessionsStmt,
+		sessionWithOwnerStmt:           q.sessionWithOwnerStmt,
+		setPasswordStmt:                q.setPasswordStmt,
+		setRoleStmt:                    q.setRoleStmt,
+		spendRefreshTokenStmt:          q.spendRefreshTokenStmt,
+		swapPasswordHashStmt:           q.swapPasswordHashStmt,
+		touchSessionStmt:               q.touchSessionStmt,
+		usableSessionsOfUserStmt:       q.usableSessionsOfUserStmt,
+		userByEmailStmt:                q.userByEmailStmt,
+		userByIDStmt:                   q.userByIDStmt,
 	}
 }

@@ -23,7 +23,7 @@ type CreateRefreshTokenParams struct {
 }
 
 func (q *Queries) CreateRefreshToken(ctx context.Context, arg CreateRefreshTokenParams) error {
-	_, err := q.db.ExecContext(ctx, createRefreshToken,
+	_, err := q.exec(ctx, q.createRefreshTokenStmt, createRefreshToken,
 		arg.TokenHash,
 		arg.SessionID,
 		arg.IssuedAt,
@@ -57,7 +57,7 @@ type CreateSessionParams struct {
 // makes the pair atomic: no FOR UPDATE is needed, the write lock already
 // serialises every writer.
 func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) error {
-	_, err := q.db.ExecContext(ctx, createSession,
+	_, err := q.exec(ctx, q.createSessionStmt, createSession,
 		arg.ID,
 		arg.UserID,
 		arg.CreatedAt,
@@ -101,7 +101,7 @@ type RefreshTokenRow struct {
 
 // RefreshToken reads a token with its session and the session's owner.
 func (q *Queries) RefreshToken(ctx context.Context, tokenHash []byte) (RefreshTokenRow, error) {
-	row := q.db.QueryRowContext(ctx, refreshToken, tokenHash)
+	row := q.queryRow(ctx, q.refreshTokenStmt, refreshToken, tokenHash)
 	var i RefreshTokenRow
 	err := row.Scan(
 		&i.ExpiresAt,
@@ -137,7 +137,7 @@ type RevokeSessionParams struct {
 
 // coalesce keeps the first revocation time: revoking is idempotent.
 func (q *Queries) RevokeSession(ctx context.Context, arg RevokeSessionParams) error {
-	_, err := q.db.ExecContext(ctx, revokeSession, arg.Now, arg.ID)
+	_, err := q.exec(ctx, q.revokeSessionStmt, revokeSession, arg.Now, arg.ID)
 	return err
 }
 
@@ -159,7 +159,7 @@ type RevokeSessionsParams struct {
 // Only active sessions are touched, so the row count is how many this call
 // ended; writers are serial, so concurrent calls count each session once.
 func (q *Queries) RevokeSessions(ctx context.Context, arg RevokeSessionsParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, revokeSessions, arg.Now, arg.UserID, arg.Keep)
+	result, err := q.exec(ctx, q.revokeSessionsStmt, revokeSessions, arg.Now, arg.UserID, arg.Keep)
 	if err != nil {
 		return 0, err
 	}
@@ -194,7 +194,7 @@ type SessionWithOwnerRow struct {
 // SessionWithOwner reads a session and its user in one statement: every
 // authenticated request that must see a logout at once makes this call.
 func (q *Queries) SessionWithOwner(ctx context.Context, id string) (SessionWithOwnerRow, error) {
-	row := q.db.QueryRowContext(ctx, sessionWithOwner, id)
+	row := q.queryRow(ctx, q.sessionWithOwnerStmt, sessionWithOwner, id)
 	var i SessionWithOwnerRow
 	err := row.Scan(
 		&i.ID,
@@ -231,7 +231,7 @@ type SpendRefreshTokenParams struct {
 // presented token only if it is unspent, and returns its session. No row:
 // nothing was spent, and the rotation must fail.
 func (q *Queries) SpendRefreshToken(ctx context.Context, arg SpendRefreshTokenParams) (string, error) {
-	row := q.db.QueryRowContext(ctx, spendRefreshToken, arg.At, arg.TokenHash)
+	row := q.queryRow(ctx, q.spendRefreshTokenStmt, spendRefreshToken, arg.At, arg.TokenHash)
 	var session_id string
 	err := row.Scan(&session_id)
 	return session_id, err
@@ -251,7 +251,7 @@ type TouchSessionParams struct {
 }
 
 func (q *Queries) TouchSession(ctx context.Context, arg TouchSessionParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, touchSession,
+	result, err := q.exec(ctx, q.touchSessionStmt, touchSession,
 		arg.At,
 		arg.Ip,
 		arg.UserAgent,
@@ -286,7 +286,7 @@ type UsableSessionsOfUserParams struct {
 // created after created_after (domain.SessionPolicy.UsedAfter and
 // CreatedAfter; the adapter passes the smallest integer for no limit).
 func (q *Queries) UsableSessionsOfUser(ctx context.Context, arg UsableSessionsOfUserParams) ([]Session, error) {
-	rows, err := q.db.QueryContext(ctx, usableSessionsOfUser,
+	rows, err := q.query(ctx, q.usableSessionsOfUserStmt, usableSessionsOfUser,
 		arg.UserID,
 		arg.UsedAfter,
 		arg.CreatedAfter,

@@ -15,7 +15,7 @@ WHERE email_key = ?1 AND failures > 1
 `
 
 func (q *Queries) DecrementLoginAttempts(ctx context.Context, emailKey []byte) error {
-	_, err := q.db.ExecContext(ctx, decrementLoginAttempts, emailKey)
+	_, err := q.exec(ctx, q.decrementLoginAttemptsStmt, decrementLoginAttempts, emailKey)
 	return err
 }
 
@@ -34,7 +34,7 @@ type ForgetReleasedLoginAttemptParams struct {
 // other loses one failure. The two statements run in one write
 // transaction and touch disjoint rows, so exactly one applies.
 func (q *Queries) ForgetReleasedLoginAttempt(ctx context.Context, arg ForgetReleasedLoginAttemptParams) error {
-	_, err := q.db.ExecContext(ctx, forgetReleasedLoginAttempt, arg.EmailKey, arg.Now)
+	_, err := q.exec(ctx, q.forgetReleasedLoginAttemptStmt, forgetReleasedLoginAttempt, arg.EmailKey, arg.Now)
 	return err
 }
 
@@ -54,7 +54,7 @@ type LoginThrottleStateRow struct {
 // state, decide, write it back. Writers are serial, across processes too,
 // so concurrent claims on one key each see the one before them.
 func (q *Queries) LoginThrottleState(ctx context.Context, emailKey []byte) (LoginThrottleStateRow, error) {
-	row := q.db.QueryRowContext(ctx, loginThrottleState, emailKey)
+	row := q.queryRow(ctx, q.loginThrottleStateStmt, loginThrottleState, emailKey)
 	var i LoginThrottleStateRow
 	err := row.Scan(&i.Failures, &i.WindowStart, &i.LockedUntil)
 	return i, err
@@ -72,7 +72,7 @@ type PruneLoginThrottleParams struct {
 }
 
 func (q *Queries) PruneLoginThrottle(ctx context.Context, arg PruneLoginThrottleParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, pruneLoginThrottle, arg.Now, arg.WindowUs)
+	result, err := q.exec(ctx, q.pruneLoginThrottleStmt, pruneLoginThrottle, arg.Now, arg.WindowUs)
 	if err != nil {
 		return 0, err
 	}
@@ -94,7 +94,7 @@ type PutLoginThrottleStateParams struct {
 }
 
 func (q *Queries) PutLoginThrottleState(ctx context.Context, arg PutLoginThrottleStateParams) error {
-	_, err := q.db.ExecContext(ctx, putLoginThrottleState,
+	_, err := q.exec(ctx, q.putLoginThrottleStateStmt, putLoginThrottleState,
 		arg.EmailKey,
 		arg.Failures,
 		arg.WindowStart,
@@ -108,6 +108,6 @@ DELETE FROM login_throttle WHERE email_key = ?1
 `
 
 func (q *Queries) ResetLoginAttempts(ctx context.Context, emailKey []byte) error {
-	_, err := q.db.ExecContext(ctx, resetLoginAttempts, emailKey)
+	_, err := q.exec(ctx, q.resetLoginAttemptsStmt, resetLoginAttempts, emailKey)
 	return err
 }

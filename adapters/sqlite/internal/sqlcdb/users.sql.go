@@ -30,7 +30,7 @@ type CreateUserParams struct {
 // credential table (credentials.sql). Times are microseconds since the
 // epoch (see the migration).
 func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) error {
-	_, err := q.db.ExecContext(ctx, createUser,
+	_, err := q.exec(ctx, q.createUserStmt, createUser,
 		arg.ID,
 		arg.Email,
 		arg.EmailKey,
@@ -74,7 +74,7 @@ type ListUsersRow struct {
 // needle matches every row. after is ” for the first page: every id sorts
 // after it.
 func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]ListUsersRow, error) {
-	rows, err := q.db.QueryContext(ctx, listUsers, arg.After, arg.EmailContains, arg.MaxRows)
+	rows, err := q.query(ctx, q.listUsersStmt, listUsers, arg.After, arg.EmailContains, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ type SetRoleParams struct {
 }
 
 func (q *Queries) SetRole(ctx context.Context, arg SetRoleParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, setRole, arg.Role, arg.Now, arg.ID)
+	result, err := q.exec(ctx, q.setRoleStmt, setRole, arg.Role, arg.Now, arg.ID)
 	if err != nil {
 		return 0, err
 	}
@@ -142,7 +142,7 @@ type UserByEmailRow struct {
 
 // email_key is the account's identity (domain.Email.Key), unique.
 func (q *Queries) UserByEmail(ctx context.Context, emailKey string) (UserByEmailRow, error) {
-	row := q.db.QueryRowContext(ctx, userByEmail, emailKey)
+	row := q.queryRow(ctx, q.userByEmailStmt, userByEmail, emailKey)
 	var i UserByEmailRow
 	err := row.Scan(
 		&i.ID,
@@ -173,7 +173,7 @@ type UserByIDRow struct {
 }
 
 func (q *Queries) UserByID(ctx context.Context, id string) (UserByIDRow, error) {
-	row := q.db.QueryRowContext(ctx, userByID, id)
+	row := q.queryRow(ctx, q.userByIDStmt, userByID, id)
 	var i UserByIDRow
 	err := row.Scan(
 		&i.ID,
