@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Performance run: starts a throw-away PostgreSQL (local binaries, on disk,
 # default durability) and authd, drives each scenario with cmd/authload on
-# loopback, measures the two reference lines in the same run, and writes
-# docs/PERFORMANCE.md.
+# loopback, measures the two reference lines in the same run, then runs the
+# SQLite store (a file in the same directory, default durability) through
+# /me, refresh and login side by side, and writes docs/PERFORMANCE.md.
 #
-#   scripts/bench.sh                  10s per scenario (about 3 minutes in all)
+#   scripts/bench.sh                  10s per scenario (about 4 minutes in all)
 #   BENCH_DURATION=30s scripts/bench.sh
 #   BENCH_OUT=/tmp/perf.md scripts/bench.sh
 #
@@ -67,7 +68,14 @@ authd_port=$(( 30000 + RANDOM % 10000 ))
 base="http://127.0.0.1:$authd_port"
 # One load client is one address: the per-IP limit is off, or it would be
 # what gets measured.
-authd_env=(AUTH_ADDR="127.0.0.1:$authd_port" AUTH_DATABASE_URL="$db" AUTH_SIGNING_KEY_FILE="$work/signing.pem" AUTH_ISSUER="$base" AUTH_IP_RATE_PER_MINUTE=0)
+pg_env=(AUTH_ADDR="127.0.0.1:$authd_port" AUTH_DATABASE_URL="$db" AUTH_SIGNING_KEY_FILE="$work/signing.pem" AUTH_ISSUER="$base" AUTH_IP_RATE_PER_MINUTE=0)
+# SQLite: one file next to Postgres' data (same disk), migrated up front
+# like Postgres, default synchronous=NORMAL in WAL mode.
+sqlite_db="sqlite:$work/sqlite/authd.db"
+mkdir -p "$work/sqlite"
+AUTH_DATABASE_URL="$sqlite_db" "$work/authd" migrate up >/dev/null
+sqlite_env=(AUTH_ADDR="127.0.0.1:$authd_port" AUTH_DATABASE_URL="$sqlite_db" AUTH_SIGNING_KEY_FILE="$work/signing.pem" AUTH_ISSUER="$base" AUTH_IP_RATE_PER_MINUTE=0)
+authd_env=("${pg_env[@]}")
 
 start_authd() { # a fresh server, info-level JSON logs to a file (as in production)
   env "${authd_env[@]}" "$work/authd" >>"$work/authd.log" 2>&1 &
@@ -119,6 +127,25 @@ scenario register -scenario register -c "$C" -d "$DUR"
 scenario mix -scenario mix -c "$C" -d "$DUR"
 scenario login1000 -scenario login -c 1000 -users 1000 -d "$DUR" -allow-errors
 
+# ---- the same hot paths on SQLite ----
+authd_env=("${sqlite_env[@]}")
+scenario sqlite_me -scenario me -c "$C" -d "$DUR"
+scenario sqlite_refresh -scenario refresh -c "$C" -d "$DUR"
+scenario sqlite_login -scenario login -c "$C" -d "$DUR"
+authd_env=("${pg_env[@]}")
+
+# Exactly-once rotation under load: each refresh worker rotates its own
+# session with its latest token, so anything but 200 (a 401 would mean a
+# rotation was lost or applied twice; a 5xx a store failure) is a bug.
+for n in refresh sqlite_refresh; do
+  bad="$(jq -r --arg n "$n" 'select(.name == $n) | ((.status | to_entries | map(select(.key != "200") | .value) | add // 0) + (.transport_errors | to_entries | map(.value) | add // 0))' "$results")"
+  if [ "$bad" != 0 ]; then
+    say "$n: $bad refreshes answered other than 200 (or not at all): rotation is not exactly-once"
+    jq -c --arg n "$n" 'select(.name == $n) | {status, transport_errors}' "$results" >&2
+    exit 1
+  fi
+done
+
 say "start-up to ready (migrations already applied)"
 startup_json="$(env "${authd_env[@]}" "$load" startup -url "$base" -runs 10 -json -- "$work/authd")"
 
@@ -144,6 +171,7 @@ row() { # NAME LABEL RATIO_KIND TARGET
   echo
   echo "- Machine: $cores cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(go env GOVERSION)."
   echo "- PostgreSQL $pgversion on the same machine, data on disk, default settings (fsync and synchronous_commit on)."
+  echo "- SQLite: modernc.org/sqlite (pure Go) in authd's process, one file on the same disk as Postgres' data ($(df -T "$work" | awk 'NR == 2 {print $2}')), WAL, \`synchronous=NORMAL\` (the default: a killed process loses nothing acknowledged; a power cut may lose the last commits)."
   echo "- authd: one process, \`AUTH_LOG_LEVEL=info\` (one JSON access-log line per request, to a file), default pool (8 connections on 2 cores), per-IP rate limit off (one load client is one address)."
   echo "- Load: \`cmd/authload\`, one client process on the same machine, keep-alive, ${DUR} measured after 1 s warm-up, each authd scenario on a freshly started server."
   echo "- **Hash limit**: $cores cores / one argon2id verify (m=19 MiB, t=2, p=1) of $(awk -v ns="$verify_ns" 'BEGIN {printf "%.1f ms", ns / 1e6}') in-process = **$hash_limit logins/s**."
@@ -159,6 +187,25 @@ row() { # NAME LABEL RATIO_KIND TARGET
   row register "POST /v1/auth/register" hash "(hash-bound, like login)"
   row mix "mix 70% me / 20% refresh / 8% login / 2% register" none "-"
   row login1000 "POST /v1/auth/login, 1,000 concurrent" none "RSS < 256 MiB; only 200/401 or 503 + Retry-After"
+  row sqlite_me "SQLite: GET /v1/users/me" floor ">= 0.8 x Postgres /me"
+  row sqlite_refresh "SQLite: POST /v1/auth/refresh (rotation)" floor ">= 2,000 req/s, only 200"
+  row sqlite_login "SQLite: POST /v1/auth/login" hash "(hash-bound)"
+  echo
+  echo "### SQLite and Postgres side by side (same run, same machine, c=$C)"
+  echo
+  echo "| | Postgres | SQLite | SQLite / Postgres | target |"
+  echo "|---|---|---|---|---|"
+  side() { # LABEL PG_NAME SQLITE_NAME TARGET
+    local pg sq
+    pg="$(get "$2" .throughput_rps)"; sq="$(get "$3" .throughput_rps)"
+    awk -v l="$1" -v pg="$pg" -v sq="$sq" -v t="$4" -v pp="$(get "$2" .latency_ms.p99)" -v sp="$(get "$3" .latency_ms.p99)" \
+      'BEGIN {printf "| %s | %.0f req/s (p99 %.1f ms) | %.0f req/s (p99 %.1f ms) | %.2f | %s |\n", l, pg, pp, sq, sp, sq / pg, t}'
+  }
+  side "GET /v1/users/me" me sqlite_me ">= 0.8"
+  side "POST /v1/auth/refresh (rotation)" refresh sqlite_refresh "SQLite >= 2,000 req/s"
+  side "POST /v1/auth/login" login sqlite_login "both hash-bound: $(awk -v a="$(get sqlite_login .throughput_rps)" -v b="$hash_limit" -v p="$hash_parallel" 'BEGIN {printf "SQLite %.2f x hash limit, %.2f x all-core hashing", a / b, a / p}')"
+  echo
+  echo "Refresh statuses (one client per session, always its latest token; anything but 200 fails the run): Postgres $(get refresh '.status|to_entries|map("\(.key): \(.value)")|join(", ")'), SQLite $(get sqlite_refresh '.status|to_entries|map("\(.key): \(.value)")|join(", ")')."
   echo
   echo "1,000 concurrent logins: $(get login1000 '.retry_after_503') of the 503 answers carried Retry-After; slowest answer $(get login1000 '.latency_ms.max/1000*100|round/100') s."
   echo
