@@ -129,7 +129,7 @@ func TestAdminCommandsOnPostgres(t *testing.T) {
 	}
 
 	out = mustAdmin(t, db, "", "set-role", "ada@example.com", "admin")
-	if strings.TrimSpace(out) != "ada@example.com: role user -> admin" {
+	if strings.TrimSpace(out) != "Ada@Example.com: role user -> admin" {
 		t.Fatalf("set-role printed %q", out)
 	}
 	// The session's next refresh carries the new role.
@@ -178,7 +178,7 @@ func TestAdminCommandsOnPostgres(t *testing.T) {
 	want(t, code, 201)
 	p.stop(t)
 	rows, _ = parseUserTable(t, mustAdmin(t, db, "", "list-users"))
-	if len(rows) != 2 || rows[0].email != "ada@example.com" || rows[1].email != "grace@example.com" {
+	if len(rows) != 2 || rows[0].email != "Ada@Example.com" || rows[1].email != "grace@example.com" {
 		t.Fatalf("list-users after an HTTP registration: %+v", rows)
 	}
 }
