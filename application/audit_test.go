@@ -272,14 +272,6 @@ func TestAuditFailureNeverFailsTheUseCase(t *testing.T) {
 			t.Fatalf("session after a failed refresh: last used %v, %v", s.LastUsedAt(), err)
 		}
 
-		// refresh_reuse_detected: the reuse is refused, but the revocation
-		// is rolled back with its event.
-		_, err = f.sessions.Refresh(ctx, sessions.RefreshInput{RefreshToken: pairB.RefreshToken})
-		failed("reuse", err, domain.ErrInvalidRefreshToken)
-		if _, err := f.sessions.CurrentUser(ctx, b); err != nil {
-			t.Fatalf("session after a failed reuse detection: %v", err)
-		}
-
 		// password_changed: the old password stands, the other session lives.
 		err = f.changePassword(account.ChangePasswordInput{Principal: a, CurrentPassword: "correct horse", NewPassword: "battery staple"})
 		failed("change password", err, domain.ErrInvalidCredentials)
@@ -297,12 +289,24 @@ func TestAuditFailureNeverFailsTheUseCase(t *testing.T) {
 			t.Fatalf("onError told of %v: nothing was lost, it all failed", errs)
 		}
 
+		// refresh_reuse_detected is the exception: a revocation must not
+		// depend on its event. The session is revoked on its own and the
+		// event recorded best effort, outside the failed transaction.
+		_, err = f.sessions.Refresh(ctx, sessions.RefreshInput{RefreshToken: pairB.RefreshToken})
+		if !errors.Is(err, domain.ErrRefreshTokenReused) {
+			t.Fatalf("reuse with the audit failing in transactions: %v, want ErrRefreshTokenReused", err)
+		}
+		if _, err := f.sessions.CurrentUser(ctx, b); !errors.Is(err, domain.ErrInvalidToken) {
+			t.Fatalf("session after a reuse detection whose event failed in the transaction: %v, want revoked", err)
+		}
+		reuse := allEvents(t, f, admin.ListEventsInput{Type: string(domain.EventRefreshReuseDetected)})
+		if len(reuse) != 1 || reuse[0].SessionID != b.SessionID {
+			t.Fatalf("reuse events: %+v, want the one recorded outside the transaction", reuse)
+		}
+
 		// The audit log is back: everything works from where it was.
 		f.store.failTxAudit = nil
 		f.refresh(t, pairA.RefreshToken, laptop)
-		if _, err := f.sessions.Refresh(ctx, sessions.RefreshInput{RefreshToken: pairB.RefreshToken}); !errors.Is(err, domain.ErrRefreshTokenReused) {
-			t.Fatalf("reuse: err = %v", err)
-		}
 		if err := f.changePassword(account.ChangePasswordInput{Principal: a, CurrentPassword: "correct horse", NewPassword: "battery staple"}); err != nil {
 			t.Fatal(err)
 		}

@@ -92,9 +92,11 @@ func (g *Guard) firstRefusal(key domain.ThrottleKey, lockedUntil time.Time) bool
 // and failing to forget fails the check (a count that never resets would
 // lock out a user who keeps logging in).
 func (g *Guard) Verify(ctx context.Context, key domain.ThrottleKey, password domain.Password, hash string) (ports.PasswordVerdict, error) {
-	verdict, err := g.check(ctx, password, hash)
+	verdict, evaluated, err := g.check(ctx, password, hash)
 	if err != nil {
-		g.release(ctx, key, err)
+		if !evaluated {
+			g.release(ctx, key, err)
+		}
 		return ports.PasswordVerdict{}, fmt.Errorf("verify password: %w", err)
 	}
 	if verdict.Match && g.throttle != nil {
@@ -110,21 +112,24 @@ func (g *Guard) Verify(ctx context.Context, key domain.ThrottleKey, password dom
 // made before passwords were normalised (NFKC) keeps working, and a match
 // on it asks for a rehash, which stores the normalised form. A wrong
 // password of that kind costs two hashes; so does a wrong one for an
-// unknown email (the dummy hash), so timing tells nothing.
-func (g *Guard) check(ctx context.Context, password domain.Password, hash string) (ports.PasswordVerdict, error) {
-	verdict, err := g.hasher.Verify(ctx, password, hash)
+// unknown email (the dummy hash), so timing tells nothing. evaluated says
+// whether a guess was checked at all: once one was, the attempt stays
+// counted even if the second check fails (else an attacker who overloads
+// the hasher would get every first check for free).
+func (g *Guard) check(ctx context.Context, password domain.Password, hash string) (verdict ports.PasswordVerdict, evaluated bool, err error) {
+	verdict, err = g.hasher.Verify(ctx, password, hash)
 	if err != nil || verdict.Match {
-		return verdict, err
+		return verdict, err == nil, err
 	}
 	typed, ok := password.AsTyped()
 	if !ok {
-		return verdict, nil
+		return verdict, true, nil
 	}
 	verdict, err = g.hasher.Verify(ctx, typed, hash)
 	if verdict.Match {
 		verdict.NeedsRehash = true
 	}
-	return verdict, err
+	return verdict, true, err
 }
 
 // release gives back the claim of an attempt whose password was never
@@ -151,7 +156,7 @@ func (g *Guard) Recheck(ctx context.Context, passwords ports.Passwords, user dom
 	if err != nil {
 		return "", false, err
 	}
-	verdict, err := g.check(ctx, password, hash)
+	verdict, _, err := g.check(ctx, password, hash)
 	if err != nil {
 		return "", false, fmt.Errorf("verify password: %w", err)
 	}

@@ -69,3 +69,10 @@ func ParseMethods(s string) []AuthMethod {
 	}
 	return out
 }
+
+// String and GoString keep the password hash out of logs and %v.
+func (a Authentication) String() string {
+	return "Authentication{user: " + string(a.user.id) + ", methods: " + FormatMethods(a.methods) + "}"
+}
+
+func (a Authentication) GoString() string { return a.String() }

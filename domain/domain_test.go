@@ -71,6 +71,9 @@ func TestNewPassword(t *testing.T) {
 		{"4 characters but 8 bytes", "éééé", domain.CodeTooShort},
 		{"1025 bytes", strings.Repeat("a", 1025), domain.CodeTooLong},
 		{"invalid utf-8", "abcdefgh\xff", domain.CodeInvalid},
+		{"one character NFKC expands to 18", "\ufdfa", domain.CodeTooShort},
+		{"two characters NFKC expands to 8", "\u3300\u3300", domain.CodeTooShort},
+		{"U+FFFD", "\ufffdabcdefgh", domain.CodeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

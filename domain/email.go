@@ -2,6 +2,7 @@ package domain
 
 import (
 	"net/mail"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -16,7 +17,8 @@ const MaxEmailBytes = 254
 
 // Email is a syntactically valid address in two forms: as the person typed
 // it (trimmed, Unicode NFC), which is what mail is sent to and what they
-// are shown, and its key, the canonical form that identifies the account:
+// are shown, and its key, the canonical form that identifies the account
+// (the local part in NFKC and case folded, the domain in IDNA ASCII):
 // uniqueness and look-ups use the key, so one person has one account
 // however they spell the address. The zero value is not a valid Email.
 type Email struct{ value, key string }
@@ -47,6 +49,9 @@ func NewEmail(raw string) (Email, error) {
 		return Email{}, fieldError("email", CodeInvalid, "email must be valid UTF-8")
 	}
 	s = norm.NFC.String(s)
+	if len(s) > MaxEmailBytes {
+		return Email{}, fieldError("email", CodeTooLong, "email must be at most 254 bytes")
+	}
 	invalid := fieldError("email", CodeInvalid, "email must be a valid address")
 	addr, err := mail.ParseAddress(s)
 	at := strings.LastIndexByte(s, '@')
@@ -58,10 +63,16 @@ func NewEmail(raw string) (Email, error) {
 	if err != nil || strings.Contains(asciiHost, "..") || strings.HasSuffix(asciiHost, ".") {
 		return Email{}, invalid
 	}
-	if mixesScripts(local) {
+	if strings.ContainsFunc(local, invisible) {
+		return Email{}, fieldError("email", CodeInvalid, "email must not contain invisible or formatting characters")
+	}
+	if mixesScripts(local) || slices.ContainsFunc(strings.Split(host, "."), mixesScripts) {
 		return Email{}, fieldError("email", CodeInvalid, "email must not mix alphabets in one name (look-alike letters)")
 	}
-	key := norm.NFC.String(caseFold.String(local)) + "@" + strings.ToLower(asciiHost)
+	// NFKC folds compatibility forms (full-width, mathematical letters)
+	// into the letters they look like, so they cannot pose as another
+	// account; NFKC output is NFC.
+	key := norm.NFKC.String(caseFold.String(norm.NFKC.String(local))) + "@" + strings.ToLower(asciiHost)
 	if len(key) > MaxEmailBytes {
 		return Email{}, fieldError("email", CodeTooLong, "email must be at most 254 bytes")
 	}
@@ -88,6 +99,16 @@ func EmailKey(raw string) (string, error) {
 		return "", err
 	}
 	return e.key, nil
+}
+
+// invisible reports characters that change nothing on screen or are not
+// text: format characters (zero-width space and joiners, bidi overrides,
+// soft hyphen), private use, the replacement character a decoder leaves for
+// lost bytes, and unassigned code points.
+func invisible(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Co, unicode.Cc) || r == utf8.RuneError ||
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) || unicode.Is(unicode.Variation_Selector, r) ||
+		!unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z)
 }
 
 // mixesScripts reports whether s uses letters of several scripts outside

@@ -49,6 +49,12 @@ func TestEmailRefusesLookAlikes(t *testing.T) {
 		"ada@exa_mple.com",        // not a domain name
 		"ada@-example.com",        // label starting with a hyphen
 		"abc\xff@example.com",     // not UTF-8
+		"ad\u200bmin@example.com", // zero-width space
+		"ad\u00admin@example.com", // soft hyphen
+		"ad\u202emin@example.com", // right-to-left override
+		"ad\u2060min@example.com", // word joiner
+		"ad\ufffdmin@example.com", // what a decoder leaves for lost bytes
+		"admin@p\u0430ypal.com",   // Cyrillic а in a Latin domain label
 	} {
 		if _, err := domain.NewEmail(bad); codeOf(t, err, "email") != domain.CodeInvalid {
 			t.Errorf("%q accepted", bad)
@@ -60,9 +66,25 @@ func TestEmailRefusesLookAlikes(t *testing.T) {
 		"山田taro@example.jp",    // Latin with Han
 		"やまだ山田@example.jp",     // Hiragana with Han
 		"ada.99-x@example.com", // digits and punctuation belong to any script
+		"ada@пример.com",       // scripts may differ from label to label
 	} {
 		if _, err := domain.NewEmail(good); err != nil {
 			t.Errorf("%q refused: %v", good, err)
+		}
+	}
+}
+
+// Compatibility forms fold into the letters they look like, so they cannot
+// pose as another account.
+func TestEmailKeyFoldsCompatibilityForms(t *testing.T) {
+	plain, _ := domain.NewEmail("admin@example.com")
+	for _, lookalike := range []string{"ａdmin@example.com", "\U0001d41a\U0001d41dmin@example.com", "ＡＤＭＩＮ@example.com"} {
+		e, err := domain.NewEmail(lookalike)
+		if err != nil {
+			t.Fatalf("%q: %v", lookalike, err)
+		}
+		if e.Key() != plain.Key() {
+			t.Errorf("%q has key %q, want %q", lookalike, e.Key(), plain.Key())
 		}
 	}
 }

@@ -42,7 +42,9 @@ func NewPassword(raw string) (Password, error) {
 		return Password{}, fieldError("password", CodeTooLong, "password must be at most 1024 bytes")
 	}
 	p := normalised(raw)
-	if utf8.RuneCountInString(p.value) < MinPasswordChars {
+	// Both forms must be long enough: NFKC expands a few characters (one
+	// "ﷺ" is 18), which must not make a one-character password pass.
+	if min(utf8.RuneCountInString(raw), utf8.RuneCountInString(p.value)) < MinPasswordChars {
 		return Password{}, fieldError("password", CodeTooShort, "password must be at least 8 characters")
 	}
 	return p, nil

@@ -1,7 +1,9 @@
 package domain_test
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,3 +87,12 @@ func TestAuthenticationAndSessionMethods(t *testing.T) {
 type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+func TestAuthenticationDoesNotPrintItsHash(t *testing.T) {
+	a := authFor("0190a8b6-1c2d-7e3f-8a4b-5c6d7e8f9a0c").WithPasswordHash("$argon2id$secret-hash")
+	for _, s := range []string{fmt.Sprint(a), fmt.Sprintf("%v %+v %#v", a, a, a)} {
+		if strings.Contains(s, "secret-hash") {
+			t.Fatalf("printed %q", s)
+		}
+	}
+}

@@ -136,7 +136,7 @@ func put[K comparable, V any](v *view, m map[K]V, k K, val V) {
 	m[k] = val
 }
 
-// CreateUser inserts u; an email that matches another case-insensitively is
+// CreateUser inserts u; an email with another user's key is
 // domain.ErrEmailTaken.
 func (v *view) CreateUser(_ context.Context, u domain.User) error {
 	if _, err := domain.ParseUserID(string(u.ID())); err != nil {

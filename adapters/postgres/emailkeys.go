@@ -15,12 +15,13 @@ type EmailKeyReport struct {
 	Updated int
 	// Collisions are accounts whose canonical key another account already
 	// holds: two accounts of one person, most likely. They keep their old
-	// key (both can still sign in) until an operator decides; nothing is
-	// merged silently.
+	// key and nothing is merged; signing in by that address reaches the
+	// holder, so the other account needs an operator (docs/OPERATIONS.md).
 	Collisions []EmailKeyCollision
-	// Invalid are accounts whose address today's rules refuse (for
-	// instance a local part mixing look-alike scripts); they keep their
-	// old key.
+	// Invalid are accounts whose address today's rules refuse (a local
+	// part mixing look-alike scripts, an underscore in the domain); they
+	// keep their old key and cannot sign in by that address until an
+	// operator gives them another.
 	Invalid []domain.UserID
 }
 
@@ -32,9 +33,9 @@ type EmailKeyCollision struct {
 
 // CanonicalizeEmails brings every account's email key to domain.Email.Key,
 // which SQL alone cannot compute (migration 5 starts every key at
-// lower(email), exact for ASCII addresses). It reads only addresses with a
-// byte outside ASCII, so it is cheap to run after every migration, and it
-// is idempotent.
+// lower(email), exact for plain ASCII addresses). It reads only the
+// addresses that are not plain ASCII ones, so it is cheap to run after
+// every migration, and it is idempotent.
 func (s *Store) CanonicalizeEmails(ctx context.Context) (EmailKeyReport, error) {
 	const op = "canonicalize emails"
 	rows, err := s.q.EmailsToCanonicalize(ctx)

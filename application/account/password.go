@@ -104,6 +104,11 @@ func (c *PasswordChange) Change(ctx context.Context, in ChangePasswordInput) err
 		return fmt.Errorf("change password: hash password: %w", err)
 	}
 	err = c.swap(ctx, u.ID(), verified, hash, in.Principal.SessionID, client)
+	if errors.Is(err, domain.ErrNotFound) {
+		// The credential vanished since it was read: the password the
+		// caller proved is not the account's any more.
+		err = domain.ErrPasswordChanged
+	}
 	if errors.Is(err, domain.ErrPasswordChanged) {
 		var match bool
 		if verified, match, err = c.guard.Recheck(ctx, c.passwords, u.ID(), current); err != nil {

@@ -80,6 +80,17 @@ func (s *Service) Refresh(ctx context.Context, in RefreshInput) (application.Tok
 		}
 		return nil
 	})
+	if err != nil && verdict == domain.RotationReuse {
+		// The revocation must not depend on its audit event: revoke again
+		// on its own (idempotent) and record the event best effort.
+		if rerr := s.sessions.RevokeSession(ctx, session.ID(), now); rerr == nil {
+			s.audit.Record(ctx, domain.AuditEvent{
+				At: now, Type: domain.EventRefreshReuseDetected, UserID: session.UserID(), SessionID: session.ID(),
+				Client: client, Detail: application.DetailReuseRevokedSession,
+			})
+			err = nil
+		}
+	}
 	switch {
 	case err != nil:
 		return application.TokenPair{}, fmt.Errorf("refresh: %w", err)

@@ -84,6 +84,11 @@ func (p *Password) Prove(ctx context.Context, email domain.Email, password domai
 func (p *Password) account(ctx context.Context, email domain.Email) (domain.User, string, error) {
 	u, err := p.users.UserByEmail(ctx, email)
 	if errors.Is(err, domain.ErrNotFound) {
+		// The same two reads as for an account, so the store's time does
+		// not tell which emails exist: the second finds nothing.
+		if _, err := p.passwords.PasswordHash(ctx, noUser); err != nil && !errors.Is(err, domain.ErrNotFound) {
+			return domain.User{}, "", err
+		}
 		return domain.User{}, "", nil
 	}
 	if err != nil {
@@ -98,6 +103,9 @@ func (p *Password) account(ctx context.Context, email domain.Email) (domain.User
 	}
 	return u, hash, nil
 }
+
+// noUser is an id no account has (UUIDv7 ids never have a zero version).
+const noUser domain.UserID = "00000000-0000-0000-0000-000000000000"
 
 // rehash stores a hash of password in today's parameters over old and
 // returns the hash now stored. Best effort: the password is proven, so a

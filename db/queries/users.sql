@@ -36,12 +36,16 @@ WHERE (sqlc.narg(after)::uuid IS NULL OR id > sqlc.narg(after)::uuid)
 ORDER BY id
 LIMIT sqlc.arg(max_rows)::integer;
 
--- EmailsToCanonicalize lists the addresses whose key SQL could not compute
--- (any byte outside ASCII), for the Go pass that runs after migration 5.
+-- EmailsToCanonicalize lists the addresses whose key SQL cannot vouch
+-- for, for the Go pass that runs after migration 5: any that is not a
+-- plain ASCII address with a plain domain (letters, digits, inner hyphens,
+-- a letter TLD, no "--" in a label's third and fourth place) goes to Go,
+-- which computes its key or reports it refused by today's rules.
 -- name: EmailsToCanonicalize :many
 SELECT id, email, email_key
 FROM users
-WHERE email ~ '[^\x01-\x7f]'
+WHERE lower(email) !~ '^[a-z0-9.!#$%&''*+/=?^_`{|}~-]+@([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}$'
+   OR email ~ '[@.][^.@]{2}--'
 ORDER BY id;
 
 -- name: SetEmailKey :execrows
