@@ -96,8 +96,15 @@ scenario() {
   local name="$1"; shift
   say "$name: $*"
   start_authd
-  "$load" run -url "$base" -json -pid "$server" "$@" | jq -c --arg name "$name" '. + {name: $name}' >>"$results"
+  local rc=0
+  "$load" run -url "$base" -json -pid "$server" "$@" >"$work/run.json" || rc=$?
   stop_authd
+  [ -s "$work/run.json" ] && jq -c --arg name "$name" '. + {name: $name}' "$work/run.json" >>"$results"
+  if [ "$rc" != 0 ]; then # say what went wrong before the work directory goes
+    say "$name: authload exit $rc: $(jq -c '{status, transport_errors, retry_after_503}' "$work/run.json" 2>/dev/null)"
+    grep -E '"level":"(WARN|ERROR)"' "$work/authd.log" | grep -v EPHEMERAL | tail -5 >&2 || true
+    exit 1
+  fi
 }
 
 # ---- reference lines ----
