@@ -19,7 +19,7 @@ RUN go mod download
 COPY . .
 RUN go build -trimpath -ldflags='-s -w' -o /out/root/usr/local/bin/authd ./cmd/authd \
  && mkdir -p /out/root/etc/ssl/certs /out/state/authd \
- && echo 'authd state: the signing key (signing.pem) when none is mounted elsewhere' >/out/state/authd/README \
+ && echo 'authd state: the signing key (signing.pem) when none is mounted elsewhere; data/ holds the embedded SQLite store and its key' >/out/state/authd/README \
  && cp /etc/ssl/certs/ca-certificates.crt /out/root/etc/ssl/certs/ \
  && echo 'authd:x:65532:65532:authd:/var/lib/authd:/nonexistent' >/out/root/etc/passwd \
  && echo 'authd:x:65532:' >/out/root/etc/group
@@ -32,7 +32,7 @@ COPY --from=build /out/root/ /
 # The binary and /etc stay root's.
 COPY --from=build --chown=65532:65532 /out/state/authd /var/lib/authd
 USER 65532:65532
-ENV AUTH_ADDR=:8080
+ENV AUTH_ADDR=:8080 AUTH_DATA_DIR=/var/lib/authd/data
 EXPOSE 8080
 HEALTHCHECK --interval=5s --timeout=4s --start-period=10s --retries=3 \
   CMD ["/usr/local/bin/authd", "healthcheck"]
