@@ -41,7 +41,7 @@ type adminCommand struct {
 // database.
 func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"admin needs a subcommand: create-user, set-role, revoke-sessions or list-users"}
+		return usageError{Msg: "admin needs a subcommand: create-user, set-role, revoke-sessions or list-users"}
 	}
 	cmd, err := parseAdmin(args[0], args[1:])
 	if err != nil {
@@ -83,11 +83,11 @@ func parseAdmin(sub string, args []string) (adminCommand, error) {
 		file := fs.String("password-file", "", "read the password from the first line of this file instead of stdin")
 		pos, err := parseInterleaved(fs, args)
 		if err != nil || len(pos) != 1 {
-			return adminCommand{}, usageError{"create-user takes one EMAIL and only -name NAME, -role user|admin and -password-file FILE; " +
+			return adminCommand{}, usageError{Msg: "create-user takes one EMAIL and only -name NAME, -role user|admin and -password-file FILE; " +
 				"the password comes from stdin or the file, never from the command line (ps and shell history would show it)" + flagProblem(err)}
 		}
 		if _, err := domain.ParseRole(*role); err != nil {
-			return adminCommand{}, usageError{fmt.Sprintf("create-user: unknown role %q (want user or admin)", *role)}
+			return adminCommand{}, usageError{Msg: fmt.Sprintf("create-user: unknown role %q (want user or admin)", *role)}
 		}
 		in := admin.CreateUserInput{Email: pos[0], Name: *name, Role: *role}
 		return adminCommand{email: pos[0], needsPassword: true, passwordFile: *file,
@@ -104,10 +104,10 @@ func parseAdmin(sub string, args []string) (adminCommand, error) {
 	case "set-role":
 		pos, err := parseInterleaved(newFlagSet(sub), args)
 		if err != nil || len(pos) != 2 {
-			return adminCommand{}, usageError{"set-role takes EMAIL and a role, user or admin" + flagProblem(err)}
+			return adminCommand{}, usageError{Msg: "set-role takes EMAIL and a role, user or admin" + flagProblem(err)}
 		}
 		if _, err := domain.ParseRole(pos[1]); err != nil {
-			return adminCommand{}, usageError{fmt.Sprintf("set-role: unknown role %q (want user or admin)", pos[1])}
+			return adminCommand{}, usageError{Msg: fmt.Sprintf("set-role: unknown role %q (want user or admin)", pos[1])}
 		}
 		in := admin.SetRoleInput{Email: pos[0], Role: pos[1]}
 		return adminCommand{email: pos[0],
@@ -129,7 +129,7 @@ func parseAdmin(sub string, args []string) (adminCommand, error) {
 	case "revoke-sessions":
 		pos, err := parseInterleaved(newFlagSet(sub), args)
 		if err != nil || len(pos) != 1 {
-			return adminCommand{}, usageError{"revoke-sessions takes one EMAIL" + flagProblem(err)}
+			return adminCommand{}, usageError{Msg: "revoke-sessions takes one EMAIL" + flagProblem(err)}
 		}
 		email := pos[0]
 		return adminCommand{email: email,
@@ -153,14 +153,14 @@ func parseAdmin(sub string, args []string) (adminCommand, error) {
 		after := fs.String("after", "", "the cursor a previous page printed")
 		pos, err := parseInterleaved(fs, args)
 		if err != nil || len(pos) != 0 {
-			return adminCommand{}, usageError{"list-users takes only -email TEXT, -limit N and -after CURSOR" + flagProblem(err)}
+			return adminCommand{}, usageError{Msg: "list-users takes only -email TEXT, -limit N and -after CURSOR" + flagProblem(err)}
 		}
 		if *limit < 1 || *limit > admin.MaxUserPageSize {
-			return adminCommand{}, usageError{fmt.Sprintf("list-users: -limit must be between 1 and %d", admin.MaxUserPageSize)}
+			return adminCommand{}, usageError{Msg: fmt.Sprintf("list-users: -limit must be between 1 and %d", admin.MaxUserPageSize)}
 		}
 		if *after != "" {
 			if _, err := domain.ParseUserID(*after); err != nil {
-				return adminCommand{}, usageError{"list-users: -after must be a cursor printed by a previous page (a user id)"}
+				return adminCommand{}, usageError{Msg: "list-users: -after must be a cursor printed by a previous page (a user id)"}
 			}
 		}
 		in := admin.ListUsersInput{EmailContains: *contains, Limit: *limit, After: *after}
@@ -173,7 +173,7 @@ func parseAdmin(sub string, args []string) (adminCommand, error) {
 				return printUsers(stdout, page)
 			}}, nil
 	}
-	return adminCommand{}, usageError{fmt.Sprintf("unknown admin subcommand %q (want create-user, set-role, revoke-sessions or list-users)", sub)}
+	return adminCommand{}, usageError{Msg: fmt.Sprintf("unknown admin subcommand %q (want create-user, set-role, revoke-sessions or list-users)", sub)}
 }
 
 // printUsers writes the page as an aligned table, then the cursor of the

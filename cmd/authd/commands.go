@@ -21,7 +21,7 @@ func migrate(ctx context.Context, direction string, cfg config, stdout io.Writer
 	switch direction {
 	case "up", "down", "version":
 	default:
-		return usageError{fmt.Sprintf("unknown migrate direction %q (want up, down or version)", direction)}
+		return usageError{Msg: fmt.Sprintf("unknown migrate direction %q (want up, down or version)", direction)}
 	}
 	spec, err := cfg.store()
 	if err != nil {
@@ -113,9 +113,9 @@ func backup(ctx context.Context, cfg config, to string, stdout io.Writer) error 
 	}
 	switch spec.kind {
 	case kindPostgres:
-		return usageError{"backup copies a SQLite store; for Postgres use pg_dump (pg_dump -Fc \"$AUTH_DATABASE_URL\" > authd.dump) or your provider's backups (docs/OPERATIONS.md, Backups)"}
+		return usageError{Msg: "backup copies a SQLite store; for Postgres use pg_dump (pg_dump -Fc \"$AUTH_DATABASE_URL\" > authd.dump) or your provider's backups (docs/OPERATIONS.md, Backups)"}
 	case kindMemory:
-		return usageError{"backup copies a SQLite store; memory: holds nothing that outlives the process"}
+		return usageError{Msg: "backup copies a SQLite store; memory: holds nothing that outlives the process"}
 	}
 	if _, err := os.Lstat(to); err == nil {
 		return fmt.Errorf("backup: %s already exists; a backup never overwrites, choose a new name", to)
@@ -174,7 +174,7 @@ func canonicalizeEmails(ctx context.Context, pg *postgres.Store, log *slog.Logge
 func keygen(alg, out string, ifMissing bool, stdout io.Writer) error {
 	key, err := jwt.GenerateKey(alg)
 	if err != nil {
-		return usageError{err.Error()}
+		return usageError{Msg: err.Error()}
 	}
 	pemBytes, err := key.MarshalPEM()
 	if err != nil {

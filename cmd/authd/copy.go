@@ -28,15 +28,15 @@ func copyAccounts(ctx context.Context, cfg config, toURL string, stdout io.Write
 	}
 	to, err := parseStore(toURL, cfg.DataDir)
 	if err != nil {
-		return usageError{"copy-accounts -to: " + err.Error()}
+		return usageError{Msg: "copy-accounts -to: " + err.Error()}
 	}
 	switch {
 	case from.kind == kindMemory:
-		return usageError{"copy-accounts copies from the configured store; memory: holds nothing that outlives a process"}
+		return usageError{Msg: "copy-accounts copies from the configured store; memory: holds nothing that outlives a process"}
 	case to.kind == kindMemory:
-		return usageError{"copy-accounts -to memory: would copy into a store that vanishes when the command exits"}
+		return usageError{Msg: "copy-accounts -to memory: would copy into a store that vanishes when the command exits"}
 	case from.kind == to.kind && from.describe() == to.describe():
-		return usageError{"copy-accounts: the source and the destination are the same store (" + from.describe() + ")"}
+		return usageError{Msg: "copy-accounts: the source and the destination are the same store (" + from.describe() + ")"}
 	}
 	src, closeSrc, err := openExisting(ctx, from)
 	if err != nil {

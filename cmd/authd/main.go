@@ -5,13 +5,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/authd/authd/cmd/internal/cli"
 )
 
 const usage = `usage:
@@ -42,25 +41,10 @@ sqlite:PATH, postgres://... or memory: choose another.
 Configuration is read from AUTH_* environment variables; see README.md.
 `
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	var ue usageError
-	switch {
-	case err == nil:
-	case errors.As(err, &ue):
-		fmt.Fprintf(os.Stderr, "authd: %v\n\n%s", err, usage)
-		os.Exit(2)
-	default:
-		fmt.Fprintf(os.Stderr, "authd: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("authd", usage, run) }
 
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
+// usageError is a command line that cannot be run (exit 2 with the usage).
+type usageError = cli.UsageError
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd := "serve"
@@ -70,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		if len(args) > 0 {
-			return usageError{"serve takes no arguments"}
+			return usageError{Msg: "serve takes no arguments"}
 		}
 		cfg, err := loadConfig()
 		if err != nil {
@@ -79,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, cfg, newLogger(cfg, stderr))
 	case "migrate":
 		if len(args) != 1 {
-			return usageError{"migrate needs one of: up, down, version"}
+			return usageError{Msg: "migrate needs one of: up, down, version"}
 		}
 		cfg, err := loadConfig()
 		if err != nil {
@@ -90,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("backup")
 		to := fs.String("to", "", "the new file to write")
 		if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *to == "" {
-			return usageError{"backup takes -to FILE (a new file)"}
+			return usageError{Msg: "backup takes -to FILE (a new file)"}
 		}
 		cfg, err := loadConfig()
 		if err != nil {
@@ -101,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("copy-accounts")
 		to := fs.String("to", "", "the destination store's URL")
 		if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *to == "" {
-			return usageError{"copy-accounts takes -to URL (sqlite:PATH or postgres://...)"}
+			return usageError{Msg: "copy-accounts takes -to URL (sqlite:PATH or postgres://...)"}
 		}
 		cfg, err := loadConfig()
 		if err != nil {
@@ -114,12 +98,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		out := fs.String("out", "", "write to this file (mode 0600, never overwritten) instead of stdout")
 		ifMissing := fs.Bool("if-missing", false, "with -out: keep an existing valid key")
 		if err := fs.Parse(args); err != nil || fs.NArg() > 0 || (*ifMissing && *out == "") {
-			return usageError{"keygen takes only -alg ES256|RS256|EdDSA, -out FILE and -if-missing (with -out)"}
+			return usageError{Msg: "keygen takes only -alg ES256|RS256|EdDSA, -out FILE and -if-missing (with -out)"}
 		}
 		return keygen(*alg, *out, *ifMissing, stdout)
 	case "healthcheck":
 		if len(args) > 0 {
-			return usageError{"healthcheck takes no arguments"}
+			return usageError{Msg: "healthcheck takes no arguments"}
 		}
 		cfg, err := loadConfig()
 		if err != nil {
@@ -132,7 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+		return usageError{Msg: fmt.Sprintf("unknown command %q", cmd)}
 	}
 }
 

@@ -48,7 +48,7 @@ func parseRunConfig(args []string) (runConfig, error) {
 		return runConfig{}, err
 	}
 	fail := func(format string, a ...any) (runConfig, error) {
-		return runConfig{}, usageError{"run: " + fmt.Sprintf(format, a...)}
+		return runConfig{}, usageError{Msg: "run: " + fmt.Sprintf(format, a...)}
 	}
 	if fs.NArg() > 0 {
 		return fail("unexpected argument %q", fs.Arg(0))

@@ -19,10 +19,10 @@ func parseFloorConfig(args []string) (string, error) {
 		return "", err
 	}
 	if fs.NArg() > 0 {
-		return "", usageError{fmt.Sprintf("floor: unexpected argument %q", fs.Arg(0))}
+		return "", usageError{Msg: fmt.Sprintf("floor: unexpected argument %q", fs.Arg(0))}
 	}
 	if _, _, err := net.SplitHostPort(*addr); err != nil {
-		return "", usageError{fmt.Sprintf("floor: -addr: %v", err)}
+		return "", usageError{Msg: fmt.Sprintf("floor: -addr: %v", err)}
 	}
 	return *addr, nil
 }

@@ -14,9 +14,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/authd/authd/cmd/internal/cli"
 )
 
 const usage = `usage:
@@ -58,31 +57,14 @@ Exit status: 0 success; 1 failure (run: any unexpected status or transport
 error; startup: a run that never got ready or exited non-zero); 2 usage.
 `
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	var ue usageError
-	switch {
-	case err == nil:
-	case errors.As(err, &ue):
-		fmt.Fprintf(os.Stderr, "authload: %v\n\n%s", err, usage)
-		os.Exit(2)
-	default:
-		fmt.Fprintf(os.Stderr, "authload: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("authload", usage, run) }
 
-// usageError is a command line that cannot be run; main prints the usage
-// with it and exits 2.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
+// usageError is a command line that cannot be run (exit 2 with the usage).
+type usageError = cli.UsageError
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"missing command: run, floor or startup"}
+		return usageError{Msg: "missing command: run, floor or startup"}
 	}
 	cmd, args := args[0], args[1:]
 	var err error
@@ -105,7 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "help", "-h", "-help", "--help":
 		err = flag.ErrHelp
 	default:
-		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+		return usageError{Msg: fmt.Sprintf("unknown command %q", cmd)}
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usage)
@@ -130,7 +112,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	case errors.Is(err, flag.ErrHelp):
 		return err
 	case err != nil:
-		return usageError{fmt.Sprintf("%s: %v", fs.Name(), err)}
+		return usageError{Msg: fmt.Sprintf("%s: %v", fs.Name(), err)}
 	}
 	return nil
 }

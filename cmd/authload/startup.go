@@ -44,11 +44,11 @@ func parseStartupConfig(args []string) (startupConfig, error) {
 	base, host, err := parseBaseURL(*rawURL)
 	switch {
 	case err != nil:
-		return startupConfig{}, usageError{fmt.Sprintf("startup: -url: %v", err)}
+		return startupConfig{}, usageError{Msg: fmt.Sprintf("startup: -url: %v", err)}
 	case *runs < 1 || *runs > maxRuns:
-		return startupConfig{}, usageError{fmt.Sprintf("startup: -runs must be between 1 and %d", maxRuns)}
+		return startupConfig{}, usageError{Msg: fmt.Sprintf("startup: -runs must be between 1 and %d", maxRuns)}
 	case fs.NArg() == 0:
-		return startupConfig{}, usageError{"startup: missing COMMAND after --"}
+		return startupConfig{}, usageError{Msg: "startup: missing COMMAND after --"}
 	}
 	return startupConfig{base: base, host: host, runs: *runs, json: *asJSON, command: fs.Args()}, nil
 }
