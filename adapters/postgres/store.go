@@ -8,12 +8,15 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/authd/authd/adapters/postgres/internal/sqlcdb"
@@ -52,9 +55,10 @@ func defaultMaxConns() int32 { return int32(max(8, 4*runtime.NumCPU())) }
 // pools; WithinTx binds another repos to a transaction.
 type Store struct {
 	repos
-	pool  *pgxpool.Pool
-	lazy  *pgxpool.Pool   // synchronous_commit=off: throttle and audit writes
-	lazyQ *sqlcdb.Queries // the throttle: never part of a transaction
+	pool    *pgxpool.Pool
+	lazy    *pgxpool.Pool   // synchronous_commit=off: throttle and audit writes
+	lazyQ   *sqlcdb.Queries // the throttle: never part of a transaction
+	retries *retryCounters
 }
 
 // repos holds the queries the repositories run on: the pools outside a
@@ -100,6 +104,14 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = defaultAppName
 	}
+	// Never hand out a connection the server has closed (a restart): a
+	// non-blocking peek at its socket before every acquire, a system call
+	// and no round trip (see retry.go). pgxpool's default ShouldPing (a
+	// round trip for connections idle over a second) stays: it also catches
+	// a connection whose peer vanished without closing it.
+	cfg.PrepareConn = func(_ context.Context, c *pgx.Conn) (bool, error) {
+		return connAlive(c), nil
+	}
 	// The bookkeeping pool: its connections commit asynchronously
 	// (synchronous_commit=off), for writes whose loss in a database crash
 	// costs nothing lasting: login-throttle counters and audit events. They
@@ -118,8 +130,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		lazy.Close()
 		return nil, translate("open", err)
 	}
-	s := &Store{pool: pool, lazy: lazy, lazyQ: sqlcdb.New(lazy)}
-	s.repos = repos{q: sqlcdb.New(pool), book: s.lazyQ, closed: new(atomic.Bool)}
+	rc := new(retryCounters)
+	s := &Store{pool: pool, lazy: lazy, lazyQ: sqlcdb.New(retryDB{db: lazy, retries: &rc.statements}), retries: rc}
+	s.repos = repos{q: sqlcdb.New(retryDB{db: pool, retries: &rc.statements}), book: s.lazyQ, closed: new(atomic.Bool)}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		lazy.Close()
@@ -136,9 +149,32 @@ func (s *Store) Close() {
 	s.lazy.Close()
 }
 
-// Ping reports whether the database answers (readiness).
+// Ping reports whether requests can be served (readiness): a round trip
+// on a connection of each pool. A connection that turns out dead (its
+// server restarted) is destroyed and the ping runs once more on another,
+// fresh if need be, so a pool still holding dead connections is ready as
+// soon as the server answers, and not before.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.translate("ping", s.pool.Ping(ctx))
+	for _, p := range []*pgxpool.Pool{s.pool, s.lazy} {
+		err := p.Ping(ctx)
+		if err != nil && ctx.Err() == nil && connectionFailure(unavailableCause(err)) {
+			err = p.Ping(ctx)
+		}
+		if err != nil {
+			return s.translate("ping", err)
+		}
+	}
+	return nil
+}
+
+// unavailableCause is err, or an error connectionFailure recognises when
+// err is a server's "unavailable" answer (57P01 on a closed connection).
+func unavailableCause(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && unavailableSQLState(pgErr.Code) {
+		return pgconn.ErrConnClosed
+	}
+	return err
 }
 
 // WithinTx runs fn in one READ COMMITTED transaction: every repository
@@ -148,32 +184,42 @@ func (s *Store) Ping(ctx context.Context) error {
 // HoldPassword, SwapPasswordHash), and it never fails a commit for a
 // serialization conflict that would need a retry.
 //
-// One attempt only, for now. A retry belongs here, around attempt: it is
-// sound only when the failure provably committed nothing (Begin failed, or
-// a statement failed on a broken connection before Commit was sent), never
-// when Commit itself fails, whose outcome is unknown; ports.Transactor
-// already requires fn to be safe to run again.
+// A transaction whose connection broke before its COMMIT was sent (BEGIN
+// failed with it, or a statement did: a restart, a terminated backend)
+// committed nothing, so it runs again, whole, once, on another connection;
+// ports.Transactor requires fn to be safe to run again. Never after
+// COMMIT was sent, whose outcome is unknown, nor once ctx has ended.
 func (s *Store) WithinTx(ctx context.Context, fn func(ports.Stores) error) error {
-	return s.attempt(ctx, fn)
+	err, again := s.attempt(ctx, fn)
+	if again {
+		s.retries.txs.Add(1)
+		err, _ = s.attempt(ctx, fn)
+	}
+	return err
 }
 
-func (s *Store) attempt(ctx context.Context, fn func(ports.Stores) error) error {
+// attempt runs fn in one transaction. again reports a failure that
+// provably committed nothing on a connection that broke (see WithinTx).
+func (s *Store) attempt(ctx context.Context, fn func(ports.Stores) error) (err error, again bool) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return s.translate("begin", err)
+		return s.translate("begin", err), false
 	}
 	// BEGIN goes out with the first statement and the audit events with
 	// the next statement or COMMIT (see tx.go). end rolls back whatever did
 	// not commit, on fn's error or panic too, and destroys a connection
 	// left in an unknown state rather than pool it.
 	t := &txConn{conn: conn, closed: s.closed}
-	defer t.end(ctx)
+	defer func() {
+		lost := t.end(ctx)
+		again = err != nil && lost && !t.commitSent && ctx.Err() == nil && !s.closed.Load()
+	}()
 
 	in := &repos{q: sqlcdb.New(t), book: sqlcdb.New(deferredAppends{t}), tx: true, closed: s.closed}
 	if err := fn(in.stores()); err != nil {
-		return unwrapTx(err)
+		return unwrapTx(err), false
 	}
-	return unwrapTx(t.commit(ctx))
+	return unwrapTx(t.commit(ctx)), false
 }
 
 // PoolStats is a snapshot of the connection pool, for metrics. Counters
@@ -201,4 +247,11 @@ func (s *Store) PoolStats() PoolStats {
 		AcquireWait:      st.AcquireDuration(),
 		NewConns:         st.NewConnsCount(),
 	}
+}
+
+// Retries reports, since Open, the statements run again after a send that
+// reached no server and the transactions run again after their connection
+// broke before COMMIT (see retry.go), for metrics.
+func (s *Store) Retries() (statements, txs int64) {
+	return s.retries.statements.Load(), s.retries.txs.Load()
 }

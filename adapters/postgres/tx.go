@@ -83,6 +83,9 @@ type txConn struct {
 	begun   bool          // BEGIN has been sent
 	pending []deferredStmt
 	err     error // *txError, or errTxDone: sticky
+	// commitSent: COMMIT may have reached the server, so a failure from
+	// here on has an unknown outcome and is never retried.
+	commitSent bool
 }
 
 // fail records that the transaction failed at op (see txError) and returns
@@ -188,7 +191,12 @@ func (t *txConn) commit(ctx context.Context) error {
 	if !t.begun && len(t.pending) == 0 {
 		return nil // nothing was sent: nothing to commit
 	}
+	if t.conn.Conn().PgConn().IsClosed() {
+		// A statement fn ignored broke the connection: nothing to send.
+		return t.fail("commit", pgconn.ErrConnClosed)
+	}
 	var tag pgconn.CommandTag
+	t.commitSent = true
 	br, ok, err := t.sendWith(ctx, "commit", nil)
 	switch {
 	case err != nil:
@@ -216,26 +224,29 @@ func (t *txConn) commit(ctx context.Context) error {
 // is not known to be clean (closed or cancelled mid-batch, results left
 // unread, the rollback failed) is taken out of the pool and closed here,
 // so the pool never hands it out again and no longer counts it once
-// WithinTx returns.
-func (t *txConn) end(ctx context.Context) {
+// WithinTx returns. lost reports a connection that was found closed: the
+// server ended it, or pgconn closed it on a network error.
+func (t *txConn) end(ctx context.Context) (lost bool) {
 	conn := t.conn
 	if conn == nil {
-		return
+		return false
 	}
 	t.conn, t.pending, t.err = nil, nil, errTxDone
 	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	pc := conn.Conn().PgConn()
-	clean := !pc.IsClosed() && !pc.IsBusy()
+	lost = pc.IsClosed()
+	clean := !lost && !pc.IsBusy()
 	if clean && pc.TxStatus() != 'I' {
 		_, err := conn.Exec(cleanup, "rollback")
 		clean = err == nil && pc.TxStatus() == 'I'
 	}
 	if clean {
 		conn.Release()
-		return
+		return false
 	}
 	_ = conn.Hijack().Close(cleanup)
+	return lost
 }
 
 // deferredAppends is the DBTX the audit log writes through inside a

@@ -1,0 +1,452 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/authd/authd/adapters/postgres"
+	"github.com/authd/authd/adapters/postgres/pgtest"
+	"github.com/authd/authd/domain"
+	"github.com/authd/authd/ports"
+)
+
+// cluster is a Postgres of the test's own, which it stops and starts again
+// on the same data directory and port.
+type cluster struct {
+	t       *testing.T
+	pgBin   string
+	dir     string
+	data    string
+	port    int
+	cred    *syscall.Credential
+	cmd     *exec.Cmd
+	exited  chan error
+	baseURL string
+}
+
+func newCluster(t *testing.T) *cluster {
+	t.Helper()
+	var initdb, pgBin string
+	dirs := []string{"/usr/local/bin"}
+	if g, _ := filepath.Glob("/usr/lib/postgresql/*/bin"); g != nil {
+		dirs = append(dirs, g...)
+	}
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			initdb, pgBin = filepath.Join(d, "initdb"), filepath.Join(d, "postgres")
+			break
+		}
+	}
+	if initdb == "" {
+		t.Skip("no initdb/postgres binaries")
+	}
+	base := ""
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		base = "/dev/shm"
+	}
+	dir, err := os.MkdirTemp(base, "authd-restart-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	c := &cluster{t: t, pgBin: pgBin, dir: dir, data: filepath.Join(dir, "data")}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			t.Skip("root without a postgres OS user")
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		if err := os.Chown(dir, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(initdb, "-D", c.data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.port = l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	c.baseURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
+	c.start()
+	t.Cleanup(c.stop)
+	if err := postgres.MigrateUp(c.baseURL); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return c
+}
+
+// start runs the server and returns once it accepts connections.
+func (c *cluster) start() {
+	c.t.Helper()
+	cmd := exec.Command(c.pgBin, "-D", c.data, "-p", strconv.Itoa(c.port), "-k", c.dir,
+		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off")
+	f, err := os.OpenFile(filepath.Join(c.dir, "log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer f.Close()
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	c.cmd, c.exited = cmd, make(chan error, 1)
+	go func() { c.exited <- cmd.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		conn, err := pgx.Connect(ctx, c.baseURL)
+		cancel()
+		if err == nil {
+			conn.Close(context.Background())
+			return
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(c.dir, "log"))
+			c.t.Fatalf("postgres not ready: %v\n%s", err, log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// stop is pg_ctl stop -m fast: SIGINT to the postmaster, which ends every
+// backend with FATAL 57P01.
+func (c *cluster) stop() {
+	if c.cmd == nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-c.exited:
+	case <-time.After(15 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.exited
+	}
+	c.cmd = nil
+}
+
+func (c *cluster) restart() { c.stop(); c.start() }
+
+// warm makes the pool hold n connections at once.
+func warm(t *testing.T, st *postgres.Store, n int, id domain.UserID) {
+	t.Helper()
+	var wg sync.WaitGroup
+	hold := make(chan struct{})
+	var held sync.WaitGroup
+	held.Add(n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = st.WithinTx(t.Context(), func(tx ports.Stores) error {
+				_, err := tx.Users.UserByID(t.Context(), id)
+				held.Done()
+				<-hold
+				return err
+			})
+		}()
+	}
+	held.Wait()
+	close(hold)
+	wg.Wait()
+}
+
+// TestRestartRideThrough: after a restart (fast shutdown) under a live
+// Store whose pool is full of connections the server has since closed,
+// readiness and every operation succeed as soon as the server accepts
+// connections: none is answered with a connection that died earlier.
+func TestRestartRideThrough(t *testing.T) {
+	c := newCluster(t)
+	st, err := postgres.Open(t.Context(), c.baseURL+"&pool_max_conns=4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := t.Context()
+	u := newUser(t, "ada@example.com")
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		warm(t, st, 4, u.ID())
+		before := st.PoolStats()
+		if before.TotalConns != 4 {
+			t.Fatalf("pool holds %d connections, want 4", before.TotalConns)
+		}
+		c.stop()
+		// Round 0 leaves the dead connections in the pool; round 1 first
+		// asks for readiness while the server is down.
+		if round == 1 {
+			if err := st.Ping(ctx); !errors.Is(err, domain.ErrUnavailable) {
+				t.Fatalf("Ping with the server down = %v, want ErrUnavailable", err)
+			}
+		}
+		c.start() // returns once the server accepts connections
+		warmConnsDead := st.PoolStats().TotalConns
+		start := time.Now()
+		opCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := st.Ping(opCtx); err != nil {
+			t.Fatalf("round %d: Ping after restart = %v", round, err)
+		}
+		// Concurrent reads and writes, as many as the pool holds, so every
+		// dead connection is offered to some operation.
+		var wg sync.WaitGroup
+		errs := make(chan error, 64)
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := st.UserByID(opCtx, u.ID()); err != nil {
+					errs <- fmt.Errorf("UserByID: %w", err)
+				}
+				v := newUser(t, fmt.Sprintf("r%d-%d@example.com", round, i))
+				if err := st.WithinTx(opCtx, func(tx ports.Stores) error { return tx.Users.CreateUser(opCtx, v) }); err != nil {
+					errs <- fmt.Errorf("CreateUser in tx: %w", err)
+				}
+				if err := st.Ping(opCtx); err != nil {
+					errs <- fmt.Errorf("Ping: %w", err)
+				}
+			}()
+		}
+		wg.Wait()
+		cancel()
+		close(errs)
+		for err := range errs {
+			t.Errorf("round %d: after restart: %v", round, err)
+		}
+		t.Logf("round %d: %d pooled connections from before the restart; operations done %v after the server accepted connections; retries: stmt %d", round, warmConnsDead, time.Since(start), func() int64 { s, _ := st.Retries(); return s }())
+	}
+}
+
+// TestTxInterruptedBeforeCommitRetriedOnce: the server restarts while a
+// transaction is half-way (BEGIN and an INSERT sent, not COMMIT): WithinTx
+// runs fn again, whole, exactly once, and the row commits once.
+func TestTxInterruptedBeforeCommitRetriedOnce(t *testing.T) {
+	c := newCluster(t)
+	st, err := postgres.Open(t.Context(), c.baseURL+"&pool_max_conns=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := t.Context()
+	u := newUser(t, "ada@example.com")
+	var calls atomic.Int32
+	err = st.WithinTx(ctx, func(tx ports.Stores) error {
+		n := calls.Add(1)
+		if err := tx.Users.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		if err := tx.Audit.Append(ctx, newEvent(u)); err != nil {
+			return err
+		}
+		if n == 1 {
+			c.restart() // the connection of this transaction dies
+		}
+		_, err := tx.Users.UserByID(ctx, u.ID())
+		return err
+	})
+	if err != nil {
+		t.Fatalf("WithinTx = %v, want nil (retried)", err)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("fn ran %d times, want 2", n)
+	}
+	if _, txs := st.Retries(); txs != 1 {
+		t.Fatalf("Retries: %d transactions, want 1", txs)
+	}
+	conn, err := pgx.Connect(ctx, c.baseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var users, events int
+	if err := conn.QueryRow(ctx, "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM auth_events)").Scan(&users, &events); err != nil {
+		t.Fatal(err)
+	}
+	if users != 1 || events != 1 {
+		t.Fatalf("committed %d users and %d events, want 1 and 1", users, events)
+	}
+
+	// A failure that is not the connection's is never retried.
+	calls.Store(0)
+	boom := errors.New("boom")
+	if err := st.WithinTx(ctx, func(ports.Stores) error { calls.Add(1); return boom }); !errors.Is(err, boom) || calls.Load() != 1 {
+		t.Fatalf("WithinTx = %v after %d calls, want boom after 1", err, calls.Load())
+	}
+}
+
+func newEvent(u domain.User) domain.AuditEvent {
+	return domain.AuditEvent{ID: newEventID(), Type: domain.EventRegistered, At: time.Now().UTC(), UserID: u.ID()}
+}
+
+// slowProxy forwards TCP to a server, holding every chunk for delay.
+type slowProxy struct {
+	l     net.Listener
+	delay atomic.Int64 // nanoseconds
+}
+
+func newSlowProxy(t *testing.T, target string) *slowProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &slowProxy{l: l}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { l.Close(); wg.Wait() })
+	var conns sync.Map
+	t.Cleanup(func() {
+		conns.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			conns.Store(in, nil)
+			conns.Store(out, nil)
+			pipe := func(dst, src net.Conn) {
+				defer wg.Done()
+				defer dst.Close()
+				defer src.Close()
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := src.Read(buf)
+					if n > 0 {
+						if d := time.Duration(p.delay.Load()); d > 0 {
+							time.Sleep(d)
+						}
+						if _, werr := dst.Write(buf[:n]); werr != nil {
+							return
+						}
+					}
+					if err != nil {
+						if !errors.Is(err, io.EOF) {
+							return
+						}
+						return
+					}
+				}
+			}
+			wg.Add(2)
+			go pipe(out, in)
+			go pipe(in, out)
+		}
+	}()
+	return p
+}
+
+// TestSlowDatabase: with every round trip to Postgres slower than the
+// request deadline, operations (more of them than the pool has
+// connections) end at their deadline with ErrUnavailable, none waits
+// longer, and the store serves again by itself once the latency goes away.
+func TestSlowDatabase(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newSlowProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
+	proxied := fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable&pool_max_conns=2", cfg.User, p.l.Addr(), cfg.Database)
+	st, err := postgres.Open(t.Context(), proxied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := t.Context()
+	u := newUser(t, "ada@example.com")
+	if err := st.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+
+	const deadline = 200 * time.Millisecond
+	p.delay.Store(int64(time.Second))
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for i := range 8 { // 4x the pool
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rctx, cancel := context.WithTimeout(ctx, deadline)
+			defer cancel()
+			start := time.Now()
+			var err error
+			if i%2 == 0 {
+				_, err = st.UserByID(rctx, u.ID())
+			} else {
+				v := newUser(t, fmt.Sprintf("s%d@example.com", i))
+				err = st.WithinTx(rctx, func(tx ports.Stores) error { return tx.Users.CreateUser(rctx, v) })
+			}
+			took := time.Since(start)
+			switch {
+			case !errors.Is(err, domain.ErrUnavailable):
+				errs <- fmt.Errorf("op %d: err = %v, want ErrUnavailable", i, err)
+			case took > deadline+500*time.Millisecond:
+				errs <- fmt.Errorf("op %d: ended after %v, deadline %v", i, took, deadline)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, deadline)
+	if err := st.Ping(rctx); !errors.Is(err, domain.ErrUnavailable) {
+		t.Errorf("Ping while slow = %v, want ErrUnavailable", err)
+	}
+	cancel()
+
+	// The latency goes away: the store recovers without help.
+	p.delay.Store(0)
+	recovered := time.Now()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := st.UserByID(rctx, u.ID())
+		perr := st.Ping(rctx)
+		cancel()
+		if err == nil && perr == nil {
+			break
+		}
+		if time.Since(recovered) > 5*time.Second {
+			t.Fatalf("not recovered 5s after the latency went away: %v / %v", err, perr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for i := range 8 {
+		v := newUser(t, fmt.Sprintf("after%d@example.com", i))
+		if err := st.WithinTx(ctx, func(tx ports.Stores) error { return tx.Users.CreateUser(ctx, v) }); err != nil {
+			t.Fatalf("after recovery: %v", err)
+		}
+	}
+	t.Logf("recovered %v after the latency went away; pool %+v", time.Since(recovered), st.PoolStats())
+}
