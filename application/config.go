@@ -17,6 +17,11 @@ type Config struct {
 	// active. No refresh token outlives it.
 	SessionIdleTTL time.Duration
 	SessionMaxAge  time.Duration
+	// RefreshReuseLeeway forgives a refresh token presented again within
+	// this long of its own rotation (domain.SessionPolicy.ReuseLeeway): the
+	// client gets a sibling token instead of a revoked session. Zero, the
+	// default, is strict reuse detection; at most domain.MaxReuseLeeway.
+	RefreshReuseLeeway time.Duration
 	// The account brute-force throttle (domain.ThrottlePolicy): per email,
 	// LoginFreeAttempts failures in a row are free, then each attempt locks
 	// the email for LoginBackoffBase, doubling up to LoginBackoffMax;
@@ -91,9 +96,13 @@ func (c Config) Policies() (Policies, error) {
 	if n := throttle.MaxAttemptsPerHour(); n >= MaxFailedLoginsPerHour {
 		return Policies{}, fmt.Errorf("application: the login throttle admits %d attempts an hour; it must stay below %d (ASVS 2.2.1)", n, MaxFailedLoginsPerHour)
 	}
+	session := domain.SessionPolicy{IdleTimeout: c.SessionIdleTTL, MaxAge: c.SessionMaxAge, ReuseLeeway: c.RefreshReuseLeeway}
+	if err := session.Validate(); err != nil {
+		return Policies{}, fmt.Errorf("application: %w", err)
+	}
 	return Policies{
 		RefreshTTL: c.RefreshTTL,
-		Session:    domain.SessionPolicy{IdleTimeout: c.SessionIdleTTL, MaxAge: c.SessionMaxAge},
+		Session:    session,
 		Throttle:   throttle,
 	}, nil
 }

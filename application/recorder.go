@@ -135,6 +135,7 @@ const (
 	DetailAllByOperator              = "all sessions, by an operator"
 	DetailByOperator                 = "by an operator"
 	DetailReuseRevokedSession        = "spent refresh token presented; session revoked"
+	DetailWithinReuseLeeway          = "within the reuse leeway"
 	DetailPerIPLimit                 = "per-IP request limit"
 	DetailLogoutThisSession          = "this session"
 	DetailLogoutOthers               = "others"

@@ -81,6 +81,30 @@ type SessionPolicy struct {
 	// MaxAge ends a session this long after the login that started it,
 	// however active it is.
 	MaxAge time.Duration
+	// ReuseLeeway, when positive, forgives a spent refresh token presented
+	// again within this long of its spending (two tabs, or two parallel
+	// requests, refreshing one token): DecideRotation answers
+	// RotationSibling instead of RotationReuse. Zero is strict reuse
+	// detection. At most MaxReuseLeeway (see Validate).
+	ReuseLeeway time.Duration
+}
+
+// MaxReuseLeeway bounds SessionPolicy.ReuseLeeway: within it a thief
+// holding a just-spent token gets a live one without revoking anything.
+const MaxReuseLeeway = time.Minute
+
+// Validate refuses a policy with a negative limit or a reuse leeway above
+// MaxReuseLeeway.
+func (p SessionPolicy) Validate() error {
+	switch {
+	case p.IdleTimeout < 0, p.MaxAge < 0:
+		return fmt.Errorf("session policy: negative timeout")
+	case p.ReuseLeeway < 0:
+		return fmt.Errorf("session policy: negative refresh reuse leeway %s", p.ReuseLeeway)
+	case p.ReuseLeeway > MaxReuseLeeway:
+		return fmt.Errorf("session policy: refresh reuse leeway %s exceeds %s", p.ReuseLeeway, MaxReuseLeeway)
+	}
+	return nil
 }
 
 // Usable reports whether s may be used at now: not revoked, now before

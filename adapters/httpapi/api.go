@@ -56,6 +56,10 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// RateLimit is the per-client-IP limit on the credential endpoints.
 	RateLimit RateLimit
+	// Draining, when set and true, makes /readyz answer 503 while every
+	// other route keeps serving: the server is shutting down and a load
+	// balancer should stop sending (docs/OPERATIONS.md, "Shutdown").
+	Draining func() bool
 }
 
 // UseCases are the capabilities the HTTP API drives; all are required.
@@ -83,12 +87,16 @@ type api struct {
 	limiter      *ipLimiter // nil: no per-IP limit
 	mux          *chi.Mux
 	browser      browserMode
+	draining     func() bool
 }
 
 // NewHandler builds the router for the whole API.
 func NewHandler(uc UseCases, opts Options) http.Handler {
 	a := &api{uc: uc, log: opts.Logger, jwks: opts.JWKS, openAPI: opts.OpenAPI, obs: opts.Observer,
-		trusted: opts.TrustedProxies, limiter: newIPLimiter(opts.RateLimit)}
+		trusted: opts.TrustedProxies, limiter: newIPLimiter(opts.RateLimit), draining: opts.Draining}
+	if a.draining == nil {
+		a.draining = func() bool { return false }
+	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}

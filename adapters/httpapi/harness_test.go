@@ -51,12 +51,14 @@ type deps struct {
 	Clock    ports.Clock
 	Throttle ports.LoginThrottle
 	Audit    ports.AuditLog
+	// ReuseLeeway is the refresh reuse leeway (application.Config); 0 strict.
+	ReuseLeeway time.Duration
 }
 
 // useCases wires every capability over d, as cmd/authd's newServer does.
 func useCases(t *testing.T, d deps) httpapi.UseCases {
 	t.Helper()
-	policies, err := application.Config{RefreshTTL: 720 * time.Hour}.Policies()
+	policies, err := application.Config{RefreshTTL: 720 * time.Hour, RefreshReuseLeeway: d.ReuseLeeway}.Policies()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,6 +98,11 @@ func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
+	if a.draining() {
+		setRetryAfter(w, 5*time.Second)
+		writeProblem(w, r, http.StatusServiceUnavailable, codeUnavailable, "the server is shutting down")
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := a.uc.Store.Ping(ctx); err != nil {

@@ -306,19 +306,27 @@ func (v *view) RefreshToken(_ context.Context, hash domain.RefreshTokenHash) (do
 	return tok, sess, v.d.users[sess.UserID()], nil
 }
 
-// Rotate spends r.Spent, stores r.Next and records the use.
+// Rotate spends r.Spent, stores r.Next and records the use. A sibling
+// rotation spends nothing: r.Spent must already be spent, in r.Session.
 func (v *view) Rotate(_ context.Context, r domain.Rotation) error {
 	defer v.lock()()
 	tok, ok := v.d.tokens[r.Spent]
-	if !ok || !tok.SpentAt.IsZero() || tok.SessionID != r.Session {
+	switch {
+	case !ok || tok.SessionID != r.Session:
+		return errors.New("memory: rotate: the presented token is not a token of this session")
+	case r.Spends() && !tok.SpentAt.IsZero():
 		return errors.New("memory: rotate: the presented token is not live in this session")
+	case !r.Spends() && tok.SpentAt.IsZero():
+		return errors.New("memory: rotate: a sibling of a token not yet spent")
 	}
 	if _, dup := v.d.tokens[r.Next.Hash]; dup {
 		return errors.New("memory: rotate: duplicate next token")
 	}
 	at := pgTime(r.At)
-	tok.SpentAt = at
-	put(v, v.d.tokens, r.Spent, tok)
+	if r.Spends() {
+		tok.SpentAt = at
+		put(v, v.d.tokens, r.Spent, tok)
+	}
 	put(v, v.d.tokens, r.Next.Hash, domain.RefreshTokenRecord{Hash: r.Next.Hash, SessionID: r.Session, ExpiresAt: pgTime(r.Next.ExpiresAt)})
 	put(v, v.d.sessions, r.Session, v.d.sessions[r.Session].Used(at, r.Client))
 	return nil

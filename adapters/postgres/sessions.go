@@ -81,7 +81,8 @@ func (r *repos) RefreshToken(ctx context.Context, hash domain.RefreshTokenHash) 
 	return rec, sess, owner, nil
 }
 
-// Rotate stores rot with one statement (see the Rotate query). The caller
+// Rotate stores rot with one statement (see the Rotate query; a sibling
+// rotation, RotateSibling, spends nothing and requires the token spent). The caller
 // decided on the token under RefreshToken's lock, so the spend cannot miss;
 // if it does (a caller outside a transaction lost a race, or a bug), the
 // statement wrote nothing and this is an error, never a silent success.
@@ -99,15 +100,32 @@ func (r *repos) Rotate(ctx context.Context, rot domain.Rotation) error {
 		return fmt.Errorf("postgres: %s: session id %q is not a canonical UUID", op, rot.Session)
 	}
 	client := rot.Client.Clean()
-	of, err := r.q.Rotate(ctx, sqlcdb.RotateParams{
-		At:            rot.At,
-		Spent:         rot.Spent[:],
-		Ip:            client.IP,
-		UserAgent:     client.UserAgent,
-		NextHash:      rot.Next.Hash[:],
-		NextExpiresAt: rot.Next.ExpiresAt,
-	})
+	var (
+		of  uuid.UUID
+		err error
+	)
+	if rot.Spends() {
+		of, err = r.q.Rotate(ctx, sqlcdb.RotateParams{
+			At:            rot.At,
+			Spent:         rot.Spent[:],
+			Ip:            client.IP,
+			UserAgent:     client.UserAgent,
+			NextHash:      rot.Next.Hash[:],
+			NextExpiresAt: rot.Next.ExpiresAt,
+		})
+	} else {
+		of, err = r.q.RotateSibling(ctx, sqlcdb.RotateSiblingParams{
+			At:            rot.At,
+			Spent:         rot.Spent[:],
+			Ip:            client.IP,
+			UserAgent:     client.UserAgent,
+			NextHash:      rot.Next.Hash[:],
+			NextExpiresAt: rot.Next.ExpiresAt,
+		})
+	}
 	switch {
+	case errors.Is(err, pgx.ErrNoRows) && !rot.Spends():
+		return fmt.Errorf("postgres: %s: a sibling of a token that is not spent", op)
 	case errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("postgres: %s: the spent token is not an unspent token", op)
 	case err != nil:

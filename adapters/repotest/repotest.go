@@ -58,7 +58,7 @@ type contractCase struct {
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Helper()
 	for _, cases := range [][]contractCase{
-		userCases, passwordCases, sessionCases, refreshCases, revokeCases, throttleCases, auditCases, txCases,
+		userCases, passwordCases, sessionCases, refreshCases, leewayCases, revokeCases, throttleCases, auditCases, txCases,
 	} {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {

@@ -73,8 +73,8 @@ func (r *repos) RefreshToken(ctx context.Context, hash domain.RefreshTokenHash) 
 	return rec, sess, owner, nil
 }
 
-// errNotRotated: the spend matched no unspent token, or one of another
-// session. Nothing was written (the write is rolled back).
+// errNotRotated: the spend matched no unspent token (a sibling: no spent
+// token), or one of another session. Nothing was written (the write is rolled back).
 var errNotRotated = errors.New("sqlite: rotate: the spent token is not an unspent token of the session")
 
 // Rotate stores rot atomically: it spends the presented token only if it
@@ -83,7 +83,8 @@ var errNotRotated = errors.New("sqlite: rotate: the spent token is not an unspen
 // write lock, so the spend cannot miss; if it does (a caller outside a
 // transaction lost a race, or a bug), nothing is written and this is an
 // error, never a silent success. So is a token of another session than
-// rot.Session.
+// rot.Session. A sibling rotation spends nothing: the presented token must
+// already be spent, and the sibling is added beside its successor.
 func (r *repos) Rotate(ctx context.Context, rot domain.Rotation) error {
 	const op = "rotate"
 	if rot.Next.SessionID != "" && rot.Next.SessionID != rot.Session {
@@ -95,7 +96,15 @@ func (r *repos) Rotate(ctx context.Context, rot domain.Rotation) error {
 	client := rot.Client.Clean()
 	at := micros(rot.At)
 	return r.atomically(ctx, op, func(q *sqlcdb.Queries) error {
-		of, err := q.SpendRefreshToken(ctx, sqlcdb.SpendRefreshTokenParams{At: sql.NullInt64{Int64: at, Valid: true}, TokenHash: rot.Spent[:]})
+		var (
+			of  string
+			err error
+		)
+		if rot.Spends() {
+			of, err = q.SpendRefreshToken(ctx, sqlcdb.SpendRefreshTokenParams{At: sql.NullInt64{Int64: at, Valid: true}, TokenHash: rot.Spent[:]})
+		} else {
+			of, err = q.SpentRefreshTokenSession(ctx, rot.Spent[:])
+		}
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return errNotRotated

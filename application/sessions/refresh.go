@@ -22,9 +22,12 @@ type RefreshInput struct {
 // (domain.SessionPolicy.DecideRotation), and its outcome commits as one
 // transaction with its audit event: of N concurrent refreshes of one token
 // exactly one rotates, and the others see it spent, which is reuse and
-// revokes the session. Expired, unknown and malformed tokens, and those
-// of sessions revoked, idle or too old, are domain.ErrInvalidRefreshToken;
-// the successor never outlives the session's maximum age.
+// revokes the session, unless the policy has a reuse leeway: within it
+// each of the others gets a sibling token in the same session (a
+// "refreshed" event with DetailWithinReuseLeeway). Expired, unknown and
+// malformed tokens, and those of sessions revoked, idle or too old, are
+// domain.ErrInvalidRefreshToken; the successor never outlives the
+// session's maximum age.
 func (s *Service) Refresh(ctx context.Context, in RefreshInput) (application.TokenPair, error) {
 	if in.RefreshToken == "" {
 		v := &domain.ValidationError{}
@@ -68,14 +71,18 @@ func (s *Service) Refresh(ctx context.Context, in RefreshInput) (application.Tok
 				At: now, Type: domain.EventRefreshReuseDetected, UserID: sess.UserID(), SessionID: sess.ID(),
 				Client: client, Detail: application.DetailReuseRevokedSession,
 			})
-		case domain.RotationAllowed:
+		case domain.RotationAllowed, domain.RotationSibling:
 			rotation, session = s.policy.Rotate(rec, sess, next, now, client)
 			owner = u
 			if err := st.Sessions.Rotate(ctx, rotation); err != nil {
 				return err
 			}
+			var detail string
+			if rotation.Sibling {
+				detail = application.DetailWithinReuseLeeway
+			}
 			return s.audit.InTx(ctx, st, domain.AuditEvent{
-				At: now, Type: domain.EventRefreshed, UserID: u.ID(), SessionID: sess.ID(), Client: client,
+				At: now, Type: domain.EventRefreshed, UserID: u.ID(), SessionID: sess.ID(), Client: client, Detail: detail,
 			})
 		}
 		return nil
@@ -96,7 +103,7 @@ func (s *Service) Refresh(ctx context.Context, in RefreshInput) (application.Tok
 		return application.TokenPair{}, fmt.Errorf("refresh: %w", err)
 	case verdict == domain.RotationReuse:
 		return application.TokenPair{}, fmt.Errorf("refresh: %w", domain.ErrRefreshTokenReused)
-	case verdict != domain.RotationAllowed:
+	case verdict != domain.RotationAllowed && verdict != domain.RotationSibling:
 		return application.TokenPair{}, fmt.Errorf("refresh: %w", domain.ErrInvalidRefreshToken)
 	}
 	pair, err := s.issuePair(ctx, owner, session, next, rotation.Next.ExpiresAt, now)

@@ -36,6 +36,11 @@ type config struct {
 	LogFormat        string        `envconfig:"LOG_FORMAT" default:"json"`
 	DebugAddr        string        `envconfig:"DEBUG_ADDR"`   // net/http/pprof listener; off when empty
 	MetricsAddr      string        `envconfig:"METRICS_ADDR"` // separate /metrics listener; empty: /metrics on AUTH_ADDR
+	// Shutdown on SIGTERM (serve.go): /readyz answers 503 at once, the
+	// listener stays open for ShutdownDelay, then in-flight requests drain;
+	// all within ShutdownTimeout of the signal.
+	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s"`
+	ShutdownDelay   time.Duration `envconfig:"SHUTDOWN_DELAY" default:"3s"`
 	// TrustedProxies: CIDRs (or single addresses) whose X-Forwarded-For is
 	// believed when working out a client's address.
 	TrustedProxies []string `envconfig:"TRUSTED_PROXIES"`
@@ -46,6 +51,10 @@ type config struct {
 	// Session lifetime: idle timeout and absolute age.
 	SessionIdleTTL time.Duration `envconfig:"SESSION_IDLE_TTL" default:"168h"`
 	SessionMaxAge  time.Duration `envconfig:"SESSION_MAX_AGE" default:"720h"`
+	// RefreshReuseLeeway forgives a refresh token presented again this soon
+	// after its own rotation (a sibling token instead of a revoked session);
+	// 0 is strict reuse detection (see application.Config).
+	RefreshReuseLeeway time.Duration `envconfig:"REFRESH_REUSE_LEEWAY" default:"0s"`
 	// The per-account login throttle (see application.Config).
 	LoginFreeAttempts int           `envconfig:"LOGIN_FREE_ATTEMPTS" default:"5"`
 	LoginBackoffBase  time.Duration `envconfig:"LOGIN_BACKOFF_BASE" default:"1s"`
@@ -103,6 +112,12 @@ func (c config) validate() error {
 		return bad("AUTH_SESSION_IDLE_TTL", "must not be shorter than AUTH_ACCESS_TTL")
 	case c.SessionMaxAge < c.SessionIdleTTL:
 		return bad("AUTH_SESSION_MAX_AGE", "must not be shorter than AUTH_SESSION_IDLE_TTL")
+	case c.RefreshReuseLeeway < 0 || c.RefreshReuseLeeway > domain.MaxReuseLeeway:
+		return bad("AUTH_REFRESH_REUSE_LEEWAY", "must be 0 (strict reuse detection) or a duration of at most "+domain.MaxReuseLeeway.String()+", such as 10s")
+	case c.ShutdownTimeout <= 0:
+		return bad("AUTH_SHUTDOWN_TIMEOUT", "must be a positive duration such as 20s")
+	case c.ShutdownDelay < 0 || c.ShutdownDelay >= c.ShutdownTimeout:
+		return bad("AUTH_SHUTDOWN_DELAY", "must be 0 or a duration shorter than AUTH_SHUTDOWN_TIMEOUT, such as 3s")
 	case c.LoginFreeAttempts < 1:
 		return bad("AUTH_LOGIN_FREE_ATTEMPTS", "must be at least 1")
 	case c.LoginBackoffBase <= 0:
@@ -149,13 +164,14 @@ func (c config) throttlePolicy() domain.ThrottlePolicy {
 // appConfig is the use cases' policy.
 func (c config) appConfig() application.Config {
 	return application.Config{
-		RefreshTTL:        c.RefreshTTL,
-		SessionIdleTTL:    c.SessionIdleTTL,
-		SessionMaxAge:     c.SessionMaxAge,
-		LoginFreeAttempts: c.LoginFreeAttempts,
-		LoginBackoffBase:  c.LoginBackoffBase,
-		LoginBackoffMax:   c.LoginBackoffMax,
-		LoginWindow:       c.LoginWindow,
+		RefreshTTL:         c.RefreshTTL,
+		SessionIdleTTL:     c.SessionIdleTTL,
+		SessionMaxAge:      c.SessionMaxAge,
+		RefreshReuseLeeway: c.RefreshReuseLeeway,
+		LoginFreeAttempts:  c.LoginFreeAttempts,
+		LoginBackoffBase:   c.LoginBackoffBase,
+		LoginBackoffMax:    c.LoginBackoffMax,
+		LoginWindow:        c.LoginWindow,
 	}
 }
 

@@ -82,7 +82,8 @@ func startIn(t *testing.T, dir string, env ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary(t))
 	cmd.Dir = dir
-	cmd.Env = append(environ(), append([]string{"AUTH_ADDR=127.0.0.1:0"}, env...)...)
+	// No shutdown delay unless a test asks (drain_test.go): stop is then quick.
+	cmd.Env = append(environ(), append([]string{"AUTH_ADDR=127.0.0.1:0", "AUTH_SHUTDOWN_DELAY=0s"}, env...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/authd/authd/adapters/httpapi"
@@ -21,9 +22,6 @@ import (
 	"github.com/authd/authd/application"
 	"github.com/authd/authd/docs"
 )
-
-// shutdownGrace bounds how long in-flight requests may take to drain.
-const shutdownGrace = 20 * time.Second
 
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	spec, err := cfg.store()
@@ -70,6 +68,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Gate: func() metrics.GateStats { return metrics.GateStats(hasher.Gate().Stats()) },
 		Pool: pool,
 	})
+	var draining atomic.Bool // set on SIGTERM: /readyz answers 503
 	opts := httpapi.Options{
 		Logger:      log,
 		JWKS:        func() []byte { return jwks },
@@ -80,6 +79,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		RateLimit:   httpapi.RateLimit{PerMinute: cfg.IPRatePerMinute, Burst: cfg.IPBurst},
 		Cookies:     httpapi.CookieOptions{Mode: cfg.CookieMode},
 		CORSOrigins: cfg.CORSOrigins,
+		Draining:    draining.Load,
 	}
 	opts.TrustedProxies, _ = cfg.trustedProxies() // validated by loadConfig
 	if cfg.MetricsAddr == "" {
@@ -131,11 +131,25 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: draining in-flight requests")
-	drain, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	// Drain (docs/OPERATIONS.md, "Shutdown"): /readyz answers 503 at once,
+	// so load balancers stop sending; for AUTH_SHUTDOWN_DELAY the listener
+	// still serves what they send meanwhile, each answer closing its
+	// connection; then Shutdown closes the listener and waits for the
+	// requests in flight. All of it within AUTH_SHUTDOWN_TIMEOUT of the signal.
+	drain, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	draining.Store(true)
+	srv.SetKeepAlivesEnabled(false)
+	log.Info("shutting down: /readyz answers 503", slog.Duration("delay", cfg.ShutdownDelay), slog.Duration("timeout", cfg.ShutdownTimeout))
+	select {
+	case <-time.After(cfg.ShutdownDelay):
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("shutting down: listener closed, draining in-flight requests")
 	if err := srv.Shutdown(drain); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		_ = srv.Close()
+		return fmt.Errorf("shutdown: requests still in flight after AUTH_SHUTDOWN_TIMEOUT (%s): %w", cfg.ShutdownTimeout, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)

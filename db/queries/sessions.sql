@@ -90,6 +90,33 @@ SELECT successor.session_id
 FROM successor
 JOIN touched ON touched.id = successor.session_id;
 
+-- RotateSibling stores a sibling rotation (a spent token presented again
+-- within the reuse leeway, domain.RotationSibling) in one statement, like
+-- Rotate but spending nothing: the presented token must already be spent
+-- (the guard), the use is recorded on its session and the sibling is added
+-- to it. No row: nothing was written.
+-- name: RotateSibling :one
+WITH presented AS (
+    SELECT session_id
+    FROM refresh_tokens
+    WHERE token_hash = sqlc.arg(spent)::bytea
+      AND spent_at IS NOT NULL
+), touched AS (
+    UPDATE sessions AS s
+    SET last_used_at = sqlc.arg(at)::timestamptz, ip = sqlc.arg(ip)::text, user_agent = sqlc.arg(user_agent)::text
+    FROM presented
+    WHERE s.id = presented.session_id
+    RETURNING s.id
+), sibling AS (
+    INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at)
+    SELECT sqlc.arg(next_hash)::bytea, presented.session_id, sqlc.arg(at)::timestamptz, sqlc.arg(next_expires_at)::timestamptz
+    FROM presented
+    RETURNING session_id
+)
+SELECT sibling.session_id
+FROM sibling
+JOIN touched ON touched.id = sibling.session_id;
+
 -- SessionWithOwner reads a session and its user in one round trip: every
 -- authenticated request that must see a logout at once makes this call.
 -- name: SessionWithOwner :one

@@ -33,6 +33,13 @@ SET spent_at = sqlc.arg(at)
 WHERE token_hash = sqlc.arg(token_hash) AND spent_at IS NULL
 RETURNING session_id;
 
+-- SpentRefreshTokenSession is the check of a sibling rotation: the
+-- session of the presented token, only if it is already spent.
+-- name: SpentRefreshTokenSession :one
+SELECT session_id
+FROM refresh_tokens
+WHERE token_hash = sqlc.arg(token_hash) AND spent_at IS NOT NULL;
+
 -- name: TouchSession :execrows
 UPDATE sessions
 SET last_used_at = sqlc.arg(at), ip = sqlc.arg(ip), user_agent = sqlc.arg(user_agent)

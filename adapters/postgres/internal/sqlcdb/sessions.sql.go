@@ -290,6 +290,57 @@ func (q *Queries) Rotate(ctx context.Context, arg RotateParams) (uuid.UUID, erro
 	return session_id, err
 }
 
+const rotateSibling = `-- name: RotateSibling :one
+WITH presented AS (
+    SELECT session_id
+    FROM refresh_tokens
+    WHERE token_hash = $1::bytea
+      AND spent_at IS NOT NULL
+), touched AS (
+    UPDATE sessions AS s
+    SET last_used_at = $2::timestamptz, ip = $3::text, user_agent = $4::text
+    FROM presented
+    WHERE s.id = presented.session_id
+    RETURNING s.id
+), sibling AS (
+    INSERT INTO refresh_tokens (token_hash, session_id, issued_at, expires_at)
+    SELECT $5::bytea, presented.session_id, $2::timestamptz, $6::timestamptz
+    FROM presented
+    RETURNING session_id
+)
+SELECT sibling.session_id
+FROM sibling
+JOIN touched ON touched.id = sibling.session_id
+`
+
+type RotateSiblingParams struct {
+	Spent         []byte
+	At            time.Time
+	Ip            string
+	UserAgent     string
+	NextHash      []byte
+	NextExpiresAt time.Time
+}
+
+// RotateSibling stores a sibling rotation (a spent token presented again
+// within the reuse leeway, domain.RotationSibling) in one statement, like
+// Rotate but spending nothing: the presented token must already be spent
+// (the guard), the use is recorded on its session and the sibling is added
+// to it. No row: nothing was written.
+func (q *Queries) RotateSibling(ctx context.Context, arg RotateSiblingParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, rotateSibling,
+		arg.Spent,
+		arg.At,
+		arg.Ip,
+		arg.UserAgent,
+		arg.NextHash,
+		arg.NextExpiresAt,
+	)
+	var session_id uuid.UUID
+	err := row.Scan(&session_id)
+	return session_id, err
+}
+
 const sessionWithOwner = `-- name: SessionWithOwner :one
 SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
        u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at

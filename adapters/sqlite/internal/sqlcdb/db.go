@@ -90,6 +90,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.spendRefreshTokenStmt, err = db.PrepareContext(ctx, spendRefreshToken); err != nil {
 		return nil, fmt.Errorf("error preparing query SpendRefreshToken: %w", err)
 	}
+	if q.spentRefreshTokenSessionStmt, err = db.PrepareContext(ctx, spentRefreshTokenSession); err != nil {
+		return nil, fmt.Errorf("error preparing query SpentRefreshTokenSession: %w", err)
+	}
 	if q.swapPasswordHashStmt, err = db.PrepareContext(ctx, swapPasswordHash); err != nil {
 		return nil, fmt.Errorf("error preparing query SwapPasswordHash: %w", err)
 	}
@@ -220,6 +223,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing spendRefreshTokenStmt: %w", cerr)
 		}
 	}
+	if q.spentRefreshTokenSessionStmt != nil {
+		if cerr := q.spentRefreshTokenSessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing spentRefreshTokenSessionStmt: %w", cerr)
+		}
+	}
 	if q.swapPasswordHashStmt != nil {
 		if cerr := q.swapPasswordHashStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing swapPasswordHashStmt: %w", cerr)
@@ -306,6 +314,7 @@ type Queries struct {
 	setPasswordStmt                *sql.Stmt
 	setRoleStmt                    *sql.Stmt
 	spendRefreshTokenStmt          *sql.Stmt
+	spentRefreshTokenSessionStmt   *sql.Stmt
 	swapPasswordHashStmt           *sql.Stmt
 	touchSessionStmt               *sql.Stmt
 	usableSessionsOfUserStmt       *sql.Stmt
@@ -339,6 +348,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		setPasswordStmt:                q.setPasswordStmt,
 		setRoleStmt:                    q.setRoleStmt,
 		spendRefreshTokenStmt:          q.spendRefreshTokenStmt,
+		spentRefreshTokenSessionStmt:   q.spentRefreshTokenSessionStmt,
 		swapPasswordHashStmt:           q.swapPasswordHashStmt,
 		touchSessionStmt:               q.touchSessionStmt,
 		usableSessionsOfUserStmt:       q.usableSessionsOfUserStmt,

@@ -237,6 +237,21 @@ func (q *Queries) SpendRefreshToken(ctx context.Context, arg SpendRefreshTokenPa
 	return session_id, err
 }
 
+const spentRefreshTokenSession = `-- name: SpentRefreshTokenSession :one
+SELECT session_id
+FROM refresh_tokens
+WHERE token_hash = ?1 AND spent_at IS NOT NULL
+`
+
+// SpentRefreshTokenSession is the check of a sibling rotation: the
+// session of the presented token, only if it is already spent.
+func (q *Queries) SpentRefreshTokenSession(ctx context.Context, tokenHash []byte) (string, error) {
+	row := q.queryRow(ctx, q.spentRefreshTokenSessionStmt, spentRefreshTokenSession, tokenHash)
+	var session_id string
+	err := row.Scan(&session_id)
+	return session_id, err
+}
+
 const touchSession = `-- name: TouchSession :execrows
 UPDATE sessions
 SET last_used_at = ?1, ip = ?2, user_agent = ?3
