@@ -92,7 +92,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return fmt.Errorf("listen on AUTH_ADDR %s: %w", cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           closeWhileDraining(handler, draining.Load),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -136,10 +136,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	// still serves what they send meanwhile, each answer closing its
 	// connection; then Shutdown closes the listener and waits for the
 	// requests in flight. All of it within AUTH_SHUTDOWN_TIMEOUT of the signal.
+	// (Not SetKeepAlivesEnabled(false): it closes idle connections without
+	// Shutdown's guard, so a request read from one just then would run, and
+	// commit, with no way to answer.)
 	drain, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	draining.Store(true)
-	srv.SetKeepAlivesEnabled(false)
 	log.Info("shutting down: /readyz answers 503", slog.Duration("delay", cfg.ShutdownDelay), slog.Duration("timeout", cfg.ShutdownTimeout))
 	select {
 	case <-time.After(cfg.ShutdownDelay):
@@ -156,6 +158,19 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// closeWhileDraining answers "Connection: close" once draining reports
+// true, so each client's next request opens a new connection: one the
+// load balancer may send elsewhere, or that the closed listener refuses
+// unread.
+func closeWhileDraining(h http.Handler, draining func() bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if draining() {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // loadSigningKey reads AUTH_SIGNING_KEY_FILE; without one, the embedded
