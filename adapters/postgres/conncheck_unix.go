@@ -35,15 +35,21 @@ func connAlive(conn *pgx.Conn) bool {
 	}
 	alive := true
 	var buf [1]byte
-	err = raw.Read(func(fd uintptr) bool {
+	// Control, not Read: Read would take the descriptor's read lock, which
+	// pgconn's background reader (started by a slow write) may hold, parked
+	// in a read, for as long as the connection stays idle. The peek neither
+	// blocks nor consumes anything, so it may run beside such a read (which
+	// then gets what there is: a dead connection it hides is found by the
+	// statement, as without this check).
+	err = raw.Control(func(fd uintptr) {
 		n, _, rerr := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		switch {
 		case errors.Is(rerr, syscall.EAGAIN), errors.Is(rerr, syscall.EWOULDBLOCK), errors.Is(rerr, syscall.EINTR):
 			// nothing to read: the connection is idle, as it should be
-		case rerr != nil, n == 0, n > 0: // an error, end of file, or unsolicited data
+		default: // an error, end of file (n == 0), or unsolicited data
 			alive = false
 		}
-		return true // never wait for the socket to become readable
+		_ = n
 	})
 	return err == nil && alive
 }
