@@ -48,6 +48,7 @@ type Metrics struct {
 	latency    *prometheus.HistogramVec
 	operations *prometheus.CounterVec
 	reuse      prometheus.Counter
+	prune      *pruneMetrics // prune.go
 }
 
 // New registers everything on a fresh registry.
@@ -77,6 +78,7 @@ func New(src Sources) *Metrics {
 	}
 	reg.MustRegister(m.requests, m.latency, m.operations, m.reuse,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.prune = newPruneMetrics(reg)
 	if src.Gate != nil {
 		registerGate(reg, src.Gate)
 	}

@@ -46,6 +46,7 @@ type Store interface {
 	ports.AuditLog
 	ports.Pinger
 	ports.Transactor
+	ports.Pruner
 }
 
 type contractCase struct {
@@ -58,7 +59,7 @@ type contractCase struct {
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Helper()
 	for _, cases := range [][]contractCase{
-		userCases, passwordCases, sessionCases, refreshCases, leewayCases, revokeCases, throttleCases, auditCases, txCases,
+		userCases, passwordCases, sessionCases, refreshCases, leewayCases, revokeCases, throttleCases, auditCases, txCases, pruneCases,
 	} {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {

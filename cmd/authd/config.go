@@ -65,6 +65,10 @@ type config struct {
 	CookieMode bool `envconfig:"COOKIE_MODE" default:"false"`
 	// CORSOrigins are the exact origins allowed to call with credentials.
 	CORSOrigins []string `envconfig:"CORS_ORIGINS"`
+	// The pruner (cmd/authd/prune.go): how often it runs, and how long
+	// audit events are kept (0: forever).
+	PruneInterval  time.Duration `envconfig:"PRUNE_INTERVAL" default:"10m"`
+	AuditRetention time.Duration `envconfig:"AUDIT_RETENTION" default:"2160h"`
 }
 
 // loadConfig reads and validates the configuration. Every error names the
@@ -150,6 +154,12 @@ func (c config) validate() error {
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return bad("AUTH_LOG_FORMAT", "must be json or text")
+	}
+	switch {
+	case c.PruneInterval < time.Second:
+		return bad("AUTH_PRUNE_INTERVAL", "must be a duration of at least 1s, such as 10m")
+	case c.AuditRetention < 0:
+		return bad("AUTH_AUDIT_RETENTION", "must be 0 (keep forever) or a positive duration such as 2160h")
 	}
 	return nil
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/authd/authd/adapters/jwt"
 	"github.com/authd/authd/adapters/metrics"
 	"github.com/authd/authd/adapters/system"
-	"github.com/authd/authd/application"
 	"github.com/authd/authd/docs"
 )
 
@@ -122,7 +121,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("kid", key.ID()), slog.String("alg", key.Alg()))
 
-	go pruneThrottle(ctx, app.guard, log, throttlePruneEvery)
+	go runPruner(ctx, app.pruner, m, log, cfg.PruneInterval)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -259,27 +258,4 @@ func serveSide(variable, addr string, h http.Handler, log *slog.Logger) (stop fu
 	go func() { _ = srv.Serve(ln) }()
 	log.Info("side listener", slog.String("variable", variable), attr)
 	return func() { _ = srv.Close() }, nil
-}
-
-// throttlePruneEvery is how often the login throttle forgets stale keys.
-const throttlePruneEvery = 10 * time.Minute
-
-// pruneThrottle runs Guard.Prune every interval until ctx ends.
-func pruneThrottle(ctx context.Context, guard *application.Guard, log *slog.Logger, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		n, err := guard.Prune(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Warn("pruning the login throttle failed", slog.String("error", err.Error()))
-		case n > 0:
-			log.Info("pruned the login throttle", slog.Int("keys", n))
-		}
-	}
 }

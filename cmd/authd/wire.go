@@ -24,6 +24,7 @@ type store interface {
 	ports.AuditLog
 	ports.Pinger
 	ports.Transactor
+	ports.Pruner
 }
 
 // newHasher is the production password hasher: argon2id at OWASP's
@@ -39,11 +40,11 @@ func newRecorder(st store, log *slog.Logger) *application.Recorder {
 	})
 }
 
-// server is every use case the HTTP API drives, plus the throttle guard
-// whose pruning the server schedules.
+// server is every use case the HTTP API drives, plus the pruner the
+// server schedules.
 type server struct {
 	useCases httpapi.UseCases
-	guard    *application.Guard
+	pruner   *application.Pruner
 }
 
 func newServer(ctx context.Context, cfg config, log *slog.Logger, st store, hasher ports.PasswordHasher, issuer ports.TokenIssuer, verifier ports.TokenVerifier) (server, error) {
@@ -65,8 +66,12 @@ func newServer(ctx context.Context, cfg config, log *slog.Logger, st store, hash
 		return server{}, err
 	}
 	registration := account.NewRegistration(st, hasher, ids, clock, audit)
+	pruner, err := application.NewPruner(st, st, clock, application.PrunerConfig{Policies: policies, AuditRetention: cfg.AuditRetention})
+	if err != nil {
+		return server{}, err
+	}
 	return server{
-		guard: guard,
+		pruner: pruner,
 		useCases: httpapi.UseCases{
 			Login:          signin.NewLogin(password, sess),
 			Registration:   registration,

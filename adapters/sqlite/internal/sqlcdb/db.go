@@ -60,14 +60,26 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.passwordHashStmt, err = db.PrepareContext(ctx, passwordHash); err != nil {
 		return nil, fmt.Errorf("error preparing query PasswordHash: %w", err)
 	}
+	if q.pruneAuditEventsStmt, err = db.PrepareContext(ctx, pruneAuditEvents); err != nil {
+		return nil, fmt.Errorf("error preparing query PruneAuditEvents: %w", err)
+	}
 	if q.pruneLoginThrottleStmt, err = db.PrepareContext(ctx, pruneLoginThrottle); err != nil {
 		return nil, fmt.Errorf("error preparing query PruneLoginThrottle: %w", err)
+	}
+	if q.pruneRefreshTokensStmt, err = db.PrepareContext(ctx, pruneRefreshTokens); err != nil {
+		return nil, fmt.Errorf("error preparing query PruneRefreshTokens: %w", err)
+	}
+	if q.pruneSessionsStmt, err = db.PrepareContext(ctx, pruneSessions); err != nil {
+		return nil, fmt.Errorf("error preparing query PruneSessions: %w", err)
 	}
 	if q.putLoginThrottleStateStmt, err = db.PrepareContext(ctx, putLoginThrottleState); err != nil {
 		return nil, fmt.Errorf("error preparing query PutLoginThrottleState: %w", err)
 	}
 	if q.refreshTokenStmt, err = db.PrepareContext(ctx, refreshToken); err != nil {
 		return nil, fmt.Errorf("error preparing query RefreshToken: %w", err)
+	}
+	if q.refreshTokenPageEndStmt, err = db.PrepareContext(ctx, refreshTokenPageEnd); err != nil {
+		return nil, fmt.Errorf("error preparing query RefreshTokenPageEnd: %w", err)
 	}
 	if q.resetLoginAttemptsStmt, err = db.PrepareContext(ctx, resetLoginAttempts); err != nil {
 		return nil, fmt.Errorf("error preparing query ResetLoginAttempts: %w", err)
@@ -77,6 +89,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.revokeSessionsStmt, err = db.PrepareContext(ctx, revokeSessions); err != nil {
 		return nil, fmt.Errorf("error preparing query RevokeSessions: %w", err)
+	}
+	if q.sessionPageEndStmt, err = db.PrepareContext(ctx, sessionPageEnd); err != nil {
+		return nil, fmt.Errorf("error preparing query SessionPageEnd: %w", err)
 	}
 	if q.sessionWithOwnerStmt, err = db.PrepareContext(ctx, sessionWithOwner); err != nil {
 		return nil, fmt.Errorf("error preparing query SessionWithOwner: %w", err)
@@ -173,9 +188,24 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing passwordHashStmt: %w", cerr)
 		}
 	}
+	if q.pruneAuditEventsStmt != nil {
+		if cerr := q.pruneAuditEventsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pruneAuditEventsStmt: %w", cerr)
+		}
+	}
 	if q.pruneLoginThrottleStmt != nil {
 		if cerr := q.pruneLoginThrottleStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing pruneLoginThrottleStmt: %w", cerr)
+		}
+	}
+	if q.pruneRefreshTokensStmt != nil {
+		if cerr := q.pruneRefreshTokensStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pruneRefreshTokensStmt: %w", cerr)
+		}
+	}
+	if q.pruneSessionsStmt != nil {
+		if cerr := q.pruneSessionsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pruneSessionsStmt: %w", cerr)
 		}
 	}
 	if q.putLoginThrottleStateStmt != nil {
@@ -186,6 +216,11 @@ func (q *Queries) Close() error {
 	if q.refreshTokenStmt != nil {
 		if cerr := q.refreshTokenStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing refreshTokenStmt: %w", cerr)
+		}
+	}
+	if q.refreshTokenPageEndStmt != nil {
+		if cerr := q.refreshTokenPageEndStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing refreshTokenPageEndStmt: %w", cerr)
 		}
 	}
 	if q.resetLoginAttemptsStmt != nil {
@@ -201,6 +236,11 @@ func (q *Queries) Close() error {
 	if q.revokeSessionsStmt != nil {
 		if cerr := q.revokeSessionsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing revokeSessionsStmt: %w", cerr)
+		}
+	}
+	if q.sessionPageEndStmt != nil {
+		if cerr := q.sessionPageEndStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing sessionPageEndStmt: %w", cerr)
 		}
 	}
 	if q.sessionWithOwnerStmt != nil {
@@ -304,12 +344,17 @@ type Queries struct {
 	listUsersStmt                  *sql.Stmt
 	loginThrottleStateStmt         *sql.Stmt
 	passwordHashStmt               *sql.Stmt
+	pruneAuditEventsStmt           *sql.Stmt
 	pruneLoginThrottleStmt         *sql.Stmt
+	pruneRefreshTokensStmt         *sql.Stmt
+	pruneSessionsStmt              *sql.Stmt
 	putLoginThrottleStateStmt      *sql.Stmt
 	refreshTokenStmt               *sql.Stmt
+	refreshTokenPageEndStmt        *sql.Stmt
 	resetLoginAttemptsStmt         *sql.Stmt
 	revokeSessionStmt              *sql.Stmt
 	revokeSessionsStmt             *sql.Stmt
+	sessionPageEndStmt             *sql.Stmt
 	sessionWithOwnerStmt           *sql.Stmt
 	setPasswordStmt                *sql.Stmt
 	setRoleStmt                    *sql.Stmt
@@ -338,12 +383,17 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listUsersStmt:                  q.listUsersStmt,
 		loginThrottleStateStmt:         q.loginThrottleStateStmt,
 		passwordHashStmt:               q.passwordHashStmt,
+		pruneAuditEventsStmt:           q.pruneAuditEventsStmt,
 		pruneLoginThrottleStmt:         q.pruneLoginThrottleStmt,
+		pruneRefreshTokensStmt:         q.pruneRefreshTokensStmt,
+		pruneSessionsStmt:              q.pruneSessionsStmt,
 		putLoginThrottleStateStmt:      q.putLoginThrottleStateStmt,
 		refreshTokenStmt:               q.refreshTokenStmt,
+		refreshTokenPageEndStmt:        q.refreshTokenPageEndStmt,
 		resetLoginAttemptsStmt:         q.resetLoginAttemptsStmt,
 		revokeSessionStmt:              q.revokeSessionStmt,
 		revokeSessionsStmt:             q.revokeSessionsStmt,
+		sessionPageEndStmt:             q.sessionPageEndStmt,
 		sessionWithOwnerStmt:           q.sessionWithOwnerStmt,
 		setPasswordStmt:                q.setPasswordStmt,
 		setRoleStmt:                    q.setRoleStmt,

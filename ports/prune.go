@@ -1,0 +1,47 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/authd/authd/domain"
+)
+
+// Pruner deletes what can no longer matter (domain/retention.go), in
+// bounded batches: each call is at most a statement or two over at most
+// Limit rows, so no call holds locks or builds a transaction of unbounded
+// size. The caller loops until a batch says Done.
+type Pruner interface {
+	// LockPrune takes the store-wide prune lock, so that one replica at a
+	// time prunes a shared database: ok false (and nothing to release)
+	// when another holds it. A store only one process uses may always
+	// grant it. release must be called once the run is over.
+	LockPrune(ctx context.Context) (release func(), ok bool, err error)
+	// PruneSessions examines the next sessions after b.After in the
+	// store's order and deletes those that rule.SessionGone at now, with
+	// their refresh tokens.
+	PruneSessions(ctx context.Context, now time.Time, rule domain.SessionRetention, b PruneBatch) (PruneResult, error)
+	// PruneRefreshTokens examines the next refresh tokens after b.After
+	// and deletes those that rule.RefreshTokenGone at now.
+	PruneRefreshTokens(ctx context.Context, now time.Time, rule domain.SessionRetention, b PruneBatch) (PruneResult, error)
+	// PruneAuditEvents deletes up to b.Limit of the oldest events at
+	// before before (After is not used: what is deleted is gone).
+	PruneAuditEvents(ctx context.Context, before time.Time, b PruneBatch) (PruneResult, error)
+}
+
+// PruneBatch is one bounded step of a prune.
+type PruneBatch struct {
+	// After is the previous batch's Next; empty starts at the beginning.
+	After string
+	// Limit bounds the rows one batch examines (or deletes); positive.
+	Limit int
+}
+
+// PruneResult is what one batch did.
+type PruneResult struct {
+	Pruned int
+	// Next is where the next batch starts (opaque to the caller).
+	Next string
+	// Done: nothing is left to examine in this run.
+	Done bool
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Soak run (not in CI): does pruning keep the tables bounded under a long
+# stream of refreshes? Starts a throw-away authd on loopback (SQLite by
+# default, or a throw-away local Postgres) with short refresh/session
+# lifetimes and a short prune interval, so spent tokens expire and must be
+# pruned within the run, drives refreshes at concurrency 16 in slices with
+# cmd/authload, and after each slice samples: the refresh_tokens and
+# sessions row counts, refresh throughput (the slice), /me throughput (a
+# short /me run), the server's RSS and the pruner's counters. Prints one
+# table row per slice.
+#
+#   scripts/soak.sh                              1,000,000 refreshes, SQLite (about 30 min on 2 cores)
+#   SOAK_STORE=postgres scripts/soak.sh          the same on Postgres (local binaries)
+#   SOAK_REFRESHES=100000 scripts/soak.sh        a shorter run
+#
+# Knobs (defaults): SOAK_REFRESHES (1000000), SOAK_C (16), SOAK_SLICE
+# (refreshes per sample, 25000), SOAK_PRUNE_INTERVAL (30s),
+# SOAK_REFRESH_TTL (2m: a spent token may go two minutes after it was
+# issued), SOAK_ME_DURATION (3s). Traffic goes only to 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+STORE="${SOAK_STORE:-sqlite}"
+TOTAL="${SOAK_REFRESHES:-1000000}"
+C="${SOAK_C:-16}"
+SLICE="${SOAK_SLICE:-25000}"
+PRUNE="${SOAK_PRUNE_INTERVAL:-30s}"
+RTTL="${SOAK_REFRESH_TTL:-2m}"
+ME_DUR="${SOAK_ME_DURATION:-3s}"
+
+say() { printf 'soak: %s\n' "$*" >&2; }
+for tool in jq curl; do command -v "$tool" >/dev/null || { say "needs $tool"; exit 1; }; done
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/authd-soak.XXXXXX")"
+server=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+  [ -n "${pgctl:-}" ] && $pgctl stop -m fast >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "building authd and authload"
+go build -o "$work/authd" ./cmd/authd
+go build -o "$work/authload" ./cmd/authload
+"$work/authd" keygen -out "$work/signing.pem" >/dev/null
+
+case "$STORE" in
+sqlite)
+  command -v sqlite3 >/dev/null || { say "needs sqlite3 (to count rows)"; exit 1; }
+  mkdir -p "$work/sqlite"
+  db="sqlite:$work/sqlite/authd.db"
+  count() { sqlite3 "file:$work/sqlite/authd.db?mode=ro" "SELECT count(*) FROM $1"; }
+  ;;
+postgres)
+  pgbin=""
+  for d in "$(dirname "$(command -v postgres 2>/dev/null || echo /nonexistent/x)")" /usr/local/bin /usr/lib/postgresql/*/bin; do
+    [ -x "$d/initdb" ] && [ -x "$d/postgres" ] && { pgbin="$d"; break; }
+  done
+  [ -n "$pgbin" ] || { say "no initdb/postgres binaries found"; exit 1; }
+  pgport=$(( 40000 + RANDOM % 10000 ))
+  mkdir -p "$work/pgdata"
+  as_pg=()
+  if [ "$(id -u)" = 0 ]; then chown -R postgres "$work"; as_pg=(runuser -u postgres --); fi
+  "${as_pg[@]}" "$pgbin/initdb" -D "$work/pgdata" -U postgres --auth=trust -E UTF8 >/dev/null
+  pgctl="${as_pg[*]} $pgbin/pg_ctl -D $work/pgdata"
+  $pgctl -o "-p $pgport -k $work -c listen_addresses=127.0.0.1" -l "$work/pg.log" -w start >/dev/null
+  psql -h 127.0.0.1 -p "$pgport" -U postgres -qc 'CREATE DATABASE authd' >/dev/null
+  db="postgres://postgres@127.0.0.1:$pgport/authd?sslmode=disable"
+  count() { psql -h 127.0.0.1 -p "$pgport" -U postgres -d authd -tAc "SELECT count(*) FROM $1"; }
+  ;;
+*) say "SOAK_STORE must be sqlite or postgres"; exit 2 ;;
+esac
+AUTH_DATABASE_URL="$db" "$work/authd" migrate up >/dev/null
+
+port=$(( 30000 + RANDOM % 10000 ))
+base="http://127.0.0.1:$port"
+env AUTH_ADDR="127.0.0.1:$port" AUTH_DATABASE_URL="$db" AUTH_SIGNING_KEY_FILE="$work/signing.pem" \
+  AUTH_ISSUER="$base" AUTH_IP_RATE_PER_MINUTE=0 \
+  AUTH_ACCESS_TTL=1m AUTH_REFRESH_TTL="$RTTL" AUTH_SESSION_IDLE_TTL="$RTTL" AUTH_SESSION_MAX_AGE=24h \
+  AUTH_PRUNE_INTERVAL="$PRUNE" AUTH_LOG_LEVEL=warn \
+  "$work/authd" >>"$work/authd.log" 2>&1 &
+server=$!
+for _ in $(seq 500); do curl -sf -o /dev/null "$base/readyz" && break; sleep 0.01; done
+curl -sf -o /dev/null "$base/readyz" || { say "authd did not become ready"; tail -5 "$work/authd.log" >&2; exit 1; }
+
+rss_mib() { awk '/^VmRSS:/ {printf "%.0f", $2/1024}' "/proc/$server/status"; }
+metric() { curl -s "$base/metrics" | awk -v m="$1" '$1 == m {printf "%d", $2; found=1} END {if (!found) printf "0"}'; }
+
+say "store $STORE, $TOTAL refreshes at c$C in slices of $SLICE, prune every $PRUNE, refresh TTL $RTTL"
+printf '%8s %10s %12s %9s %10s %9s %8s %14s %6s\n' elapsed refreshes refresh_rps me_rps tokens sessions rss_mib pruned_tokens runs
+start=$(date +%s)
+done_n=0
+while [ "$done_n" -lt "$TOTAL" ]; do
+  n=$(( TOTAL - done_n < SLICE ? TOTAL - done_n : SLICE ))
+  "$work/authload" run -url "$base" -scenario refresh -c "$C" -n "$n" -d 0 -warmup 0 -json >"$work/refresh.json" ||
+    { say "refresh slice failed: $(jq -c '{status, transport_errors}' "$work/refresh.json" 2>/dev/null)"; tail -5 "$work/authd.log" >&2; exit 1; }
+  "$work/authload" run -url "$base" -scenario me -c "$C" -d "$ME_DUR" -json >"$work/me.json" ||
+    { say "/me run failed"; exit 1; }
+  done_n=$(( done_n + n ))
+  printf '%7ss %10d %12.0f %9.0f %10s %9s %8s %14s %6s\n' "$(( $(date +%s) - start ))" "$done_n" \
+    "$(jq .throughput_rps "$work/refresh.json")" "$(jq .throughput_rps "$work/me.json")" \
+    "$(count refresh_tokens)" "$(count sessions)" "$(rss_mib)" \
+    "$(metric 'authd_pruned_rows_total{table="refresh_tokens"}')" "$(metric 'authd_prune_runs_total{result="ok"}')"
+done
+if grep -q '"msg":"prune failed"' "$work/authd.log"; then
+  say "prune failures:"; grep '"msg":"prune failed"' "$work/authd.log" | tail -3 >&2; exit 1
+fi
