@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -376,7 +377,17 @@ func TestSlowDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := newSlowProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
-	proxied := fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable&pool_max_conns=2", cfg.User, p.l.Addr(), cfg.Database)
+	// The same URL (user, password, database, options) through the proxy:
+	// a container's server asks for the password, local binaries trust.
+	u0, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u0.Host = p.l.Addr().String()
+	q := u0.Query()
+	q.Set("pool_max_conns", "2")
+	u0.RawQuery = q.Encode()
+	proxied := u0.String()
 	st, err := postgres.Open(t.Context(), proxied)
 	if err != nil {
 		t.Fatal(err)
