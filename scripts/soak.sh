@@ -3,18 +3,19 @@
 # stream of refreshes? Starts a throw-away authd on loopback (SQLite by
 # default, or a throw-away local Postgres) with short refresh/session
 # lifetimes and a short prune interval, so spent tokens expire and must be
-# pruned within the run, drives refreshes at concurrency 16 in slices with
-# cmd/authload, and after each slice samples: the refresh_tokens and
-# sessions row counts, refresh throughput (the slice), /me throughput (a
-# short /me run), the server's RSS and the pruner's counters. Prints one
-# table row per slice.
+# pruned within the run, drives refreshes at concurrency 16 with
+# cmd/authload (one run), and every SOAK_SAMPLE seconds samples: the
+# refresh_tokens and sessions row counts, refresh throughput since the last
+# sample (from /metrics), /me throughput (a short /me run at c4 beside the
+# refreshes), the server's RSS and the pruner's counters. Prints one table
+# row per sample.
 #
 #   scripts/soak.sh                              1,000,000 refreshes, SQLite (about 30 min on 2 cores)
 #   SOAK_STORE=postgres scripts/soak.sh          the same on Postgres (local binaries)
 #   SOAK_REFRESHES=100000 scripts/soak.sh        a shorter run
 #
-# Knobs (defaults): SOAK_REFRESHES (1000000), SOAK_C (16), SOAK_SLICE
-# (refreshes per sample, 25000), SOAK_PRUNE_INTERVAL (30s),
+# Knobs (defaults): SOAK_REFRESHES (1000000), SOAK_C (16), SOAK_SAMPLE
+# (seconds between samples, 60), SOAK_PRUNE_INTERVAL (30s),
 # SOAK_REFRESH_TTL (2m: a spent token may go two minutes after it was
 # issued), SOAK_ME_DURATION (3s). Traffic goes only to 127.0.0.1.
 set -euo pipefail
@@ -23,13 +24,13 @@ export PATH="/usr/local/go/bin:$PATH"
 STORE="${SOAK_STORE:-sqlite}"
 TOTAL="${SOAK_REFRESHES:-1000000}"
 C="${SOAK_C:-16}"
-SLICE="${SOAK_SLICE:-25000}"
+SAMPLE="${SOAK_SAMPLE:-60}"
 PRUNE="${SOAK_PRUNE_INTERVAL:-30s}"
 RTTL="${SOAK_REFRESH_TTL:-2m}"
 ME_DUR="${SOAK_ME_DURATION:-3s}"
 
 say() { printf 'soak: %s\n' "$*" >&2; }
-for tool in jq curl; do command -v "$tool" >/dev/null || { say "needs $tool"; exit 1; }; done
+for tool in jq curl bc; do command -v "$tool" >/dev/null || { say "needs $tool"; exit 1; }; done
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/authd-soak.XXXXXX")"
 server=""
@@ -88,22 +89,31 @@ curl -sf -o /dev/null "$base/readyz" || { say "authd did not become ready"; tail
 rss_mib() { awk '/^VmRSS:/ {printf "%.0f", $2/1024}' "/proc/$server/status"; }
 metric() { curl -s "$base/metrics" | awk -v m="$1" '$1 == m {printf "%d", $2; found=1} END {if (!found) printf "0"}'; }
 
-say "store $STORE, $TOTAL refreshes at c$C in slices of $SLICE, prune every $PRUNE, refresh TTL $RTTL"
+say "store $STORE, $TOTAL refreshes at c$C, a sample every $SAMPLE, prune every $PRUNE, refresh TTL $RTTL"
+# One refresh run for the whole soak (its setup, c registrations and
+# logins, happens once); the samples read its progress from /metrics.
+"$work/authload" run -url "$base" -scenario refresh -c "$C" -n "$TOTAL" -d 0 -warmup 0 -json >"$work/refresh.json" &
+load=$!
+refreshed() { metric 'authd_auth_operations_total{operation="refresh",outcome="success"}'; }
 printf '%8s %10s %12s %9s %10s %9s %8s %14s %6s\n' elapsed refreshes refresh_rps me_rps tokens sessions rss_mib pruned_tokens runs
-start=$(date +%s)
-done_n=0
-while [ "$done_n" -lt "$TOTAL" ]; do
-  n=$(( TOTAL - done_n < SLICE ? TOTAL - done_n : SLICE ))
-  "$work/authload" run -url "$base" -scenario refresh -c "$C" -n "$n" -d 0 -warmup 0 -json >"$work/refresh.json" ||
-    { say "refresh slice failed: $(jq -c '{status, transport_errors}' "$work/refresh.json" 2>/dev/null)"; tail -5 "$work/authd.log" >&2; exit 1; }
-  "$work/authload" run -url "$base" -scenario me -c "$C" -d "$ME_DUR" -json >"$work/me.json" ||
-    { say "/me run failed"; exit 1; }
-  done_n=$(( done_n + n ))
-  printf '%7ss %10d %12.0f %9.0f %10s %9s %8s %14s %6s\n' "$(( $(date +%s) - start ))" "$done_n" \
-    "$(jq .throughput_rps "$work/refresh.json")" "$(jq .throughput_rps "$work/me.json")" \
+start=$(date +%s.%N)
+prev_n=0 prev_t=$start
+while kill -0 "$load" 2>/dev/null; do
+  sleep "$SAMPLE"
+  kill -0 "$load" 2>/dev/null || break
+  # /me under the refresh load: a short run of its own (4 clients).
+  me=$("$work/authload" run -url "$base" -scenario me -c 4 -d "$ME_DUR" -json 2>/dev/null | jq .throughput_rps) || me=-
+  n=$(refreshed) t=$(date +%s.%N)
+  printf '%7.0fs %10d %12.0f %9.0f %10s %9s %8s %14s %6s\n' "$(echo "$t - $start" | bc)" "$n" \
+    "$(echo "($n - $prev_n) / ($t - $prev_t)" | bc -l)" "${me:-0}" \
     "$(count refresh_tokens)" "$(count sessions)" "$(rss_mib)" \
     "$(metric 'authd_pruned_rows_total{table="refresh_tokens"}')" "$(metric 'authd_prune_runs_total{result="ok"}')"
+  prev_n=$n prev_t=$t
 done
+wait "$load" || { say "the refresh run failed: $(jq -c '{status, transport_errors}' "$work/refresh.json" 2>/dev/null)"; tail -5 "$work/authd.log" >&2; exit 1; }
+say "refresh run: $(jq -c '{requests, throughput_rps, status, latency_ms}' "$work/refresh.json")"
+prune_sum=$(curl -s "$base/metrics" | awk '$1 == "authd_prune_duration_seconds_sum" {print $2}')
+say "prune runs: $(metric 'authd_prune_runs_total{result="ok"}') ok, $(metric 'authd_prune_runs_total{result="error"}') failed, $(echo "${prune_sum:-0}" | awk '{printf "%.2f", $1}') s in all"
 if grep -q '"msg":"prune failed"' "$work/authd.log"; then
   say "prune failures:"; grep '"msg":"prune failed"' "$work/authd.log" | tail -3 >&2; exit 1
 fi
