@@ -162,17 +162,3 @@ func (g *Guard) Recheck(ctx context.Context, passwords ports.Passwords, user dom
 	}
 	return hash, verdict.Match, nil
 }
-
-// Prune forgets the throttle keys a new attempt would start afresh anyway,
-// so the throttle does not grow with every email ever tried; the server
-// runs it periodically.
-func (g *Guard) Prune(ctx context.Context) (int, error) {
-	if g.throttle == nil {
-		return 0, nil
-	}
-	n, err := g.throttle.PruneLoginThrottle(ctx, g.clock.Now(), g.policy)
-	if err != nil {
-		return 0, fmt.Errorf("prune throttle: %w", err)
-	}
-	return n, nil
-}

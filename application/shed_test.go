@@ -70,11 +70,19 @@ func TestPruneThrottleForgetsStaleKeys(t *testing.T) {
 	for range 3 {
 		_ = loginErr(f, "ghost@example.com", "wrong guess")
 	}
-	if n, err := f.guard.Prune(context.Background()); err != nil || n != 0 {
-		t.Fatalf("inside the window: pruned %d, %v", n, err)
+	policies, err := application.Config{RefreshTTL: 720 * time.Hour}.Policies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := application.NewPruner(f.store.Store, f.store, f.clock, application.PrunerConfig{Policies: policies})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := p.Run(context.Background()); err != nil || rep.ThrottleKeys != 0 {
+		t.Fatalf("inside the window: pruned %+v, %v", rep, err)
 	}
 	f.clock.now = t0.Add(application.DefaultLoginWindow + time.Minute)
-	if n, err := f.guard.Prune(context.Background()); err != nil || n != 1 {
-		t.Fatalf("after the window: pruned %d, %v; want 1", n, err)
+	if rep, err := p.Run(context.Background()); err != nil || rep.ThrottleKeys != 1 {
+		t.Fatalf("after the window: pruned %+v, %v; want 1 throttle key", rep, err)
 	}
 }
