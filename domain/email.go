@@ -134,7 +134,7 @@ func mixesScripts(s string) bool {
 	} {
 		within := true
 		for name := range seen {
-			if !contains(allowed, name) {
+			if !slices.Contains(allowed, name) {
 				within = false
 				break
 			}
@@ -166,13 +166,4 @@ func scriptOf(r rune) string {
 		}
 	}
 	return ""
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

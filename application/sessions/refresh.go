@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/authd/authd/application"
 	"github.com/authd/authd/domain"
@@ -67,10 +68,7 @@ func (s *Service) Refresh(ctx context.Context, in RefreshInput) (application.Tok
 			if err := st.Sessions.RevokeSession(ctx, sess.ID(), now); err != nil {
 				return err
 			}
-			return s.audit.InTx(ctx, st, domain.AuditEvent{
-				At: now, Type: domain.EventRefreshReuseDetected, UserID: sess.UserID(), SessionID: sess.ID(),
-				Client: client, Detail: application.DetailReuseRevokedSession,
-			})
+			return s.audit.InTx(ctx, st, reuseEvent(session, client, now))
 		case domain.RotationAllowed, domain.RotationSibling:
 			rotation, session = s.policy.Rotate(rec, sess, next, now, client)
 			owner = u
@@ -91,10 +89,7 @@ func (s *Service) Refresh(ctx context.Context, in RefreshInput) (application.Tok
 		// The revocation must not depend on its audit event: revoke again
 		// on its own (idempotent) and record the event best effort.
 		if rerr := s.sessions.RevokeSession(ctx, session.ID(), now); rerr == nil {
-			s.audit.Record(ctx, domain.AuditEvent{
-				At: now, Type: domain.EventRefreshReuseDetected, UserID: session.UserID(), SessionID: session.ID(),
-				Client: client, Detail: application.DetailReuseRevokedSession,
-			})
+			s.audit.Record(ctx, reuseEvent(session, client, now))
 			err = nil
 		}
 	}
@@ -111,4 +106,12 @@ func (s *Service) Refresh(ctx context.Context, in RefreshInput) (application.Tok
 		return application.TokenPair{}, fmt.Errorf("refresh: %w", err)
 	}
 	return pair, nil
+}
+
+// reuseEvent records that a spent token revoked session.
+func reuseEvent(session domain.Session, client domain.ClientInfo, now time.Time) domain.AuditEvent {
+	return domain.AuditEvent{
+		At: now, Type: domain.EventRefreshReuseDetected, UserID: session.UserID(), SessionID: session.ID(),
+		Client: client, Detail: application.DetailReuseRevokedSession,
+	}
 }
