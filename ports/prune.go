@@ -27,6 +27,15 @@ type Pruner interface {
 	// PruneAuditEvents deletes up to b.Limit of the oldest events at
 	// before before (After is not used: what is deleted is gone).
 	PruneAuditEvents(ctx context.Context, before time.Time, b PruneBatch) (PruneResult, error)
+	// PruneEmailTokens deletes up to b.Limit email tokens expired at now
+	// (used ones are gone already; After is not used).
+	PruneEmailTokens(ctx context.Context, now time.Time, b PruneBatch) (PruneResult, error)
+	// PruneMail deletes up to b.Limit mails sent or given up before
+	// before (After is not used).
+	PruneMail(ctx context.Context, before time.Time, b PruneBatch) (PruneResult, error)
+	// PruneMailCaps deletes up to b.Limit mail-cap keys cap.Stale at now
+	// (After is not used).
+	PruneMailCaps(ctx context.Context, now time.Time, cap domain.MailCap, b PruneBatch) (PruneResult, error)
 }
 
 // PruneBatch is one bounded step of a prune.

@@ -8,6 +8,10 @@ type Stores struct {
 	Passwords Passwords
 	Sessions  Sessions
 	Audit     AuditLog
+	// EmailTokens and Outbox: an email token and the mail that carries it
+	// are made together.
+	EmailTokens EmailTokens
+	Outbox      Outbox
 }
 
 // Transactor runs a change of several things at once: everything fn does

@@ -18,6 +18,13 @@ type Users interface {
 	// SetRole changes the role (an unknown role is an error and changes
 	// nothing); domain.ErrNotFound for no such user.
 	SetRole(ctx context.Context, id domain.UserID, role domain.Role, now time.Time) error
+	// SetEmail moves the user to email, verified or not; an email another
+	// user has is domain.ErrEmailTaken (decided by the store's unique
+	// index), no such user domain.ErrNotFound.
+	SetEmail(ctx context.Context, id domain.UserID, email domain.Email, verified bool, now time.Time) error
+	// MarkEmailVerified records that the user proved the current address;
+	// domain.ErrNotFound for no such user.
+	MarkEmailVerified(ctx context.Context, id domain.UserID, now time.Time) error
 	// ListUsers returns at most filter.Limit users in ascending id order
 	// (UUIDv7: oldest first), after filter.After: a keyset cursor. A limit
 	// below 1 or an After that is not a UUID is an error.

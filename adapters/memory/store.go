@@ -25,6 +25,8 @@ var (
 	_ ports.AuditLog      = (*Store)(nil)
 	_ ports.Pinger        = (*Store)(nil)
 	_ ports.Transactor    = (*Store)(nil)
+	_ ports.EmailTokens   = (*Store)(nil)
+	_ ports.Outbox        = (*Store)(nil)
 )
 
 // Bounds that keep memory finite under a flood of attacker-chosen emails
@@ -55,6 +57,10 @@ type data struct {
 	throttle  map[domain.ThrottleKey]throttleEntry
 	sweepAt   int
 	events    []domain.AuditEvent // in append order
+
+	emailTokens map[domain.EmailTokenHash]domain.EmailToken
+	outbox      map[domain.MailID]outboxEntry
+	mailCaps    map[domain.MailCapKey]domain.MailCapState
 }
 
 type throttleEntry struct {
@@ -80,6 +86,10 @@ func NewStore() *Store {
 		tokens:    make(map[domain.RefreshTokenHash]domain.RefreshTokenRecord),
 		throttle:  make(map[domain.ThrottleKey]throttleEntry),
 		sweepAt:   throttleSweepAt,
+
+		emailTokens: make(map[domain.EmailTokenHash]domain.EmailToken),
+		outbox:      make(map[domain.MailID]outboxEntry),
+		mailCaps:    make(map[domain.MailCapKey]domain.MailCapState),
 	}}}
 }
 
@@ -105,7 +115,7 @@ func (s *Store) WithinTx(_ context.Context, fn func(ports.Stores) error) error {
 		}
 	}()
 	tx := &view{d: s.d, undo: &undo}
-	err := fn(ports.Stores{Users: tx, Passwords: tx, Sessions: tx, Audit: tx})
+	err := fn(ports.Stores{Users: tx, Passwords: tx, Sessions: tx, Audit: tx, EmailTokens: tx, Outbox: tx})
 	if err != nil {
 		rollback()
 	}

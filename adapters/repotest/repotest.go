@@ -47,6 +47,8 @@ type Store interface {
 	ports.Pinger
 	ports.Transactor
 	ports.Pruner
+	ports.EmailTokens
+	ports.Outbox
 }
 
 type contractCase struct {
@@ -59,7 +61,7 @@ type contractCase struct {
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Helper()
 	for _, cases := range [][]contractCase{
-		userCases, passwordCases, sessionCases, refreshCases, leewayCases, revokeCases, throttleCases, auditCases, txCases, pruneCases,
+		userCases, passwordCases, sessionCases, refreshCases, leewayCases, revokeCases, throttleCases, auditCases, txCases, pruneCases, emailCases,
 	} {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
