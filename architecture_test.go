@@ -33,6 +33,10 @@ var owners = map[string][]string{
 	"github.com/moby/moby":                                 {"adapters/postgres/pgtest"},
 	"github.com/golang-jwt/jwt":                            {"adapters/jwt"},
 	"golang.org/x/crypto":                                  {"adapters/argon2"},
+	// TOTP codes, otpauth:// URIs and their QR codes (pquerna/otp draws
+	// them with boombuler/barcode).
+	"github.com/pquerna/otp":       {"adapters/totp"},
+	"github.com/boombuler/barcode": {"adapters/totp"},
 	// cmd/authload serves the HTTP floor: a trivial chi handler measured
 	// with the same load tool as authd.
 	"github.com/go-chi/chi":                {"adapters/httpapi", "cmd/authload"},
@@ -166,6 +170,11 @@ func TestViolationRules(t *testing.T) {
 		{"adapters/memory", "github.com/golang-migrate/migrate/v4"},
 		{"adapters/sqlite", "github.com/jackc/pgx/v5"},
 		{"adapters/sqlite", "github.com/authd/authd/adapters/postgres"},
+		{"ports", "github.com/pquerna/otp"},
+		{"application/signin", "github.com/pquerna/otp/totp"},
+		{"adapters/httpapi", "github.com/boombuler/barcode/qr"},
+		{"adapters/secretbox", "github.com/pquerna/otp"},
+		{"adapters/totp", "github.com/authd/authd/adapters/secretbox"},
 	}
 	for _, b := range bad {
 		if violation(b[0], b[1]) == "" {
@@ -191,6 +200,10 @@ func TestViolationRules(t *testing.T) {
 		{"adapters/sqlite", "github.com/authd/authd/db/sqlite"},
 		{"adapters/postgres", "github.com/golang-migrate/migrate/v4/database/pgx/v5"},
 		{"cmd/authd", "github.com/authd/authd/adapters/sqlite"},
+		{"adapters/totp", "github.com/pquerna/otp/totp"},
+		{"adapters/totp", "github.com/boombuler/barcode"},
+		{"adapters/secretbox", "github.com/authd/authd/ports"},
+		{"cmd/authd", "github.com/authd/authd/adapters/totp"},
 	}
 	for _, g := range good {
 		if msg := violation(g[0], g[1]); msg != "" {
