@@ -15,6 +15,7 @@ const DefaultPruneBatch = 1000
 // PruneCounts is what one prune run deleted, per table.
 type PruneCounts struct {
 	Sessions, RefreshTokens, AuditEvents, ThrottleKeys int
+	EmailTokens, Mails, MailCaps                       int
 }
 
 // PruneReport is one run: its counts, how long it took, and whether it ran
@@ -27,7 +28,9 @@ type PruneReport struct {
 
 // Pruner keeps the tables bounded: it deletes the sessions and refresh
 // tokens that can no longer matter (domain.SessionRetention), the audit
-// events older than the retention, and the stale login-throttle keys. The
+// events older than the retention, expired email tokens, mails sent or
+// given up more than domain.SentMailRetention ago, stale mail-cap keys,
+// and the stale login-throttle keys. The
 // server runs it periodically; one replica at a time on a shared database.
 type Pruner struct {
 	store          ports.Pruner
@@ -37,6 +40,7 @@ type Pruner struct {
 	throttlePolicy domain.ThrottlePolicy
 	// AuditRetention keeps events this long; 0 keeps them forever.
 	auditRetention time.Duration
+	mailCap        domain.MailCap
 	batch          int
 }
 
@@ -48,6 +52,9 @@ type PrunerConfig struct {
 	// SessionGrace keeps an ended session this long; zero is
 	// domain.EndedSessionGrace, negative none.
 	SessionGrace time.Duration
+	// MailCap is the policy the mail-cap keys were admitted under
+	// (MailPolicies.Cap).
+	MailCap domain.MailCap
 	// Batch bounds each statement; zero is DefaultPruneBatch.
 	Batch int
 }
@@ -73,6 +80,7 @@ func NewPruner(store ports.Pruner, throttle ports.LoginThrottle, clock ports.Clo
 		sessions:       domain.SessionRetention{Policy: cfg.Policies.Session, Grace: grace},
 		throttlePolicy: cfg.Policies.Throttle,
 		auditRetention: cfg.AuditRetention,
+		mailCap:        cfg.MailCap,
 		batch:          batch,
 	}, nil
 }
@@ -110,6 +118,23 @@ func (p *Pruner) Run(ctx context.Context) (PruneReport, error) {
 		before := now.Add(-p.auditRetention)
 		if rep.AuditEvents, err = p.walk(ctx, "audit events", func(b ports.PruneBatch) (ports.PruneResult, error) {
 			return p.store.PruneAuditEvents(ctx, before, b)
+		}); err != nil {
+			return rep, err
+		}
+	}
+	if rep.EmailTokens, err = p.walk(ctx, "email tokens", func(b ports.PruneBatch) (ports.PruneResult, error) {
+		return p.store.PruneEmailTokens(ctx, now, b)
+	}); err != nil {
+		return rep, err
+	}
+	if rep.Mails, err = p.walk(ctx, "mail", func(b ports.PruneBatch) (ports.PruneResult, error) {
+		return p.store.PruneMail(ctx, now.Add(-domain.SentMailRetention), b)
+	}); err != nil {
+		return rep, err
+	}
+	if p.mailCap.PerHour > 0 {
+		if rep.MailCaps, err = p.walk(ctx, "mail caps", func(b ports.PruneBatch) (ports.PruneResult, error) {
+			return p.store.PruneMailCaps(ctx, now, p.mailCap, b)
 		}); err != nil {
 			return rep, err
 		}

@@ -24,6 +24,8 @@ type pagedPruner struct {
 	released         int
 	throttlePruned   int
 	sessionsAt, toks time.Time
+	mailBefore       time.Time
+	mailCap          domain.MailCap
 }
 
 func (p *pagedPruner) LockPrune(context.Context) (func(), bool, error) {
@@ -62,6 +64,20 @@ func (p *pagedPruner) PruneAuditEvents(_ context.Context, before time.Time, b po
 	return p.page(b)
 }
 
+func (p *pagedPruner) PruneEmailTokens(_ context.Context, _ time.Time, b ports.PruneBatch) (ports.PruneResult, error) {
+	return p.page(b)
+}
+
+func (p *pagedPruner) PruneMail(_ context.Context, before time.Time, b ports.PruneBatch) (ports.PruneResult, error) {
+	p.mailBefore = before
+	return p.page(b)
+}
+
+func (p *pagedPruner) PruneMailCaps(_ context.Context, _ time.Time, c domain.MailCap, b ports.PruneBatch) (ports.PruneResult, error) {
+	p.mailCap = c
+	return p.page(b)
+}
+
 // The throttle part of ports.LoginThrottle the pruner uses.
 type pruneThrottle struct {
 	ports.LoginThrottle
@@ -86,6 +102,7 @@ func TestPrunerWalksEveryTableInBatches(t *testing.T) {
 	store := &pagedPruner{rows: 2500}
 	p, err := application.NewPruner(store, pruneThrottle{n: 7}, &fixedClock{now}, application.PrunerConfig{
 		Policies: testPolicies(t), AuditRetention: 90 * 24 * time.Hour,
+		MailCap: domain.MailCap{MinInterval: time.Minute, PerHour: 5},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +111,7 @@ func TestPrunerWalksEveryTableInBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := application.PruneCounts{Sessions: 2500, RefreshTokens: 2500, AuditEvents: 2500, ThrottleKeys: 7}
+	want := application.PruneCounts{Sessions: 2500, RefreshTokens: 2500, AuditEvents: 2500, ThrottleKeys: 7, EmailTokens: 2500, Mails: 2500, MailCaps: 2500}
 	if rep.PruneCounts != want || rep.Skipped {
 		t.Fatalf("report %+v, want %+v", rep, want)
 	}
@@ -103,6 +120,9 @@ func TestPrunerWalksEveryTableInBatches(t *testing.T) {
 	}
 	if !store.auditBefore.Equal(now.Add(-90*24*time.Hour)) || !store.sessionsAt.Equal(now) || !store.toks.Equal(now) {
 		t.Errorf("cutoffs: audit before %s, sessions at %s, tokens at %s", store.auditBefore, store.sessionsAt, store.toks)
+	}
+	if !store.mailBefore.Equal(now.Add(-domain.SentMailRetention)) || store.mailCap.PerHour != 5 {
+		t.Errorf("mail pruned before %s under cap %+v", store.mailBefore, store.mailCap)
 	}
 	if store.sessionRule.Grace != domain.EndedSessionGrace || store.sessionRule.Policy != testPolicies(t).Session {
 		t.Errorf("session rule %+v", store.sessionRule)

@@ -35,6 +35,14 @@ const (
 	EventPasswordChanged      EventType = "password_changed"
 	EventRoleChanged          EventType = "role_changed"
 	EventRateLimited          EventType = "rate_limited"
+	// The email flows. A request that names an address no account has
+	// leaves no event (its answer, and its trace, must not tell).
+	EventVerificationRequested  EventType = "email_verification_requested"
+	EventEmailVerified          EventType = "email_verified"
+	EventPasswordResetRequested EventType = "password_reset_requested"
+	EventPasswordReset          EventType = "password_reset"
+	EventEmailChangeRequested   EventType = "email_change_requested"
+	EventEmailChanged           EventType = "email_changed"
 )
 
 // EventTypes lists every known type, in a stable order.
@@ -42,6 +50,8 @@ var EventTypes = []EventType{
 	EventRegistered, EventLoginSucceeded, EventLoginFailed, EventLoginThrottled,
 	EventRefreshed, EventRefreshReuseDetected, EventLoggedOut, EventSessionRevoked,
 	EventPasswordChanged, EventRoleChanged, EventRateLimited,
+	EventVerificationRequested, EventEmailVerified, EventPasswordResetRequested, EventPasswordReset,
+	EventEmailChangeRequested, EventEmailChanged,
 }
 
 // ParseEventType accepts only the known types.

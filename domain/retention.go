@@ -23,8 +23,16 @@ import "time"
 //     its whole life does. Once the session is unusable a spent token is
 //     evidence of nothing a store still needs: the session refuses anyway.
 //   - Audit events are kept for the configured retention (0: forever).
+//   - Email tokens go once expired (a used one is deleted when used);
+//     mails SentMailRetention after they were sent or given up; mail-cap
+//     keys once MailCap.Stale.
 //   - Login throttle keys go once a claim would start them afresh
 //     (ThrottlePolicy; ports.LoginThrottle.PruneLoginThrottle).
+
+// SentMailRetention is how long a mail sent or given up stays in the
+// outbox (without its link, which goes at once): long enough to answer
+// "did the mail go out?".
+const SentMailRetention = 7 * 24 * time.Hour
 
 // EndedSessionGrace is how long an ended session stays stored.
 const EndedSessionGrace = 24 * time.Hour

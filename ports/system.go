@@ -18,6 +18,7 @@ type IDGenerator interface {
 	NewUserID() domain.UserID
 	NewSessionID() domain.SessionID
 	NewEventID() domain.EventID
+	NewMailID() domain.MailID
 }
 
 // RandomSource is a cryptographically secure byte source.

@@ -118,6 +118,7 @@ type uuidIDs struct{}
 func (uuidIDs) NewUserID() domain.UserID       { return newUserID() }
 func (uuidIDs) NewSessionID() domain.SessionID { return newSessionID() }
 func (uuidIDs) NewEventID() domain.EventID     { return newEventID() }
+func (uuidIDs) NewMailID() domain.MailID       { return newMailID() }
 
 // issuer issues an opaque access token per call and remembers its claims.
 type issuer struct {

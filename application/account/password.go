@@ -26,12 +26,19 @@ type PasswordChange struct {
 	hasher    ports.PasswordHasher
 	clock     ports.Clock
 	audit     *application.Recorder
+	letters   *application.Letters // nil: no mail
 }
 
 // NewPasswordChange builds the password-change use case.
 func NewPasswordChange(tx ports.Transactor, passwords ports.Passwords, sessions LiveSessions, guard *application.Guard,
 	hasher ports.PasswordHasher, clock ports.Clock, audit *application.Recorder) *PasswordChange {
 	return &PasswordChange{tx: tx, passwords: passwords, sessions: sessions, guard: guard, hasher: hasher, clock: clock, audit: audit}
+}
+
+// WithMail makes the change tell the owner by mail.
+func (c *PasswordChange) WithMail(l *application.Letters) *PasswordChange {
+	c.letters = l
+	return c
 }
 
 // ChangePasswordInput is a password change by a logged-in user.
@@ -73,51 +80,26 @@ func (c *PasswordChange) Change(ctx context.Context, in ChangePasswordInput) err
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	wrong := func(err error) error {
-		c.audit.Record(ctx, domain.AuditEvent{
-			Type: domain.EventLoginFailed, UserID: u.ID(), SessionID: in.Principal.SessionID,
-			Client: client, Detail: application.DetailWrongCurrentPassword,
-		})
-		return fmt.Errorf("change password: %w", err)
-	}
-
-	key := domain.ThrottleKeyFor(u.Email())
-	if err := c.guard.Claim(ctx, key, u.ID(), client, application.DetailAtPasswordChange); err != nil {
-		return fmt.Errorf("change password: %w", err)
-	}
-	verified, err := c.passwords.PasswordHash(ctx, u.ID())
-	if errors.Is(err, domain.ErrNotFound) {
-		return wrong(domain.ErrInvalidCredentials)
-	}
+	re := Reauth{Passwords: c.passwords, Guard: c.guard, Audit: c.audit}
+	verified, err := re.Prove(ctx, u, in.Principal.SessionID, current, client, application.DetailAtPasswordChange)
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
-	}
-	verdict, err := c.guard.Verify(ctx, key, current, verified)
-	if err != nil {
-		return fmt.Errorf("change password: %w", err)
-	}
-	if !verdict.Match {
-		return wrong(domain.ErrInvalidCredentials)
 	}
 	hash, err := c.hasher.Hash(ctx, next)
 	if err != nil {
 		return fmt.Errorf("change password: hash password: %w", err)
 	}
-	err = c.swap(ctx, u.ID(), verified, hash, in.Principal.SessionID, client)
+	err = c.swap(ctx, u, verified, hash, in.Principal.SessionID, client)
 	if errors.Is(err, domain.ErrNotFound) {
 		// The credential vanished since it was read: the password the
 		// caller proved is not the account's any more.
 		err = domain.ErrPasswordChanged
 	}
 	if errors.Is(err, domain.ErrPasswordChanged) {
-		var match bool
-		if verified, match, err = c.guard.Recheck(ctx, c.passwords, u.ID(), current); err != nil {
+		if verified, err = re.Recheck(ctx, u, in.Principal.SessionID, current, client, application.DetailAtPasswordChange); err != nil {
 			return fmt.Errorf("change password: %w", err)
 		}
-		if !match {
-			return wrong(domain.ErrPasswordChanged)
-		}
-		err = c.swap(ctx, u.ID(), verified, hash, in.Principal.SessionID, client)
+		err = c.swap(ctx, u, verified, hash, in.Principal.SessionID, client)
 	}
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
@@ -127,17 +109,26 @@ func (c *PasswordChange) Change(ctx context.Context, in ChangePasswordInput) err
 
 // swap writes hash over verified, ends the other sessions and records the
 // change, together.
-func (c *PasswordChange) swap(ctx context.Context, user domain.UserID, verified, hash string, keep domain.SessionID, client domain.ClientInfo) error {
+func (c *PasswordChange) swap(ctx context.Context, user domain.User, verified, hash string, keep domain.SessionID, client domain.ClientInfo) error {
 	now := c.clock.Now()
 	return c.tx.WithinTx(ctx, func(st ports.Stores) error {
-		if err := st.Passwords.SwapPasswordHash(ctx, user, verified, hash, now); err != nil {
+		if err := st.Passwords.SwapPasswordHash(ctx, user.ID(), verified, hash, now); err != nil {
 			return err
 		}
-		if _, err := st.Sessions.RevokeSessions(ctx, user, keep, now); err != nil {
+		if _, err := st.Sessions.RevokeSessions(ctx, user.ID(), keep, now); err != nil {
 			return err
+		}
+		// A reset link sent before the change must not undo it.
+		if _, err := st.EmailTokens.DeleteEmailTokens(ctx, user.ID(), domain.PurposeResetPassword); err != nil {
+			return err
+		}
+		if c.letters != nil {
+			if err := c.letters.Notice(ctx, st, user.Email(), domain.MailPasswordChanged, ""); err != nil {
+				return err
+			}
 		}
 		return c.audit.InTx(ctx, st, domain.AuditEvent{
-			At: now, Type: domain.EventPasswordChanged, UserID: user, SessionID: keep,
+			At: now, Type: domain.EventPasswordChanged, UserID: user.ID(), SessionID: keep,
 			Client: client, Detail: application.DetailOtherSessionsRevoked,
 		})
 	})
