@@ -17,6 +17,10 @@ var ErrInvalidEmailToken = errors.New("invalid or expired email token")
 // verified, where the configuration requires verified emails.
 var ErrEmailNotVerified = errors.New("email not verified")
 
+// ErrEmailAlreadyVerified: a verification asked for an address that is
+// verified already (the admin API; the public one never tells).
+var ErrEmailAlreadyVerified = errors.New("email already verified")
+
 // EmailTokenPurpose is what an email token may be used for, and nothing else.
 type EmailTokenPurpose string
 

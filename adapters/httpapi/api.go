@@ -67,6 +67,9 @@ type UseCases struct {
 	Login          *signin.Login
 	Registration   *account.Registration
 	PasswordChange *account.PasswordChange
+	Verification   *account.Verification
+	PasswordReset  *account.PasswordReset
+	EmailChange    *account.EmailChange
 	Sessions       *sessions.Service
 	Bearer         *sessions.Bearer
 	Admin          *admin.Service

@@ -22,20 +22,23 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // userDTO is the public shape of an account: never a hash of anything.
 type userDTO struct {
-	ID        string `json:"id"`
-	Email     string `json:"email"`
-	Name      string `json:"name"`
-	Role      string `json:"role"`
-	CreatedAt string `json:"created_at"`
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	// EmailVerified: the owner proved the address (a link mailed to it).
+	EmailVerified bool   `json:"email_verified"`
+	Name          string `json:"name"`
+	Role          string `json:"role"`
+	CreatedAt     string `json:"created_at"`
 }
 
 func toUserDTO(u domain.User) userDTO {
 	return userDTO{
-		ID:        u.ID().String(),
-		Email:     u.Email().String(),
-		Name:      u.Name(),
-		Role:      u.Role().String(),
-		CreatedAt: rfc3339(u.CreatedAt()),
+		ID:            u.ID().String(),
+		Email:         u.Email().String(),
+		EmailVerified: u.EmailVerified(),
+		Name:          u.Name(),
+		Role:          u.Role().String(),
+		CreatedAt:     rfc3339(u.CreatedAt()),
 	}
 }
 

@@ -32,6 +32,9 @@ const (
 	codeInternal         = "internal_error"
 	codeCSRFFailed       = "csrf_failed"
 	codeRateLimited      = "rate_limited"
+	codeBadEmailToken    = "invalid_email_token"
+	codeNotVerified      = "email_not_verified"
+	codeAlreadyVerified  = "email_already_verified"
 )
 
 // outcomeSuccess is the operations counter's outcome for a request that
@@ -86,6 +89,12 @@ var errorTable = []errorClass{
 		detail: "too many failed attempts for this account; retry later", outcome: "throttled", retry: true},
 	{is: isA[addressRateLimited], status: http.StatusTooManyRequests, code: codeRateLimited,
 		detail: "too many requests from this address; retry later", outcome: "rate_limited", retry: true},
+	{is: sentinel(domain.ErrInvalidEmailToken), status: http.StatusBadRequest, code: codeBadEmailToken,
+		detail: "the link is invalid, expired or already used; ask for a new one", outcome: "invalid_email_token"},
+	{is: sentinel(domain.ErrEmailNotVerified), status: http.StatusForbidden, code: codeNotVerified,
+		detail: "verify the account's email first: follow the link we mailed, or ask for a new one", outcome: "email_not_verified"},
+	{is: sentinel(domain.ErrEmailAlreadyVerified), status: http.StatusConflict, code: codeAlreadyVerified,
+		detail: "the account's email is verified already", outcome: "email_already_verified"},
 	{is: sentinel(domain.ErrNotFound), status: http.StatusNotFound, code: codeNotFound,
 		detail: "no such resource", outcome: "not_found"},
 	{is: sentinel(domain.ErrEmailTaken), status: http.StatusConflict, code: codeEmailTaken,

@@ -49,6 +49,7 @@ type Metrics struct {
 	operations *prometheus.CounterVec
 	reuse      prometheus.Counter
 	prune      *pruneMetrics // prune.go
+	mail       *mailMetrics  // mail.go
 }
 
 // New registers everything on a fresh registry.
@@ -79,6 +80,7 @@ func New(src Sources) *Metrics {
 	reg.MustRegister(m.requests, m.latency, m.operations, m.reuse,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.prune = newPruneMetrics(reg)
+	m.mail = newMailMetrics(reg)
 	if src.Gate != nil {
 		registerGate(reg, src.Gate)
 	}

@@ -19,11 +19,20 @@ type Registration struct {
 	ids    ports.IDGenerator
 	clock  ports.Clock
 	audit  *application.Recorder
+	// letters, when set, mails every new account a verification link.
+	letters *application.Letters
 }
 
 // NewRegistration builds the sign-up use case.
 func NewRegistration(tx ports.Transactor, hasher ports.PasswordHasher, ids ports.IDGenerator, clock ports.Clock, audit *application.Recorder) *Registration {
 	return &Registration{tx: tx, hasher: hasher, ids: ids, clock: clock, audit: audit}
+}
+
+// WithMail makes every new account get a verification mail, queued in
+// the transaction that creates it.
+func (r *Registration) WithMail(l *application.Letters) *Registration {
+	r.letters = l
+	return r
 }
 
 // RegisterInput is a sign-up request as the transport received it.
@@ -103,10 +112,16 @@ func (r *Registration) Create(ctx context.Context, f Fields, role domain.Role, e
 		if err := st.Passwords.SetPassword(ctx, u.ID(), hash, now); err != nil {
 			return err
 		}
+		if r.letters != nil {
+			if err := r.letters.WithToken(ctx, st, u, domain.PurposeVerifyEmail, u.Email()); err != nil {
+				return err
+			}
+		}
 		return r.audit.InTx(ctx, st, event)
 	})
 	if err != nil {
 		return domain.User{}, err
 	}
+	r.letters.Posted()
 	return u, nil
 }

@@ -23,6 +23,7 @@ type Service struct {
 	accounts *account.Registration
 	clock    ports.Clock
 	audit    *application.Recorder
+	mail     Mail
 }
 
 // New builds the admin use cases; events may be nil.

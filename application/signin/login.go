@@ -22,6 +22,17 @@ type SessionOpener interface {
 type Login struct {
 	password *Password
 	sessions SessionOpener
+	// requireVerified refuses accounts whose email is not verified.
+	requireVerified bool
+}
+
+// RequireVerifiedEmail makes the right password of an account whose email
+// is not verified answer domain.ErrEmailNotVerified instead of a session.
+// A wrong password is still domain.ErrInvalidCredentials: the refusal
+// tells only the owner anything.
+func (l *Login) RequireVerifiedEmail(on bool) *Login {
+	l.requireVerified = on
+	return l
 }
 
 // NewLogin chains the password factor to a session opener.
@@ -55,6 +66,9 @@ func (l *Login) Login(ctx context.Context, in LoginInput) (application.TokenPair
 	auth, err := l.password.Prove(ctx, email, password, client)
 	if err != nil {
 		return application.TokenPair{}, fmt.Errorf("login: %w", err)
+	}
+	if l.requireVerified && !auth.User().EmailVerified() {
+		return application.TokenPair{}, fmt.Errorf("login: %w", domain.ErrEmailNotVerified)
 	}
 	pair, err := l.sessions.Open(ctx, auth, client)
 	if errors.Is(err, domain.ErrPasswordChanged) {

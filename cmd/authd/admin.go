@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/authd/authd/application"
 	"github.com/authd/authd/application/admin"
 	"github.com/authd/authd/domain"
 )
@@ -41,7 +42,7 @@ type adminCommand struct {
 // database.
 func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{Msg: "admin needs a subcommand: create-user, set-role, revoke-sessions or list-users"}
+		return usageError{Msg: "admin needs a subcommand: create-user, set-role, revoke-sessions, list-users, verify-email or resend-verification"}
 	}
 	cmd, err := parseAdmin(args[0], args[1:])
 	if err != nil {
@@ -66,7 +67,7 @@ func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return err
 		}
 	}
-	svc, closeStore, err := adminService(ctx, spec)
+	svc, closeStore, err := adminService(ctx, spec, cfg)
 	if err != nil {
 		return err
 	}
@@ -146,6 +147,32 @@ func parseAdmin(sub string, args []string) (adminCommand, error) {
 				return err
 			}}, nil
 
+	case "verify-email", "resend-verification":
+		pos, err := parseInterleaved(newFlagSet(sub), args)
+		if err != nil || len(pos) != 1 {
+			return adminCommand{}, usageError{Msg: sub + " takes one EMAIL" + flagProblem(err)}
+		}
+		ref := admin.AccountRef{Email: pos[0]}
+		email := printable(strings.TrimSpace(pos[0]))
+		if sub == "verify-email" {
+			return adminCommand{email: pos[0],
+				run: func(ctx context.Context, svc *admin.Service, _ string, stdout, _ io.Writer) error {
+					if _, err := svc.MarkEmailVerified(ctx, ref, application.Actor{}); err != nil {
+						return err
+					}
+					_, err := fmt.Fprintf(stdout, "%s: email verified\n", email)
+					return err
+				}}, nil
+		}
+		return adminCommand{email: pos[0],
+			run: func(ctx context.Context, svc *admin.Service, _ string, stdout, _ io.Writer) error {
+				if err := svc.ResendVerification(ctx, ref, application.Actor{}); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(stdout, "%s: verification mail queued (a running authd sends it)\n", email)
+				return err
+			}}, nil
+
 	case "list-users":
 		fs := newFlagSet(sub)
 		contains := fs.String("email", "", "only emails containing this text (case-insensitive)")
@@ -173,7 +200,7 @@ func parseAdmin(sub string, args []string) (adminCommand, error) {
 				return printUsers(stdout, page)
 			}}, nil
 	}
-	return adminCommand{}, usageError{Msg: fmt.Sprintf("unknown admin subcommand %q (want create-user, set-role, revoke-sessions or list-users)", sub)}
+	return adminCommand{}, usageError{Msg: fmt.Sprintf("unknown admin subcommand %q (want create-user, set-role, revoke-sessions, list-users, verify-email or resend-verification)", sub)}
 }
 
 // printUsers writes the page as an aligned table, then the cursor of the
@@ -227,6 +254,8 @@ func describeAdminError(err error, email string) error {
 		return fmt.Errorf("invalid input: %s", strings.Join(msgs, "; "))
 	case errors.Is(err, domain.ErrNotFound):
 		return fmt.Errorf("no user with email %s", email)
+	case errors.Is(err, domain.ErrEmailAlreadyVerified):
+		return fmt.Errorf("the email of %s is verified already", email)
 	case errors.Is(err, domain.ErrEmailTaken):
 		return fmt.Errorf("a user with email %s already exists", email)
 	case errors.Is(err, domain.ErrUnavailable):
@@ -282,12 +311,17 @@ func isTerminal(r io.Reader) bool {
 //
 // The admin use cases need no signing key: no admin command issues or
 // verifies a token.
-func adminService(ctx context.Context, spec storeSpec) (*admin.Service, func(), error) {
+func adminService(ctx context.Context, spec storeSpec, cfg config) (*admin.Service, func(), error) {
 	st, closeStore, err := openExisting(ctx, spec)
 	if err != nil {
 		return nil, nil, err
 	}
-	return newAdmin(st, slog.New(slog.NewTextHandler(os.Stderr, nil)), newHasher()), closeStore, nil
+	svc, err := newAdmin(st, slog.New(slog.NewTextHandler(os.Stderr, nil)), newHasher(), cfg)
+	if err != nil {
+		closeStore()
+		return nil, nil, err
+	}
+	return svc, closeStore, nil
 }
 
 func newFlagSet(name string) *flag.FlagSet {

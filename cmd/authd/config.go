@@ -69,6 +69,17 @@ type config struct {
 	// audit events are kept (0: forever).
 	PruneInterval  time.Duration `envconfig:"PRUNE_INTERVAL" default:"10m"`
 	AuditRetention time.Duration `envconfig:"AUDIT_RETENTION" default:"2160h"`
+	// Mail (the email flows; cmd/authd/mail.go): where links point, how
+	// mail leaves, and the flows' limits (see application.MailConfig).
+	AppURL               string        `envconfig:"APP_URL" default:"http://localhost:3000"`
+	SMTPURL              string        `envconfig:"SMTP_URL"`
+	MailFrom             string        `envconfig:"MAIL_FROM" default:"authd <no-reply@localhost>"`
+	ProductName          string        `envconfig:"PRODUCT_NAME" default:"authd"`
+	VerifyTTL            time.Duration `envconfig:"VERIFY_TTL" default:"24h"`
+	ResetTTL             time.Duration `envconfig:"RESET_TTL" default:"30m"`
+	MailMinInterval      time.Duration `envconfig:"MAIL_MIN_INTERVAL" default:"1m"`
+	MailGiveUp           time.Duration `envconfig:"MAIL_GIVE_UP" default:"24h"`
+	RequireVerifiedEmail bool          `envconfig:"REQUIRE_VERIFIED_EMAIL" default:"false"`
 }
 
 // loadConfig reads and validates the configuration. Every error names the
@@ -160,6 +171,22 @@ func (c config) validate() error {
 		return bad("AUTH_PRUNE_INTERVAL", "must be a duration of at least 1s, such as 10m")
 	case c.AuditRetention < 0:
 		return bad("AUTH_AUDIT_RETENTION", "must be 0 (keep forever) or a positive duration such as 2160h")
+	case c.VerifyTTL < time.Minute:
+		return bad("AUTH_VERIFY_TTL", "must be a duration of at least 1m, such as 24h")
+	case c.ResetTTL < time.Minute || c.ResetTTL > 24*time.Hour:
+		return bad("AUTH_RESET_TTL", "must be a duration from 1m to 24h, such as 30m: a reset link is a password")
+	case c.MailMinInterval < time.Second || c.MailMinInterval > time.Hour:
+		return bad("AUTH_MAIL_MIN_INTERVAL", "must be a duration from 1s to 1h, such as 1m")
+	case c.MailGiveUp < time.Minute:
+		return bad("AUTH_MAIL_GIVE_UP", "must be a duration of at least 1m, such as 24h")
+	case strings.TrimSpace(c.ProductName) == "":
+		return bad("AUTH_PRODUCT_NAME", "must not be empty")
+	}
+	if _, err := c.mailConfig().Policies(); err != nil {
+		return bad("AUTH_APP_URL", "must be an absolute http(s) URL without query or fragment, such as https://app.example.com")
+	}
+	if err := c.checkMail(); err != nil {
+		return err
 	}
 	return nil
 }
@@ -182,6 +209,14 @@ func (c config) appConfig() application.Config {
 		LoginBackoffBase:   c.LoginBackoffBase,
 		LoginBackoffMax:    c.LoginBackoffMax,
 		LoginWindow:        c.LoginWindow,
+	}
+}
+
+// mailConfig is the email flows' policy.
+func (c config) mailConfig() application.MailConfig {
+	return application.MailConfig{
+		AppURL: c.AppURL, VerifyTTL: c.VerifyTTL, ResetTTL: c.ResetTTL,
+		MinInterval: c.MailMinInterval, GiveUp: c.MailGiveUp, RequireVerifiedEmail: c.RequireVerifiedEmail,
 	}
 }
 

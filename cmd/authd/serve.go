@@ -17,6 +17,7 @@ import (
 
 	"github.com/authd/authd/adapters/httpapi"
 	"github.com/authd/authd/adapters/jwt"
+	"github.com/authd/authd/adapters/mail"
 	"github.com/authd/authd/adapters/metrics"
 	"github.com/authd/authd/adapters/system"
 	"github.com/authd/authd/docs"
@@ -58,15 +59,23 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	hasher := newHasher()
-	app, err := newServer(ctx, cfg, log, st, hasher, signer, verifier)
-	if err != nil {
-		return err
-	}
-	jwks := verifier.JWKS()
 	m := metrics.New(metrics.Sources{
 		Gate: func() metrics.GateStats { return metrics.GateStats(hasher.Gate().Stats()) },
 		Pool: pool,
 	})
+	mailer, err := mail.New(cfg.mailerConfig(), os.Stderr)
+	if err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	if cfg.SMTPURL == "" {
+		log.Warn("AUTH_SMTP_URL is empty: mails (verification, password reset) are printed to stderr, not sent; set AUTH_SMTP_URL in production")
+	}
+	log.Info("mail", slog.String("mailer", mail.Describe(cfg.mailerConfig())), slog.String("app_url", cfg.AppURL))
+	app, err := newServer(ctx, cfg, log, st, hasher, signer, verifier, mailer, courierLog{m: m, log: log})
+	if err != nil {
+		return err
+	}
+	jwks := verifier.JWKS()
 	var draining atomic.Bool // set on SIGTERM: /readyz answers 503
 	opts := httpapi.Options{
 		Logger:      log,
@@ -122,6 +131,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("kid", key.ID()), slog.String("alg", key.Alg()))
 
 	go runPruner(ctx, app.pruner, m, log, cfg.PruneInterval)
+	courierCtx, stopCourier := context.WithCancel(ctx)
+	courierDone := make(chan struct{})
+	go func() { defer close(courierDone); app.courier.Run(courierCtx) }()
+	// A send in flight records its outcome before the store closes.
+	defer func() { stopCourier(); <-courierDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

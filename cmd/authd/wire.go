@@ -25,6 +25,8 @@ type store interface {
 	ports.Pinger
 	ports.Transactor
 	ports.Pruner
+	ports.EmailTokens
+	ports.Outbox
 }
 
 // newHasher is the production password hasher: argon2id at OWASP's
@@ -40,20 +42,27 @@ func newRecorder(st store, log *slog.Logger) *application.Recorder {
 	})
 }
 
-// server is every use case the HTTP API drives, plus the pruner the
-// server schedules.
+// server is every use case the HTTP API drives, plus the background
+// workers the server runs: the pruner and the mail courier.
 type server struct {
 	useCases httpapi.UseCases
 	pruner   *application.Pruner
+	courier  *application.Courier
 }
 
-func newServer(ctx context.Context, cfg config, log *slog.Logger, st store, hasher ports.PasswordHasher, issuer ports.TokenIssuer, verifier ports.TokenVerifier) (server, error) {
+func newServer(ctx context.Context, cfg config, log *slog.Logger, st store, hasher ports.PasswordHasher, issuer ports.TokenIssuer, verifier ports.TokenVerifier,
+	mailer ports.Mailer, courierObs application.CourierObserver) (server, error) {
 	policies, err := cfg.appConfig().Policies()
+	if err != nil {
+		return server{}, err
+	}
+	mailPolicies, err := cfg.mailConfig().Policies()
 	if err != nil {
 		return server{}, err
 	}
 	clock, ids := system.Clock{}, system.IDs{}
 	audit := newRecorder(st, log)
+	letters := application.NewLetters(mailPolicies, ids, system.Random, clock)
 	guard := application.NewGuard(st, hasher, clock, audit, policies.Throttle)
 	sess, err := sessions.New(sessions.Deps{
 		Tx: st, Sessions: st, Issuer: issuer, Clock: clock, IDs: ids, Random: system.Random, Audit: audit,
@@ -65,20 +74,26 @@ func newServer(ctx context.Context, cfg config, log *slog.Logger, st store, hash
 	if err != nil {
 		return server{}, err
 	}
-	registration := account.NewRegistration(st, hasher, ids, clock, audit)
-	pruner, err := application.NewPruner(st, st, clock, application.PrunerConfig{Policies: policies, AuditRetention: cfg.AuditRetention})
+	registration := account.NewRegistration(st, hasher, ids, clock, audit).WithMail(letters)
+	pruner, err := application.NewPruner(st, st, clock, application.PrunerConfig{
+		Policies: policies, AuditRetention: cfg.AuditRetention, MailCap: mailPolicies.Cap,
+	})
 	if err != nil {
 		return server{}, err
 	}
 	return server{
-		pruner: pruner,
+		pruner:  pruner,
+		courier: application.NewCourier(st, mailer, clock, letters, courierObs, application.CourierConfig{}),
 		useCases: httpapi.UseCases{
-			Login:          signin.NewLogin(password, sess),
+			Login:          signin.NewLogin(password, sess).RequireVerifiedEmail(mailPolicies.RequireVerified),
 			Registration:   registration,
-			PasswordChange: account.NewPasswordChange(st, st, sess, guard, hasher, clock, audit),
+			PasswordChange: account.NewPasswordChange(st, st, sess, guard, hasher, clock, audit).WithMail(letters),
+			Verification:   account.NewVerification(st, letters, clock, audit),
+			PasswordReset:  account.NewPasswordReset(st, st, st, hasher, letters, clock, audit),
+			EmailChange:    account.NewEmailChange(st, st, st, sess, guard, letters, clock, audit),
 			Sessions:       sess,
 			Bearer:         sessions.NewBearer(verifier),
-			Admin:          admin.New(st, st, st, registration, clock, audit),
+			Admin:          admin.New(st, st, st, registration, clock, audit).WithMail(admin.Mail{Tx: st, Letters: letters}),
 			Audit:          audit,
 			Store:          st,
 		},
@@ -86,8 +101,15 @@ func newServer(ctx context.Context, cfg config, log *slog.Logger, st store, hash
 }
 
 // newAdmin builds exactly what the admin commands use: accounts, roles,
-// sessions and the audit trail; no token keys, no throttle.
-func newAdmin(st store, log *slog.Logger, hasher ports.PasswordHasher) *admin.Service {
-	clock, audit := system.Clock{}, newRecorder(st, log)
-	return admin.New(st, st, st, account.NewRegistration(st, hasher, system.IDs{}, clock, audit), clock, audit)
+// sessions, the audit trail, and the outbox for verification mails (a
+// running server's courier delivers them); no token keys, no throttle.
+func newAdmin(st store, log *slog.Logger, hasher ports.PasswordHasher, cfg config) (*admin.Service, error) {
+	mailPolicies, err := cfg.mailConfig().Policies()
+	if err != nil {
+		return nil, err
+	}
+	clock, ids, audit := system.Clock{}, system.IDs{}, newRecorder(st, log)
+	letters := application.NewLetters(mailPolicies, ids, system.Random, clock)
+	registration := account.NewRegistration(st, hasher, ids, clock, audit).WithMail(letters)
+	return admin.New(st, st, st, registration, clock, audit).WithMail(admin.Mail{Tx: st, Letters: letters}), nil
 }
