@@ -1,6 +1,11 @@
 package ports
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/authd/authd/domain"
+)
 
 // TOTP makes and checks time-based one-time passwords (RFC 6238).
 type TOTP interface {
@@ -19,4 +24,52 @@ type TOTP interface {
 type SecretBox interface {
 	Seal(plaintext, context []byte) ([]byte, error)
 	Open(sealed, context []byte) ([]byte, error)
+}
+
+// SecondFactors stores second factors and login challenges. Every rule two
+// requests could race on is one atomic step of the store: a TOTP time step
+// accepted once (UseTOTPStep), a recovery code used once, a challenge used
+// once and killed after its failures.
+type SecondFactors interface {
+	// PutTOTP stores a pending enrolment, replacing a pending one;
+	// domain.ErrMFAState when a confirmed one exists, domain.ErrNotFound
+	// for no such user.
+	PutTOTP(ctx context.Context, c domain.TOTPCredential) error
+	// TOTP returns the user's credential, pending or confirmed;
+	// domain.ErrNotFound for none.
+	TOTP(ctx context.Context, user domain.UserID) (domain.TOTPCredential, error)
+	// ConfirmTOTP confirms the pending credential with the step of the code
+	// that proved it (the step counts as used); domain.ErrMFAState when
+	// there is none pending.
+	ConfirmTOTP(ctx context.Context, user domain.UserID, step int64, now time.Time) error
+	// UseTOTPStep records step as used; a step at or before the last one
+	// used is domain.ErrTOTPReplayed, and of concurrent uses of one step
+	// exactly one succeeds. domain.ErrMFAState without a confirmed
+	// credential.
+	UseTOTPStep(ctx context.Context, user domain.UserID, step int64) error
+	// DeleteTOTP removes the credential, pending or confirmed, and reports
+	// whether there was one.
+	DeleteTOTP(ctx context.Context, user domain.UserID) (bool, error)
+
+	// ReplaceRecoveryCodes makes hashes the user's only recovery codes.
+	ReplaceRecoveryCodes(ctx context.Context, user domain.UserID, hashes []domain.RecoveryCodeHash, now time.Time) error
+	// UseRecoveryCode deletes the user's code with digest hash: of
+	// concurrent uses exactly one succeeds, the others domain.ErrNotFound.
+	UseRecoveryCode(ctx context.Context, user domain.UserID, hash domain.RecoveryCodeHash) error
+	// RecoveryCodesLeft counts the user's unused codes.
+	RecoveryCodesLeft(ctx context.Context, user domain.UserID) (int, error)
+	// DeleteRecoveryCodes removes them all and returns how many.
+	DeleteRecoveryCodes(ctx context.Context, user domain.UserID) (int, error)
+
+	// CreateMFAChallenge stores c.
+	CreateMFAChallenge(ctx context.Context, c domain.MFAChallenge) error
+	// MFAChallenge reads a challenge without using it; domain.ErrNotFound.
+	MFAChallenge(ctx context.Context, hash domain.MFATokenHash) (domain.MFAChallenge, error)
+	// UseMFAChallenge deletes and returns it: of concurrent uses exactly
+	// one gets it, the others domain.ErrNotFound.
+	UseMFAChallenge(ctx context.Context, hash domain.MFATokenHash) (domain.MFAChallenge, error)
+	// FailMFAChallenge counts one wrong code and returns the failures so
+	// far, atomically; at max the challenge is deleted. domain.ErrNotFound
+	// for none.
+	FailMFAChallenge(ctx context.Context, hash domain.MFATokenHash, max int) (int, error)
 }

@@ -36,6 +36,9 @@ type Pruner interface {
 	// PruneMailCaps deletes up to b.Limit mail-cap keys cap.Stale at now
 	// (After is not used).
 	PruneMailCaps(ctx context.Context, now time.Time, cap domain.MailCap, b PruneBatch) (PruneResult, error)
+	// PruneMFAChallenges deletes up to b.Limit login challenges expired at
+	// now (After is not used).
+	PruneMFAChallenges(ctx context.Context, now time.Time, b PruneBatch) (PruneResult, error)
 }
 
 // PruneBatch is one bounded step of a prune.

@@ -12,6 +12,9 @@ type Stores struct {
 	// are made together.
 	EmailTokens EmailTokens
 	Outbox      Outbox
+	// Factors: a second factor's use and the session it opens commit
+	// together.
+	Factors SecondFactors
 }
 
 // Transactor runs a change of several things at once: everything fn does

@@ -26,6 +26,7 @@ import (
 	"github.com/authd/authd/application/sessions"
 	"github.com/authd/authd/application/signin"
 	"github.com/authd/authd/docs"
+	"github.com/authd/authd/domain"
 	"github.com/authd/authd/ports"
 )
 
@@ -39,6 +40,8 @@ type testStore interface {
 	ports.Sessions
 	ports.Transactor
 	ports.Pinger
+	ports.EmailTokens
+	ports.Outbox
 }
 
 // deps are the ports the harness wires the use cases from, as authd serve
@@ -53,10 +56,23 @@ type deps struct {
 	Audit    ports.AuditLog
 	// ReuseLeeway is the refresh reuse leeway (application.Config); 0 strict.
 	ReuseLeeway time.Duration
+	// Mail is the email flows' configuration (application.MailConfig).
+	Mail application.MailConfig
+	// Mailer receives the mails the courier delivers.
+	Mailer ports.Mailer
+}
+
+// wired is the use cases plus the courier that delivers their mail.
+type wired struct {
+	httpapi.UseCases
+	courier *application.Courier
 }
 
 // useCases wires every capability over d, as cmd/authd's newServer does.
-func useCases(t *testing.T, d deps) httpapi.UseCases {
+func useCases(t *testing.T, d deps) httpapi.UseCases { return wireAll(t, d).UseCases }
+
+// wireAll wires every capability and the courier over d.
+func wireAll(t *testing.T, d deps) wired {
 	t.Helper()
 	policies, err := application.Config{RefreshTTL: 720 * time.Hour, RefreshReuseLeeway: d.ReuseLeeway}.Policies()
 	if err != nil {
@@ -75,18 +91,54 @@ func useCases(t *testing.T, d deps) httpapi.UseCases {
 	if err != nil {
 		t.Fatal(err)
 	}
-	registration := account.NewRegistration(d.Store, d.Hasher, ids, d.Clock, audit)
-	return httpapi.UseCases{
-		Login:          signin.NewLogin(password, sess),
-		Registration:   registration,
-		PasswordChange: account.NewPasswordChange(d.Store, d.Store, sess, guard, d.Hasher, d.Clock, audit),
-		Sessions:       sess,
-		Bearer:         sessions.NewBearer(d.Verifier),
-		Admin:          admin.New(d.Store, d.Store, d.Audit, registration, d.Clock, audit),
-		Audit:          audit,
-		Store:          d.Store,
+	mp, err := d.Mail.Policies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	letters := application.NewLetters(mp, ids, rand.Reader, d.Clock)
+	registration := account.NewRegistration(d.Store, d.Hasher, ids, d.Clock, audit).WithMail(letters)
+	mailer := d.Mailer
+	if mailer == nil {
+		mailer = &captureMailer{}
+	}
+	return wired{
+		UseCases: httpapi.UseCases{
+			Login:          signin.NewLogin(password, sess).RequireVerifiedEmail(mp.RequireVerified),
+			Registration:   registration,
+			PasswordChange: account.NewPasswordChange(d.Store, d.Store, sess, guard, d.Hasher, d.Clock, audit).WithMail(letters),
+			Verification:   account.NewVerification(d.Store, letters, d.Clock, audit),
+			PasswordReset:  account.NewPasswordReset(d.Store, d.Store, d.Throttle, d.Hasher, letters, d.Clock, audit),
+			EmailChange:    account.NewEmailChange(d.Store, d.Store, d.Store, sess, guard, letters, d.Clock, audit),
+			Sessions:       sess,
+			Bearer:         sessions.NewBearer(d.Verifier),
+			Admin:          admin.New(d.Store, d.Store, d.Audit, registration, d.Clock, audit).WithMail(admin.Mail{Tx: d.Store, Letters: letters}),
+			Audit:          audit,
+			Store:          d.Store,
+		},
+		courier: application.NewCourier(d.Store, mailer, d.Clock, letters, nopCourierObserver{}, application.CourierConfig{}),
 	}
 }
+
+// captureMailer keeps every mail it is given.
+type captureMailer struct {
+	mu   sync.Mutex
+	sent []domain.Mail
+}
+
+func (m *captureMailer) Send(_ context.Context, mail domain.Mail) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent = append(m.sent, mail)
+	return nil
+}
+
+type nopCourierObserver struct{}
+
+func (nopCourierObserver) MailDelivered(domain.Mail, int)                       {}
+func (nopCourierObserver) MailAttemptFailed(domain.Mail, int, error, time.Time) {}
+func (nopCourierObserver) MailGivenUp(domain.Mail, int, error)                  {}
+func (nopCourierObserver) MailQueue(int, time.Duration)                         {}
+func (nopCourierObserver) CourierError(error)                                   {}
 
 // movableClock lets a test jump past token lifetimes without sleeping.
 type movableClock struct {
@@ -112,6 +164,9 @@ type harness struct {
 	clock *movableClock
 	cfg   jwt.Config
 	logs  *bytes.Buffer
+	// courier delivers the outbox to mailer when a test asks (mails).
+	courier *application.Courier
+	mailer  ports.Mailer
 }
 
 type harnessOption func(*deps)
@@ -152,7 +207,11 @@ func newHarnessWith(t *testing.T, st testStore, httpOpts func(*httpapi.Options),
 	for _, o := range opts {
 		o(&d)
 	}
-	uc := useCases(t, d)
+	if d.Mailer == nil {
+		d.Mailer = &captureMailer{}
+	}
+	w := wireAll(t, d)
+	uc := w.UseCases
 	logs := &bytes.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := metrics.New(metrics.Sources{})
@@ -169,7 +228,7 @@ func newHarnessWith(t *testing.T, st testStore, httpOpts func(*httpapi.Options),
 	srv := httptest.NewServer(httpapi.NewHandler(uc, httpOptions))
 	t.Cleanup(srv.Close)
 	validateExchanges(t, srv)
-	return &harness{srv: srv, key: key, clock: clock, cfg: cfg, logs: logs}
+	return &harness{srv: srv, key: key, clock: clock, cfg: cfg, logs: logs, courier: w.courier, mailer: d.Mailer}
 }
 
 type lockedWriter struct {

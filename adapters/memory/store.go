@@ -61,6 +61,10 @@ type data struct {
 	emailTokens map[domain.EmailTokenHash]domain.EmailToken
 	outbox      map[domain.MailID]outboxEntry
 	mailCaps    map[domain.MailCapKey]domain.MailCapState
+
+	totp       map[domain.UserID]domain.TOTPCredential
+	recovery   map[domain.UserID]map[domain.RecoveryCodeHash]bool
+	challenges map[domain.MFATokenHash]domain.MFAChallenge
 }
 
 type throttleEntry struct {
@@ -90,6 +94,10 @@ func NewStore() *Store {
 		emailTokens: make(map[domain.EmailTokenHash]domain.EmailToken),
 		outbox:      make(map[domain.MailID]outboxEntry),
 		mailCaps:    make(map[domain.MailCapKey]domain.MailCapState),
+
+		totp:       make(map[domain.UserID]domain.TOTPCredential),
+		recovery:   make(map[domain.UserID]map[domain.RecoveryCodeHash]bool),
+		challenges: make(map[domain.MFATokenHash]domain.MFAChallenge),
 	}}}
 }
 
@@ -115,7 +123,7 @@ func (s *Store) WithinTx(_ context.Context, fn func(ports.Stores) error) error {
 		}
 	}()
 	tx := &view{d: s.d, undo: &undo}
-	err := fn(ports.Stores{Users: tx, Passwords: tx, Sessions: tx, Audit: tx, EmailTokens: tx, Outbox: tx})
+	err := fn(ports.Stores{Users: tx, Passwords: tx, Sessions: tx, Audit: tx, EmailTokens: tx, Outbox: tx, Factors: tx})
 	if err != nil {
 		rollback()
 	}

@@ -49,6 +49,7 @@ type Store interface {
 	ports.Pruner
 	ports.EmailTokens
 	ports.Outbox
+	ports.SecondFactors
 }
 
 type contractCase struct {
@@ -61,7 +62,7 @@ type contractCase struct {
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Helper()
 	for _, cases := range [][]contractCase{
-		userCases, passwordCases, sessionCases, refreshCases, leewayCases, revokeCases, throttleCases, auditCases, txCases, pruneCases, emailCases,
+		userCases, passwordCases, sessionCases, refreshCases, leewayCases, revokeCases, throttleCases, auditCases, txCases, pruneCases, emailCases, mfaCases,
 	} {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
