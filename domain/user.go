@@ -16,6 +16,9 @@ type User struct {
 	name          string
 	role          Role
 	createdAt     time.Time
+	// mfaEnabled: the account has a confirmed second factor, so a password
+	// alone opens no session.
+	mfaEnabled bool
 }
 
 // NewUser builds a freshly registered user with the default role.
@@ -48,6 +51,13 @@ func (u User) EmailVerified() bool  { return u.emailVerified }
 func (u User) Name() string         { return u.name }
 func (u User) Role() Role           { return u.role }
 func (u User) CreatedAt() time.Time { return u.createdAt }
+func (u User) MFAEnabled() bool     { return u.mfaEnabled }
+
+// WithMFAEnabled returns u with its second-factor flag as stored.
+func (u User) WithMFAEnabled(on bool) User {
+	u.mfaEnabled = on
+	return u
+}
 
 // WithRole returns u with role r: a role change decided by an administrator.
 // An unknown role is a *ValidationError on the field "role".

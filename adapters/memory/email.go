@@ -45,7 +45,7 @@ func (v *view) SetEmail(_ context.Context, id domain.UserID, email domain.Email,
 	}
 	drop(v, v.d.byEmail, emailKey(u.Email()))
 	put(v, v.d.byEmail, key, id)
-	put(v, v.d.users, id, domain.RehydrateUser(id, email, verified, u.Name(), u.Role(), u.CreatedAt()))
+	put(v, v.d.users, id, domain.RehydrateUser(id, email, verified, u.Name(), u.Role(), u.CreatedAt()).WithMFAEnabled(u.MFAEnabled()))
 	return nil
 }
 
@@ -56,7 +56,7 @@ func (v *view) MarkEmailVerified(_ context.Context, id domain.UserID, _ time.Tim
 	if !ok {
 		return fmt.Errorf("memory: mark email verified: %w", domain.ErrNotFound)
 	}
-	put(v, v.d.users, id, domain.RehydrateUser(id, u.Email(), true, u.Name(), u.Role(), u.CreatedAt()))
+	put(v, v.d.users, id, domain.RehydrateUser(id, u.Email(), true, u.Name(), u.Role(), u.CreatedAt()).WithMFAEnabled(u.MFAEnabled()))
 	return nil
 }
 

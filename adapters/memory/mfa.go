@@ -48,6 +48,7 @@ func (v *view) ConfirmTOTP(_ context.Context, user domain.UserID, step int64, _ 
 	}
 	c.Confirmed, c.LastStep = true, step
 	put(v, v.d.totp, user, c)
+	v.setMFA(user, true)
 	return nil
 }
 
@@ -71,7 +72,15 @@ func (v *view) DeleteTOTP(_ context.Context, user domain.UserID) (bool, error) {
 	defer v.lock()()
 	_, ok := v.d.totp[user]
 	drop(v, v.d.totp, user)
+	v.setMFA(user, false)
 	return ok, nil
+}
+
+// setMFA sets the user's mfa_enabled flag (the mutex is held).
+func (v *view) setMFA(user domain.UserID, on bool) {
+	if u, ok := v.d.users[user]; ok && u.MFAEnabled() != on {
+		put(v, v.d.users, user, u.WithMFAEnabled(on))
+	}
 }
 
 // ReplaceRecoveryCodes makes hashes the user's codes.

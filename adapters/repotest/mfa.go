@@ -51,6 +51,7 @@ func testTOTPLifecycle(t *testing.T, st Store) {
 	if !c.Confirmed || c.LastStep != 100 {
 		t.Fatalf("confirmed = %+v", c)
 	}
+	assertMFA(t, st, u, true)
 	mustIs(t, st.ConfirmTOTP(ctx, u.ID(), 101, t0), domain.ErrMFAState)
 	mustIs(t, st.PutTOTP(ctx, domain.TOTPCredential{UserID: u.ID(), SealedSecret: sealed(3), CreatedAt: t0}), domain.ErrMFAState)
 	ok, err := st.DeleteTOTP(ctx, u.ID())
@@ -63,6 +64,28 @@ func testTOTPLifecycle(t *testing.T, st Store) {
 	}
 	_, err = st.TOTP(ctx, u.ID())
 	mustIs(t, err, domain.ErrNotFound)
+	assertMFA(t, st, u, false)
+}
+
+// assertMFA checks the user's mfa_enabled flag on every read that returns
+// the user.
+func assertMFA(t *testing.T, st Store, u domain.User, want bool) {
+	t.Helper()
+	byID, err := st.UserByID(t.Context(), u.ID())
+	mustNil(t, err)
+	byEmail, err := st.UserByEmail(t.Context(), u.Email())
+	mustNil(t, err)
+	list, err := st.ListUsers(t.Context(), ports.UserFilter{EmailContains: u.Email().String(), Limit: 10})
+	mustNil(t, err)
+	if byID.MFAEnabled() != want || byEmail.MFAEnabled() != want || len(list) != 1 || list[0].MFAEnabled() != want {
+		t.Fatalf("mfa_enabled: by id %v, by email %v, listed %v; want %v", byID.MFAEnabled(), byEmail.MFAEnabled(), list, want)
+	}
+	sess, _ := startSessionOf(t, st, u)
+	_, owner, err := st.SessionByID(t.Context(), sess.ID())
+	mustNil(t, err)
+	if owner.MFAEnabled() != want {
+		t.Fatalf("mfa_enabled of a session's owner: %v, want %v", owner.MFAEnabled(), want)
+	}
 }
 
 func confirmedTOTP(t *testing.T, st Store, email string, step int64) domain.User {
