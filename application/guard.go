@@ -71,6 +71,17 @@ func (g *Guard) Claim(ctx context.Context, key domain.ThrottleKey, user domain.U
 	return &domain.ThrottledError{Retry: max(lockedUntil.Sub(now), time.Duration(0))}
 }
 
+// Forget clears key's failures: its owner proved a factor.
+func (g *Guard) Forget(ctx context.Context, key domain.ThrottleKey) error {
+	if g.throttle == nil {
+		return nil
+	}
+	if err := g.throttle.ResetLoginAttempts(ctx, key); err != nil {
+		return fmt.Errorf("throttle: %w", err)
+	}
+	return nil
+}
+
 // firstRefusal reports whether key's lock until lockedUntil has not been
 // recorded yet, and notes it.
 func (g *Guard) firstRefusal(key domain.ThrottleKey, lockedUntil time.Time) bool {

@@ -43,6 +43,12 @@ const (
 	EventPasswordReset          EventType = "password_reset"
 	EventEmailChangeRequested   EventType = "email_change_requested"
 	EventEmailChanged           EventType = "email_changed"
+	// Second factors.
+	EventMFAEnabled          EventType = "mfa_enabled"
+	EventMFADisabled         EventType = "mfa_disabled"
+	EventRecoveryCodesIssued EventType = "recovery_codes_issued"
+	EventRecoveryCodeUsed    EventType = "recovery_code_used"
+	EventMFAChallengeFailed  EventType = "mfa_challenge_failed"
 )
 
 // EventTypes lists every known type, in a stable order.
@@ -52,6 +58,7 @@ var EventTypes = []EventType{
 	EventPasswordChanged, EventRoleChanged, EventRateLimited,
 	EventVerificationRequested, EventEmailVerified, EventPasswordResetRequested, EventPasswordReset,
 	EventEmailChangeRequested, EventEmailChanged,
+	EventMFAEnabled, EventMFADisabled, EventRecoveryCodesIssued, EventRecoveryCodeUsed, EventMFAChallengeFailed,
 }
 
 // ParseEventType accepts only the known types.

@@ -70,6 +70,8 @@ type UseCases struct {
 	Verification   *account.Verification
 	PasswordReset  *account.PasswordReset
 	EmailChange    *account.EmailChange
+	SecondFactor   *signin.SecondFactor
+	TOTP           *account.TOTPFactor
 	Sessions       *sessions.Service
 	Bearer         *sessions.Bearer
 	Admin          *admin.Service

@@ -25,10 +25,12 @@ type userDTO struct {
 	ID    string `json:"id"`
 	Email string `json:"email"`
 	// EmailVerified: the owner proved the address (a link mailed to it).
-	EmailVerified bool   `json:"email_verified"`
-	Name          string `json:"name"`
-	Role          string `json:"role"`
-	CreatedAt     string `json:"created_at"`
+	EmailVerified bool `json:"email_verified"`
+	// MFAEnabled: a password alone opens no session of this account.
+	MFAEnabled bool   `json:"mfa_enabled"`
+	Name       string `json:"name"`
+	Role       string `json:"role"`
+	CreatedAt  string `json:"created_at"`
 }
 
 func toUserDTO(u domain.User) userDTO {
@@ -36,6 +38,7 @@ func toUserDTO(u domain.User) userDTO {
 		ID:            u.ID().String(),
 		Email:         u.Email().String(),
 		EmailVerified: u.EmailVerified(),
+		MFAEnabled:    u.MFAEnabled(),
 		Name:          u.Name(),
 		Role:          u.Role().String(),
 		CreatedAt:     rfc3339(u.CreatedAt()),

@@ -35,6 +35,10 @@ const (
 	codeBadEmailToken    = "invalid_email_token"
 	codeNotVerified      = "email_not_verified"
 	codeAlreadyVerified  = "email_already_verified"
+	codeMFARequired      = "mfa_required"
+	codeBadMFAToken      = "invalid_mfa_token"
+	codeBadMFACode       = "invalid_mfa_code"
+	codeMFAState         = "mfa_state_conflict"
 )
 
 // outcomeSuccess is the operations counter's outcome for a request that
@@ -95,6 +99,17 @@ var errorTable = []errorClass{
 		detail: "verify the account's email first: follow the link we mailed, or ask for a new one", outcome: "email_not_verified"},
 	{is: sentinel(domain.ErrEmailAlreadyVerified), status: http.StatusConflict, code: codeAlreadyVerified,
 		detail: "the account's email is verified already", outcome: "email_already_verified"},
+	{is: sentinel(domain.ErrMFARequired), status: http.StatusForbidden, code: codeMFARequired,
+		detail: "the password is right; answer the challenge with a second factor at /v1/auth/mfa/verify", outcome: "mfa_required"},
+	{is: sentinel(domain.ErrInvalidMFAToken), status: http.StatusUnauthorized, code: codeBadMFAToken,
+		detail: "the mfa_token is invalid, expired, used or dead after too many wrong codes; log in again", outcome: "invalid_mfa_token"},
+	{is: sentinel(domain.ErrInvalidMFACode), status: http.StatusUnauthorized, code: codeBadMFACode,
+		detail: "the code is wrong or was used already", outcome: "invalid_mfa_code"},
+	{is: sentinel(domain.ErrMFAState), status: http.StatusConflict, code: codeMFAState,
+		detail: "the second factor is not in a state that allows this (already on, not on, or nothing to confirm)", outcome: "mfa_state_conflict"},
+	{is: sentinel(domain.ErrSecretsUnavailable), status: http.StatusServiceUnavailable, code: codeUnavailable,
+		detail: "second factors are not available on this server (no data key configured)", outcome: "unavailable",
+		log: &logRule{slog.LevelError, "second factor needs the data key", "error"}},
 	{is: sentinel(domain.ErrNotFound), status: http.StatusNotFound, code: codeNotFound,
 		detail: "no such resource", outcome: "not_found"},
 	{is: sentinel(domain.ErrEmailTaken), status: http.StatusConflict, code: codeEmailTaken,
@@ -177,6 +192,10 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &d) {
 		p.Detail = d.detail
 	}
+	var challenge *domain.MFAChallengeIssued
+	if errors.As(err, &challenge) {
+		p.MFAToken, p.Methods = challenge.Token, challenge.Methods
+	}
 	var validation *domain.ValidationError
 	if errors.As(err, &validation) {
 		for _, f := range validation.Fields {
@@ -205,6 +224,10 @@ type problem struct {
 	Code     string       `json:"code"`
 	Instance string       `json:"instance,omitempty"`
 	Errors   []fieldIssue `json:"errors,omitempty"`
+	// MFAToken and Methods extend mfa_required: the challenge to answer
+	// and the factors that can answer it.
+	MFAToken string   `json:"mfa_token,omitempty"`
+	Methods  []string `json:"methods,omitempty"`
 }
 
 type fieldIssue struct {

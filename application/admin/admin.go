@@ -24,6 +24,9 @@ type Service struct {
 	clock    ports.Clock
 	audit    *application.Recorder
 	mail     Mail
+	// factorsOn enables RemoveFactors (WithFactors).
+	factorsOn      bool
+	factorRemovers []FactorRemover
 }
 
 // New builds the admin use cases; events may be nil.

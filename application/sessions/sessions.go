@@ -58,6 +58,13 @@ func New(d Deps, p application.Policies) (*Service, error) {
 // since then either revokes this session or makes Open fail with
 // domain.ErrPasswordChanged.
 func (s *Service) Open(ctx context.Context, auth domain.Authentication, client domain.ClientInfo) (application.TokenPair, error) {
+	return s.OpenWith(ctx, auth, client, nil)
+}
+
+// OpenWith is Open with also, when not nil, run first inside the session's
+// transaction: what must be spent for the session to open (a login
+// challenge, a one-time code) is spent if and only if it opens.
+func (s *Service) OpenWith(ctx context.Context, auth domain.Authentication, client domain.ClientInfo, also func(ports.Stores) error) (application.TokenPair, error) {
 	if auth.IsZero() {
 		return application.TokenPair{}, errors.New("open session: no authentication")
 	}
@@ -70,6 +77,11 @@ func (s *Service) Open(ctx context.Context, auth domain.Authentication, client d
 		return application.TokenPair{}, fmt.Errorf("open session: %w", err)
 	}
 	err = s.tx.WithinTx(ctx, func(st ports.Stores) error {
+		if also != nil {
+			if err := also(st); err != nil {
+				return err
+			}
+		}
 		if hash := auth.PasswordHash(); hash != "" {
 			if err := st.Passwords.HoldPassword(ctx, u.ID(), hash); err != nil {
 				return err

@@ -24,6 +24,16 @@ type Login struct {
 	sessions SessionOpener
 	// requireVerified refuses accounts whose email is not verified.
 	requireVerified bool
+	// mfa challenges accounts with a second factor; nil: none has one.
+	mfa *SecondFactor
+}
+
+// WithSecondFactor makes the login of an account with a second factor
+// answer with its challenge (a *domain.MFAChallengeIssued) instead of a
+// session.
+func (l *Login) WithSecondFactor(s *SecondFactor) *Login {
+	l.mfa = s
+	return l
 }
 
 // RequireVerifiedEmail makes the right password of an account whose email
@@ -69,6 +79,9 @@ func (l *Login) Login(ctx context.Context, in LoginInput) (application.TokenPair
 	}
 	if l.requireVerified && !auth.User().EmailVerified() {
 		return application.TokenPair{}, fmt.Errorf("login: %w", domain.ErrEmailNotVerified)
+	}
+	if l.mfa != nil && auth.User().MFAEnabled() {
+		return application.TokenPair{}, fmt.Errorf("login: %w", l.mfa.Challenge(ctx, auth))
 	}
 	pair, err := l.sessions.Open(ctx, auth, client)
 	if errors.Is(err, domain.ErrPasswordChanged) {

@@ -42,7 +42,7 @@ type adminCommand struct {
 // database.
 func runAdmin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{Msg: "admin needs a subcommand: create-user, set-role, revoke-sessions, list-users, verify-email or resend-verification"}
+		return usageError{Msg: "admin needs a subcommand: create-user, set-role, revoke-sessions, list-users, verify-email, resend-verification or remove-factors"}
 	}
 	cmd, err := parseAdmin(args[0], args[1:])
 	if err != nil {
@@ -147,6 +147,28 @@ func parseAdmin(sub string, args []string) (adminCommand, error) {
 				return err
 			}}, nil
 
+	case "remove-factors":
+		pos, err := parseInterleaved(newFlagSet(sub), args)
+		if err != nil || len(pos) != 1 {
+			return adminCommand{}, usageError{Msg: "remove-factors takes one EMAIL" + flagProblem(err)}
+		}
+		ref := admin.AccountRef{Email: pos[0]}
+		email := printable(strings.TrimSpace(pos[0]))
+		return adminCommand{email: pos[0],
+			run: func(ctx context.Context, svc *admin.Service, _ string, stdout, _ io.Writer) error {
+				out, err := svc.RemoveFactors(ctx, ref, application.Actor{})
+				if err != nil {
+					return err
+				}
+				if !out.Any() {
+					_, err = fmt.Fprintf(stdout, "%s has no second factor\n", email)
+					return err
+				}
+				_, err = fmt.Fprintf(stdout, "%s: removed TOTP %v, %d recovery codes, %d passkeys; the next login needs the password only\n",
+					email, out.TOTP, out.RecoveryCodes, out.Others)
+				return err
+			}}, nil
+
 	case "verify-email", "resend-verification":
 		pos, err := parseInterleaved(newFlagSet(sub), args)
 		if err != nil || len(pos) != 1 {
@@ -200,7 +222,7 @@ func parseAdmin(sub string, args []string) (adminCommand, error) {
 				return printUsers(stdout, page)
 			}}, nil
 	}
-	return adminCommand{}, usageError{Msg: fmt.Sprintf("unknown admin subcommand %q (want create-user, set-role, revoke-sessions, list-users, verify-email or resend-verification)", sub)}
+	return adminCommand{}, usageError{Msg: fmt.Sprintf("unknown admin subcommand %q (want create-user, set-role, revoke-sessions, list-users, verify-email, resend-verification or remove-factors)", sub)}
 }
 
 // printUsers writes the page as an aligned table, then the cursor of the

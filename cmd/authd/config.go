@@ -80,6 +80,8 @@ type config struct {
 	MailMinInterval      time.Duration `envconfig:"MAIL_MIN_INTERVAL" default:"1m"`
 	MailGiveUp           time.Duration `envconfig:"MAIL_GIVE_UP" default:"24h"`
 	RequireVerifiedEmail bool          `envconfig:"REQUIRE_VERIFIED_EMAIL" default:"false"`
+	// DataKeyFile encrypts second-factor secrets at rest (cmd/authd/datakey.go).
+	DataKeyFile string `envconfig:"DATA_KEY_FILE"`
 }
 
 // loadConfig reads and validates the configuration. Every error names the

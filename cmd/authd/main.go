@@ -22,6 +22,9 @@ const usage = `usage:
                                        store into the store at URL (SQLite <-> Postgres); sessions stay
   authd keygen [-alg ES256|RS256|EdDSA] [-out FILE [-if-missing]]
                                        write a new PEM private key to stdout or FILE
+  authd keygen -data-key -out FILE [-if-missing]
+                                       write a new data key (AUTH_DATA_KEY_FILE: encrypts
+                                       second-factor secrets at rest)
   authd healthcheck                    exit 0 when the server on AUTH_ADDR is ready
   authd admin create-user EMAIL [-name NAME] [-role user|admin] [-password-file FILE]
                                        create an account; the password is the first line of
@@ -33,6 +36,11 @@ const usage = `usage:
   authd admin list-users [-email TEXT] [-limit N] [-after CURSOR]
                                        list users oldest first, N a page (default 50, at most
                                        500); prints "next cursor: ..." when more follow
+  authd admin verify-email EMAIL       mark the account's email verified
+  authd admin resend-verification EMAIL
+                                       queue a new verification mail (a running server sends it)
+  authd admin remove-factors EMAIL     remove every second factor (TOTP, recovery codes,
+                                       passkeys): the next login needs the password only
                                        (admin commands act on the configured SQLite or Postgres
                                        store, not on memory:)
 
@@ -97,8 +105,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		alg := fs.String("alg", "ES256", "ES256, RS256 or EdDSA")
 		out := fs.String("out", "", "write to this file (mode 0600, never overwritten) instead of stdout")
 		ifMissing := fs.Bool("if-missing", false, "with -out: keep an existing valid key")
-		if err := fs.Parse(args); err != nil || fs.NArg() > 0 || (*ifMissing && *out == "") {
-			return usageError{Msg: "keygen takes only -alg ES256|RS256|EdDSA, -out FILE and -if-missing (with -out)"}
+		dataKey := fs.Bool("data-key", false, "a data key (AUTH_DATA_KEY_FILE: encrypts second-factor secrets) instead of a signing key; needs -out")
+		if err := fs.Parse(args); err != nil || fs.NArg() > 0 || (*ifMissing && *out == "") || (*dataKey && *out == "") {
+			return usageError{Msg: "keygen takes only -alg ES256|RS256|EdDSA, -out FILE, -if-missing (with -out) and -data-key (with -out)"}
+		}
+		if *dataKey {
+			return dataKeygen(*out, *ifMissing, stdout)
 		}
 		return keygen(*alg, *out, *ifMissing, stdout)
 	case "healthcheck":

@@ -71,7 +71,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		log.Warn("AUTH_SMTP_URL is empty: mails (verification, password reset) are printed to stderr, not sent; set AUTH_SMTP_URL in production")
 	}
 	log.Info("mail", slog.String("mailer", mail.Describe(cfg.mailerConfig())), slog.String("app_url", cfg.AppURL))
-	app, err := newServer(ctx, cfg, log, st, hasher, signer, verifier, mailer, courierLog{m: m, log: log})
+	box, err := loadDataKey(cfg, spec, log)
+	if err != nil {
+		return err
+	}
+	app, err := newServer(ctx, cfg, log, st, hasher, signer, verifier, mailer, courierLog{m: m, log: log}, box)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/authd/authd/adapters/argon2"
 	"github.com/authd/authd/adapters/httpapi"
 	"github.com/authd/authd/adapters/system"
+	"github.com/authd/authd/adapters/totp"
 	"github.com/authd/authd/application"
 	"github.com/authd/authd/application/account"
 	"github.com/authd/authd/application/admin"
@@ -27,6 +28,7 @@ type store interface {
 	ports.Pruner
 	ports.EmailTokens
 	ports.Outbox
+	ports.SecondFactors
 }
 
 // newHasher is the production password hasher: argon2id at OWASP's
@@ -51,7 +53,7 @@ type server struct {
 }
 
 func newServer(ctx context.Context, cfg config, log *slog.Logger, st store, hasher ports.PasswordHasher, issuer ports.TokenIssuer, verifier ports.TokenVerifier,
-	mailer ports.Mailer, courierObs application.CourierObserver) (server, error) {
+	mailer ports.Mailer, courierObs application.CourierObserver, box ports.SecretBox) (server, error) {
 	policies, err := cfg.appConfig().Policies()
 	if err != nil {
 		return server{}, err
@@ -75,6 +77,10 @@ func newServer(ctx context.Context, cfg config, log *slog.Logger, st store, hash
 		return server{}, err
 	}
 	registration := account.NewRegistration(st, hasher, ids, clock, audit).WithMail(letters)
+	otp := totp.New(system.Random)
+	secondFactor := signin.NewSecondFactor(signin.SecondFactorDeps{
+		Factors: st, Users: st, Sessions: sess, Guard: guard, OTP: otp, Box: box, Random: system.Random, Clock: clock, Audit: audit,
+	})
 	pruner, err := application.NewPruner(st, st, clock, application.PrunerConfig{
 		Policies: policies, AuditRetention: cfg.AuditRetention, MailCap: mailPolicies.Cap,
 	})
@@ -85,7 +91,12 @@ func newServer(ctx context.Context, cfg config, log *slog.Logger, st store, hash
 		pruner:  pruner,
 		courier: application.NewCourier(st, mailer, clock, letters, courierObs, application.CourierConfig{}),
 		useCases: httpapi.UseCases{
-			Login:          signin.NewLogin(password, sess).RequireVerifiedEmail(mailPolicies.RequireVerified),
+			Login:        signin.NewLogin(password, sess).RequireVerifiedEmail(mailPolicies.RequireVerified).WithSecondFactor(secondFactor),
+			SecondFactor: secondFactor,
+			TOTP: account.NewTOTPFactor(account.TOTPDeps{
+				Tx: st, Factors: st, Passwords: st, Sessions: sess, Guard: guard, OTP: otp, Box: box,
+				Issuer: cfg.ProductName, Random: system.Random, Letters: letters, Clock: clock, Audit: audit,
+			}),
 			Registration:   registration,
 			PasswordChange: account.NewPasswordChange(st, st, sess, guard, hasher, clock, audit).WithMail(letters),
 			Verification:   account.NewVerification(st, letters, clock, audit),
@@ -93,7 +104,7 @@ func newServer(ctx context.Context, cfg config, log *slog.Logger, st store, hash
 			EmailChange:    account.NewEmailChange(st, st, st, sess, guard, letters, clock, audit),
 			Sessions:       sess,
 			Bearer:         sessions.NewBearer(verifier),
-			Admin:          admin.New(st, st, st, registration, clock, audit).WithMail(admin.Mail{Tx: st, Letters: letters}),
+			Admin:          admin.New(st, st, st, registration, clock, audit).WithMail(admin.Mail{Tx: st, Letters: letters}).WithFactors(),
 			Audit:          audit,
 			Store:          st,
 		},
@@ -111,5 +122,5 @@ func newAdmin(st store, log *slog.Logger, hasher ports.PasswordHasher, cfg confi
 	clock, ids, audit := system.Clock{}, system.IDs{}, newRecorder(st, log)
 	letters := application.NewLetters(mailPolicies, ids, system.Random, clock)
 	registration := account.NewRegistration(st, hasher, ids, clock, audit).WithMail(letters)
-	return admin.New(st, st, st, registration, clock, audit).WithMail(admin.Mail{Tx: st, Letters: letters}), nil
+	return admin.New(st, st, st, registration, clock, audit).WithMail(admin.Mail{Tx: st, Letters: letters}).WithFactors(), nil
 }
