@@ -15,7 +15,7 @@ const DefaultPruneBatch = 1000
 // PruneCounts is what one prune run deleted, per table.
 type PruneCounts struct {
 	Sessions, RefreshTokens, AuditEvents, ThrottleKeys int
-	EmailTokens, Mails, MailCaps                       int
+	EmailTokens, Mails, MailCaps, MFAChallenges        int
 }
 
 // PruneReport is one run: its counts, how long it took, and whether it ran
@@ -129,6 +129,11 @@ func (p *Pruner) Run(ctx context.Context) (PruneReport, error) {
 	}
 	if rep.Mails, err = p.walk(ctx, "mail", func(b ports.PruneBatch) (ports.PruneResult, error) {
 		return p.store.PruneMail(ctx, now.Add(-domain.SentMailRetention), b)
+	}); err != nil {
+		return rep, err
+	}
+	if rep.MFAChallenges, err = p.walk(ctx, "mfa challenges", func(b ports.PruneBatch) (ports.PruneResult, error) {
+		return p.store.PruneMFAChallenges(ctx, now, b)
 	}); err != nil {
 		return rep, err
 	}
