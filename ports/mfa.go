@@ -73,3 +73,30 @@ type SecondFactors interface {
 	// for none.
 	FailMFAChallenge(ctx context.Context, hash domain.MFATokenHash, max int) (int, error)
 }
+
+// Passkeys stores WebAuthn credentials and the ceremonies in progress.
+type Passkeys interface {
+	// AddPasskey stores p; a credential id registered already (to anyone)
+	// is domain.ErrPasskeyExists, no such user domain.ErrNotFound.
+	AddPasskey(ctx context.Context, p domain.Passkey) error
+	// PasskeysOf lists the user's passkeys, oldest first.
+	PasskeysOf(ctx context.Context, user domain.UserID) ([]domain.Passkey, error)
+	// PasskeyByCredentialID finds a passkey by its credential id;
+	// domain.ErrNotFound for none.
+	PasskeyByCredentialID(ctx context.Context, credentialID []byte) (domain.Passkey, error)
+	// PasskeyUsed records a sign-in: the adapter's updated record and
+	// counter, and when.
+	PasskeyUsed(ctx context.Context, id domain.PasskeyID, data []byte, signCount uint32, now time.Time) error
+	// RenamePasskey and DeletePasskey act on the user's own passkey only:
+	// another user's id is domain.ErrNotFound.
+	RenamePasskey(ctx context.Context, user domain.UserID, id domain.PasskeyID, name string) error
+	DeletePasskey(ctx context.Context, user domain.UserID, id domain.PasskeyID) error
+	// DeletePasskeys removes all the user's passkeys and returns how many.
+	DeletePasskeys(ctx context.Context, user domain.UserID) (int, error)
+
+	// CreateCeremony stores c.
+	CreateCeremony(ctx context.Context, c domain.Ceremony) error
+	// UseCeremony deletes and returns it: of concurrent uses exactly one
+	// gets it, the others domain.ErrNotFound.
+	UseCeremony(ctx context.Context, hash domain.CeremonyHash) (domain.Ceremony, error)
+}

@@ -39,6 +39,9 @@ type Pruner interface {
 	// PruneMFAChallenges deletes up to b.Limit login challenges expired at
 	// now (After is not used).
 	PruneMFAChallenges(ctx context.Context, now time.Time, b PruneBatch) (PruneResult, error)
+	// PruneCeremonies deletes up to b.Limit passkey ceremonies expired at
+	// now (After is not used).
+	PruneCeremonies(ctx context.Context, now time.Time, b PruneBatch) (PruneResult, error)
 }
 
 // PruneBatch is one bounded step of a prune.

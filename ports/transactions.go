@@ -14,7 +14,8 @@ type Stores struct {
 	Outbox      Outbox
 	// Factors: a second factor's use and the session it opens commit
 	// together.
-	Factors SecondFactors
+	Factors  SecondFactors
+	Passkeys Passkeys
 }
 
 // Transactor runs a change of several things at once: everything fn does

@@ -65,6 +65,8 @@ type data struct {
 	totp       map[domain.UserID]domain.TOTPCredential
 	recovery   map[domain.UserID]map[domain.RecoveryCodeHash]bool
 	challenges map[domain.MFATokenHash]domain.MFAChallenge
+	passkeys   map[domain.PasskeyID]domain.Passkey
+	ceremonies map[domain.CeremonyHash]domain.Ceremony
 }
 
 type throttleEntry struct {
@@ -98,6 +100,8 @@ func NewStore() *Store {
 		totp:       make(map[domain.UserID]domain.TOTPCredential),
 		recovery:   make(map[domain.UserID]map[domain.RecoveryCodeHash]bool),
 		challenges: make(map[domain.MFATokenHash]domain.MFAChallenge),
+		passkeys:   make(map[domain.PasskeyID]domain.Passkey),
+		ceremonies: make(map[domain.CeremonyHash]domain.Ceremony),
 	}}}
 }
 
@@ -123,7 +127,7 @@ func (s *Store) WithinTx(_ context.Context, fn func(ports.Stores) error) error {
 		}
 	}()
 	tx := &view{d: s.d, undo: &undo}
-	err := fn(ports.Stores{Users: tx, Passwords: tx, Sessions: tx, Audit: tx, EmailTokens: tx, Outbox: tx, Factors: tx})
+	err := fn(ports.Stores{Users: tx, Passwords: tx, Sessions: tx, Audit: tx, EmailTokens: tx, Outbox: tx, Factors: tx, Passkeys: tx})
 	if err != nil {
 		rollback()
 	}

@@ -50,6 +50,7 @@ type Store interface {
 	ports.EmailTokens
 	ports.Outbox
 	ports.SecondFactors
+	ports.Passkeys
 }
 
 type contractCase struct {
@@ -62,7 +63,7 @@ type contractCase struct {
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Helper()
 	for _, cases := range [][]contractCase{
-		userCases, passwordCases, sessionCases, refreshCases, leewayCases, revokeCases, throttleCases, auditCases, txCases, pruneCases, emailCases, mfaCases,
+		userCases, passwordCases, sessionCases, refreshCases, leewayCases, revokeCases, throttleCases, auditCases, txCases, pruneCases, emailCases, mfaCases, passkeyCases,
 	} {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
