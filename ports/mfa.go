@@ -100,3 +100,41 @@ type Passkeys interface {
 	// gets it, the others domain.ErrNotFound.
 	UseCeremony(ctx context.Context, hash domain.CeremonyHash) (domain.Ceremony, error)
 }
+
+// WebAuthn runs the relying party's side of passkey ceremonies (W3C
+// WebAuthn level 2+). Options and responses are the browser's JSON
+// (PublicKeyCredentialCreationOptionsJSON / RequestOptionsJSON wrapped as
+// {"publicKey": ...}, and PublicKeyCredential.toJSON()); State is the
+// adapter's record of a ceremony, kept by the server between begin and
+// finish (domain.Ceremony.State).
+type WebAuthn interface {
+	// BeginRegistration starts registering a discoverable credential for
+	// user (resident key and user verification required), excluding the
+	// credentials it has.
+	BeginRegistration(user domain.User, existing []domain.Passkey) (options, state []byte, err error)
+	// FinishRegistration verifies the browser's answer against state and
+	// returns the new passkey's CredentialID, Data and SignCount;
+	// domain.ErrPasskeyRejected when it does not verify.
+	FinishRegistration(user domain.User, existing []domain.Passkey, state, response []byte) (domain.Passkey, error)
+	// BeginLogin starts an assertion: usernameless (user nil: any
+	// discoverable credential, user verification required) or for user's
+	// passkeys (a second factor).
+	BeginLogin(user *domain.User, passkeys []domain.Passkey) (options, state []byte, err error)
+	// FinishLogin verifies an assertion against state. lookup finds the
+	// account and its passkeys by the user handle the authenticator
+	// returned (usernameless) or, for a second factor, ignores it and
+	// returns the challenged user. domain.ErrPasskeyRejected when it does
+	// not verify.
+	FinishLogin(state, response []byte, lookup func(userHandle []byte) (domain.User, []domain.Passkey, error)) (PasskeyAssertion, error)
+}
+
+// PasskeyAssertion is a verified passkey sign-in.
+type PasskeyAssertion struct {
+	User    domain.User
+	Passkey domain.Passkey // with the adapter's updated Data and SignCount
+	// UserVerified: the authenticator verified the user (PIN, biometrics).
+	UserVerified bool
+	// CloneWarning: the signature counter went backwards, a sign the
+	// credential may have been copied.
+	CloneWarning bool
+}
