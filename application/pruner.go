@@ -14,8 +14,8 @@ const DefaultPruneBatch = 1000
 
 // PruneCounts is what one prune run deleted, per table.
 type PruneCounts struct {
-	Sessions, RefreshTokens, AuditEvents, ThrottleKeys int
-	EmailTokens, Mails, MailCaps, MFAChallenges        int
+	Sessions, RefreshTokens, AuditEvents, ThrottleKeys      int
+	EmailTokens, Mails, MailCaps, MFAChallenges, Ceremonies int
 }
 
 // PruneReport is one run: its counts, how long it took, and whether it ran
@@ -134,6 +134,11 @@ func (p *Pruner) Run(ctx context.Context) (PruneReport, error) {
 	}
 	if rep.MFAChallenges, err = p.walk(ctx, "mfa challenges", func(b ports.PruneBatch) (ports.PruneResult, error) {
 		return p.store.PruneMFAChallenges(ctx, now, b)
+	}); err != nil {
+		return rep, err
+	}
+	if rep.Ceremonies, err = p.walk(ctx, "passkey ceremonies", func(b ports.PruneBatch) (ports.PruneResult, error) {
+		return p.store.PruneCeremonies(ctx, now, b)
 	}); err != nil {
 		return rep, err
 	}

@@ -72,6 +72,10 @@ func (p *pagedPruner) PruneMFAChallenges(_ context.Context, _ time.Time, b ports
 	return p.page(b)
 }
 
+func (p *pagedPruner) PruneCeremonies(_ context.Context, _ time.Time, b ports.PruneBatch) (ports.PruneResult, error) {
+	return p.page(b)
+}
+
 func (p *pagedPruner) PruneMail(_ context.Context, before time.Time, b ports.PruneBatch) (ports.PruneResult, error) {
 	p.mailBefore = before
 	return p.page(b)
@@ -115,7 +119,7 @@ func TestPrunerWalksEveryTableInBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := application.PruneCounts{Sessions: 2500, RefreshTokens: 2500, AuditEvents: 2500, ThrottleKeys: 7, EmailTokens: 2500, Mails: 2500, MailCaps: 2500, MFAChallenges: 2500}
+	want := application.PruneCounts{Sessions: 2500, RefreshTokens: 2500, AuditEvents: 2500, ThrottleKeys: 7, EmailTokens: 2500, Mails: 2500, MailCaps: 2500, MFAChallenges: 2500, Ceremonies: 2500}
 	if rep.PruneCounts != want || rep.Skipped {
 		t.Fatalf("report %+v, want %+v", rep, want)
 	}

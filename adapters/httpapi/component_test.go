@@ -144,7 +144,7 @@ func TestShapes(t *testing.T) {
 	h := newHarness(t, nil)
 	r := h.do(t, "POST", "/v1/auth/register", `{"email":" Ada@Example.com ","password":"correct horse","name":"Ada"}`)
 	u := r.json(t)["user"].(map[string]any)
-	if len(u) != 5 || u["email"] != "Ada@Example.com" || u["role"] != "user" || u["name"] != "Ada" {
+	if len(u) != 7 || u["email"] != "Ada@Example.com" || u["role"] != "user" || u["name"] != "Ada" || u["email_verified"] != false || u["mfa_enabled"] != false {
 		t.Fatalf("user = %v", u)
 	}
 	if _, err := time.Parse(time.RFC3339, u["created_at"].(string)); err != nil || !strings.HasSuffix(u["created_at"].(string), "Z") {

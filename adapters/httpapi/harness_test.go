@@ -19,7 +19,9 @@ import (
 	"github.com/authd/authd/adapters/jwt"
 	"github.com/authd/authd/adapters/memory"
 	"github.com/authd/authd/adapters/metrics"
+	"github.com/authd/authd/adapters/secretbox"
 	"github.com/authd/authd/adapters/system"
+	"github.com/authd/authd/adapters/totp"
 	"github.com/authd/authd/application"
 	"github.com/authd/authd/application/account"
 	"github.com/authd/authd/application/admin"
@@ -42,6 +44,7 @@ type testStore interface {
 	ports.Pinger
 	ports.EmailTokens
 	ports.Outbox
+	ports.SecondFactors
 }
 
 // deps are the ports the harness wires the use cases from, as authd serve
@@ -97,13 +100,30 @@ func wireAll(t *testing.T, d deps) wired {
 	}
 	letters := application.NewLetters(mp, ids, rand.Reader, d.Clock)
 	registration := account.NewRegistration(d.Store, d.Hasher, ids, d.Clock, audit).WithMail(letters)
+	key := make([]byte, secretbox.KeySize)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	box, err := secretbox.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otp := totp.New(rand.Reader)
+	second := signin.NewSecondFactor(signin.SecondFactorDeps{
+		Factors: d.Store, Users: d.Store, Sessions: sess, Guard: guard, OTP: otp, Box: box, Random: rand.Reader, Clock: d.Clock, Audit: audit,
+	})
 	mailer := d.Mailer
 	if mailer == nil {
 		mailer = &captureMailer{}
 	}
 	return wired{
 		UseCases: httpapi.UseCases{
-			Login:          signin.NewLogin(password, sess).RequireVerifiedEmail(mp.RequireVerified),
+			Login:        signin.NewLogin(password, sess).RequireVerifiedEmail(mp.RequireVerified).WithSecondFactor(second),
+			SecondFactor: second,
+			TOTP: account.NewTOTPFactor(account.TOTPDeps{
+				Tx: d.Store, Factors: d.Store, Passwords: d.Store, Sessions: sess, Guard: guard, OTP: otp, Box: box,
+				Issuer: "authd", Random: rand.Reader, Letters: letters, Clock: d.Clock, Audit: audit,
+			}),
 			Registration:   registration,
 			PasswordChange: account.NewPasswordChange(d.Store, d.Store, sess, guard, d.Hasher, d.Clock, audit).WithMail(letters),
 			Verification:   account.NewVerification(d.Store, letters, d.Clock, audit),
@@ -111,7 +131,7 @@ func wireAll(t *testing.T, d deps) wired {
 			EmailChange:    account.NewEmailChange(d.Store, d.Store, d.Store, sess, guard, letters, d.Clock, audit),
 			Sessions:       sess,
 			Bearer:         sessions.NewBearer(d.Verifier),
-			Admin:          admin.New(d.Store, d.Store, d.Audit, registration, d.Clock, audit).WithMail(admin.Mail{Tx: d.Store, Letters: letters}),
+			Admin:          admin.New(d.Store, d.Store, d.Audit, registration, d.Clock, audit).WithMail(admin.Mail{Tx: d.Store, Letters: letters}).WithFactors(),
 			Audit:          audit,
 			Store:          d.Store,
 		},

@@ -8,7 +8,10 @@ import (
 
 // PruneTables are the tables the pruner deletes from: the values of the
 // table label, each exported from the start (at zero).
-var PruneTables = []string{"sessions", "refresh_tokens", "audit_events", "login_throttle"}
+var PruneTables = []string{
+	"sessions", "refresh_tokens", "audit_events", "login_throttle",
+	"email_tokens", "mail_outbox", "mail_caps", "mfa_challenges", "passkey_ceremonies",
+}
 
 // pruneMetrics are the pruner's figures.
 type pruneMetrics struct {

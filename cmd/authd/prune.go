@@ -38,12 +38,14 @@ func pruneOnce(ctx context.Context, p *application.Pruner, rec pruneRecorder, lo
 	rows := map[string]int{
 		"sessions": rep.Sessions, "refresh_tokens": rep.RefreshTokens,
 		"audit_events": rep.AuditEvents, "login_throttle": rep.ThrottleKeys,
+		"email_tokens": rep.EmailTokens, "mail_outbox": rep.Mails, "mail_caps": rep.MailCaps,
+		"mfa_challenges": rep.MFAChallenges, "passkey_ceremonies": rep.Ceremonies,
 	}
-	attrs := []any{
-		slog.Int("sessions", rep.Sessions), slog.Int("refresh_tokens", rep.RefreshTokens),
-		slog.Int("audit_events", rep.AuditEvents), slog.Int("login_throttle", rep.ThrottleKeys),
-		slog.Int64("duration_ms", rep.Took.Milliseconds()),
+	attrs := make([]any, 0, len(metrics.PruneTables)+1)
+	for _, t := range metrics.PruneTables {
+		attrs = append(attrs, slog.Int(t, rows[t]))
 	}
+	attrs = append(attrs, slog.Int64("duration_ms", rep.Took.Milliseconds()))
 	result := "ok"
 	switch {
 	case err != nil && ctx.Err() != nil:
