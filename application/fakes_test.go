@@ -31,6 +31,7 @@ func (s *seqIDs) NewUserID() domain.UserID       { return domain.UserID(s.next()
 func (s *seqIDs) NewSessionID() domain.SessionID { return domain.SessionID(s.next()) }
 func (s *seqIDs) NewEventID() domain.EventID     { return domain.EventID(s.next()) }
 func (s *seqIDs) NewMailID() domain.MailID       { return domain.MailID(s.next()) }
+func (s *seqIDs) NewPasskeyID() domain.PasskeyID { return domain.PasskeyID(s.next()) }
 
 // countingRandom yields distinct, deterministic bytes: SHA-256 of a
 // counter, so no two refresh tokens of a test repeat.

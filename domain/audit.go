@@ -49,6 +49,11 @@ const (
 	EventRecoveryCodesIssued EventType = "recovery_codes_issued"
 	EventRecoveryCodeUsed    EventType = "recovery_code_used"
 	EventMFAChallengeFailed  EventType = "mfa_challenge_failed"
+	// Passkeys.
+	EventPasskeyAdded        EventType = "passkey_added"
+	EventPasskeyRemoved      EventType = "passkey_removed"
+	EventPasskeyRejected     EventType = "passkey_rejected"
+	EventPasskeyCloneWarning EventType = "passkey_clone_warning"
 )
 
 // EventTypes lists every known type, in a stable order.
@@ -59,6 +64,7 @@ var EventTypes = []EventType{
 	EventVerificationRequested, EventEmailVerified, EventPasswordResetRequested, EventPasswordReset,
 	EventEmailChangeRequested, EventEmailChanged,
 	EventMFAEnabled, EventMFADisabled, EventRecoveryCodesIssued, EventRecoveryCodeUsed, EventMFAChallengeFailed,
+	EventPasskeyAdded, EventPasskeyRemoved, EventPasskeyRejected, EventPasskeyCloneWarning,
 }
 
 // ParseEventType accepts only the known types.

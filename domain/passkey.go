@@ -31,7 +31,14 @@ var (
 	ErrPasskeyRejected = errors.New("the passkey was not accepted")
 	// ErrPasskeyExists: the credential is registered already.
 	ErrPasskeyExists = errors.New("this passkey is registered already")
+	// ErrReauthRequired: the change needs a recent sign-in (the session's
+	// authentication is older than ReauthWindow).
+	ErrReauthRequired = errors.New("sign in again to do this")
 )
+
+// ReauthWindow is how recent a session's sign-in must be to add a
+// passkey: a stolen access token alone cannot plant a lasting credential.
+const ReauthWindow = 10 * time.Minute
 
 // PasskeyID identifies a registered passkey: a UUID.
 type PasskeyID string

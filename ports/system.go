@@ -19,6 +19,7 @@ type IDGenerator interface {
 	NewSessionID() domain.SessionID
 	NewEventID() domain.EventID
 	NewMailID() domain.MailID
+	NewPasskeyID() domain.PasskeyID
 }
 
 // RandomSource is a cryptographically secure byte source.

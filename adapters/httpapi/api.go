@@ -72,6 +72,8 @@ type UseCases struct {
 	EmailChange    *account.EmailChange
 	SecondFactor   *signin.SecondFactor
 	TOTP           *account.TOTPFactor
+	Passkeys       *account.Passkeys
+	PasskeySignIn  *signin.PasskeySignIn
 	Sessions       *sessions.Service
 	Bearer         *sessions.Bearer
 	Admin          *admin.Service

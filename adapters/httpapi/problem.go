@@ -39,6 +39,10 @@ const (
 	codeBadMFAToken      = "invalid_mfa_token"
 	codeBadMFACode       = "invalid_mfa_code"
 	codeMFAState         = "mfa_state_conflict"
+	codeBadCeremony      = "invalid_ceremony"
+	codePasskeyRejected  = "passkey_rejected"
+	codePasskeyExists    = "passkey_exists"
+	codeReauth           = "reauthentication_required"
 )
 
 // outcomeSuccess is the operations counter's outcome for a request that
@@ -107,6 +111,15 @@ var errorTable = []errorClass{
 		detail: "the code is wrong or was used already", outcome: "invalid_mfa_code"},
 	{is: sentinel(domain.ErrMFAState), status: http.StatusConflict, code: codeMFAState,
 		detail: "the second factor is not in a state that allows this (already on, not on, or nothing to confirm)", outcome: "mfa_state_conflict"},
+	{is: sentinel(domain.ErrInvalidCeremony), status: http.StatusBadRequest, code: codeBadCeremony,
+		detail: "the passkey ceremony is unknown, used, expired or not yours; begin again", outcome: "invalid_ceremony"},
+	{is: sentinel(domain.ErrPasskeyRejected), status: http.StatusUnauthorized, code: codePasskeyRejected,
+		detail: "the passkey was not accepted", outcome: "passkey_rejected",
+		log: &logRule{slog.LevelInfo, "passkey rejected", "reason"}},
+	{is: sentinel(domain.ErrPasskeyExists), status: http.StatusConflict, code: codePasskeyExists,
+		detail: "this passkey is registered already", outcome: "passkey_exists"},
+	{is: sentinel(domain.ErrReauthRequired), status: http.StatusForbidden, code: codeReauth,
+		detail: "sign in again (within the last 10 minutes) to do this", outcome: "reauthentication_required"},
 	{is: sentinel(domain.ErrSecretsUnavailable), status: http.StatusServiceUnavailable, code: codeUnavailable,
 		detail: "second factors are not available on this server (no data key configured)", outcome: "unavailable",
 		log: &logRule{slog.LevelError, "second factor needs the data key", "error"}},

@@ -119,6 +119,9 @@ func (uuidIDs) NewUserID() domain.UserID       { return newUserID() }
 func (uuidIDs) NewSessionID() domain.SessionID { return newSessionID() }
 func (uuidIDs) NewEventID() domain.EventID     { return newEventID() }
 func (uuidIDs) NewMailID() domain.MailID       { return newMailID() }
+func (uuidIDs) NewPasskeyID() domain.PasskeyID {
+	return domain.PasskeyID(newMailID())
+}
 
 // issuer issues an opaque access token per call and remembers its claims.
 type issuer struct {

@@ -24,6 +24,7 @@ func (IDs) NewUserID() domain.UserID       { return domain.UserID(newV7()) }
 func (IDs) NewSessionID() domain.SessionID { return domain.SessionID(newV7()) }
 func (IDs) NewEventID() domain.EventID     { return domain.EventID(newV7()) }
 func (IDs) NewMailID() domain.MailID       { return domain.MailID(newV7()) }
+func (IDs) NewPasskeyID() domain.PasskeyID { return domain.PasskeyID(newV7()) }
 
 func newV7() string {
 	id, err := uuid.NewV7()

@@ -82,6 +82,11 @@ type config struct {
 	RequireVerifiedEmail bool          `envconfig:"REQUIRE_VERIFIED_EMAIL" default:"false"`
 	// DataKeyFile encrypts second-factor secrets at rest (cmd/authd/datakey.go).
 	DataKeyFile string `envconfig:"DATA_KEY_FILE"`
+	// Passkeys (WebAuthn): the relying party's id (default: the host of
+	// AUTH_APP_URL) and the origins allowed to run ceremonies (default:
+	// AUTH_APP_URL).
+	WebAuthnRPID    string   `envconfig:"WEBAUTHN_RP_ID"`
+	WebAuthnOrigins []string `envconfig:"WEBAUTHN_ORIGINS"`
 }
 
 // loadConfig reads and validates the configuration. Every error names the
@@ -188,6 +193,9 @@ func (c config) validate() error {
 		return bad("AUTH_APP_URL", "must be an absolute http(s) URL without query or fragment, such as https://app.example.com")
 	}
 	if err := c.checkMail(); err != nil {
+		return err
+	}
+	if _, err := c.relyingParty(); err != nil {
 		return err
 	}
 	return nil

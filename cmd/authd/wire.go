@@ -13,6 +13,7 @@ import (
 	"github.com/authd/authd/application/admin"
 	"github.com/authd/authd/application/sessions"
 	"github.com/authd/authd/application/signin"
+	"github.com/authd/authd/domain"
 	"github.com/authd/authd/ports"
 )
 
@@ -29,6 +30,7 @@ type store interface {
 	ports.EmailTokens
 	ports.Outbox
 	ports.SecondFactors
+	ports.Passkeys
 }
 
 // newHasher is the production password hasher: argon2id at OWASP's
@@ -81,6 +83,15 @@ func newServer(ctx context.Context, cfg config, log *slog.Logger, st store, hash
 	secondFactor := signin.NewSecondFactor(signin.SecondFactorDeps{
 		Factors: st, Users: st, Sessions: sess, Guard: guard, OTP: otp, Box: box, Random: system.Random, Clock: clock, Audit: audit,
 	})
+	rp, err := cfg.relyingParty()
+	if err != nil {
+		return server{}, err
+	}
+	passkeySignIn := signin.NewPasskeySignIn(signin.PasskeySignInDeps{
+		Factors: st, Passkeys: st, Users: st, Sessions: sess, RP: rp, Random: system.Random, Clock: clock, Audit: audit,
+		RequireVerifiedEmail: mailPolicies.RequireVerified,
+	})
+	secondFactor.WithMethods(passkeySignIn.Methods)
 	pruner, err := application.NewPruner(st, st, clock, application.PrunerConfig{
 		Policies: policies, AuditRetention: cfg.AuditRetention, MailCap: mailPolicies.Cap,
 	})
@@ -102,11 +113,15 @@ func newServer(ctx context.Context, cfg config, log *slog.Logger, st store, hash
 			Verification:   account.NewVerification(st, letters, clock, audit),
 			PasswordReset:  account.NewPasswordReset(st, st, st, hasher, letters, clock, audit),
 			EmailChange:    account.NewEmailChange(st, st, st, sess, guard, letters, clock, audit),
-			Sessions:       sess,
-			Bearer:         sessions.NewBearer(verifier),
-			Admin:          admin.New(st, st, st, registration, clock, audit).WithMail(admin.Mail{Tx: st, Letters: letters}).WithFactors(),
-			Audit:          audit,
-			Store:          st,
+			Passkeys: account.NewPasskeys(account.PasskeyDeps{
+				Tx: st, Passkeys: st, Sessions: sess, RP: rp, IDs: ids, Random: system.Random, Letters: letters, Clock: clock, Audit: audit,
+			}),
+			PasskeySignIn: passkeySignIn,
+			Sessions:      sess,
+			Bearer:        sessions.NewBearer(verifier),
+			Admin:         admin.New(st, st, st, registration, clock, audit).WithMail(admin.Mail{Tx: st, Letters: letters}).WithFactors(removePasskeys),
+			Audit:         audit,
+			Store:         st,
 		},
 	}, nil
 }
@@ -122,5 +137,11 @@ func newAdmin(st store, log *slog.Logger, hasher ports.PasswordHasher, cfg confi
 	clock, ids, audit := system.Clock{}, system.IDs{}, newRecorder(st, log)
 	letters := application.NewLetters(mailPolicies, ids, system.Random, clock)
 	registration := account.NewRegistration(st, hasher, ids, clock, audit).WithMail(letters)
-	return admin.New(st, st, st, registration, clock, audit).WithMail(admin.Mail{Tx: st, Letters: letters}).WithFactors(), nil
+	return admin.New(st, st, st, registration, clock, audit).WithMail(admin.Mail{Tx: st, Letters: letters}).WithFactors(removePasskeys), nil
+}
+
+// removePasskeys is the admin's removal of a user's passkeys, with the
+// other second factors.
+func removePasskeys(ctx context.Context, st ports.Stores, user domain.UserID) (int, error) {
+	return st.Passkeys.DeletePasskeys(ctx, user)
 }
