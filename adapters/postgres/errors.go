@@ -20,6 +20,9 @@ const (
 	// credentialUserFK ties a password credential to its user
 	// (db/migrations/000004): violated, it means there is no such user.
 	credentialUserFK = "password_credentials_user_id_fkey"
+	// emailTokenUserFK ties an email token to its user
+	// (db/migrations/000006): violated, there is no such user.
+	emailTokenUserFK = "email_tokens_user_id_fkey"
 )
 
 const (
@@ -31,8 +34,9 @@ const (
 //
 //   - pgx.ErrNoRows                                  -> domain.ErrNotFound
 //   - unique violation on users_email_key            -> domain.ErrEmailTaken
-//   - foreign key violation on password_credentials_user_id_fkey
-//     (a password for no such user)                  -> domain.ErrNotFound
+//   - foreign key violation on password_credentials_user_id_fkey or
+//     email_tokens_user_id_fkey (a password or an email token for no
+//     such user)                                     -> domain.ErrNotFound
 //   - the server or the network cannot answer now    -> domain.ErrUnavailable (wrapping err)
 //   - anything else                                  -> err, wrapped with the operation
 //
@@ -54,7 +58,8 @@ func translate(op string, err error) error {
 		switch {
 		case pgErr.Code == sqlstateUniqueViolation && pgErr.ConstraintName == emailIndex:
 			return fmt.Errorf("postgres: %s: %w", op, domain.ErrEmailTaken)
-		case pgErr.Code == sqlstateForeignKeyViolation && pgErr.ConstraintName == credentialUserFK:
+		case pgErr.Code == sqlstateForeignKeyViolation &&
+			(pgErr.ConstraintName == credentialUserFK || pgErr.ConstraintName == emailTokenUserFK):
 			return fmt.Errorf("postgres: %s: %w", op, domain.ErrNotFound)
 		case unavailableSQLState(pgErr.Code):
 			return fmt.Errorf("%w: postgres: %s: %w", domain.ErrUnavailable, op, err)

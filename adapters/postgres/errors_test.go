@@ -29,6 +29,7 @@ func TestTranslate(t *testing.T) {
 		{"email index", pg("23505", emailIndex), domain.ErrEmailTaken},
 		{"other unique", pg("23505", "users_pkey"), nil},
 		{"credential of no user", pg("23503", credentialUserFK), domain.ErrNotFound},
+		{"email token of no user", pg("23503", emailTokenUserFK), domain.ErrNotFound},
 		{"other foreign key", pg("23503", "sessions_user_id_fkey"), nil},
 		{"unique on the credential", pg("23505", "password_credentials_pkey"), nil},
 		{"connection failure 08006", pg("08006", ""), domain.ErrUnavailable},

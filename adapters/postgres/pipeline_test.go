@@ -194,6 +194,53 @@ func TestTxRoundTrips(t *testing.T) {
 			}
 			return nil
 		}},
+		{"IssueEmailToken", 4, func(tx ports.Stores) error { // BEGIN+INSERT (cap), DELETE, INSERT (token), INSERT (mail)+INSERT (event)+COMMIT
+			ok, err := tx.Outbox.AdmitMail(ctx, domain.MailCapKeyFor(u.Email(), domain.PurposeResetPassword), t0, domain.MailCap{PerHour: 1 << 30})
+			if err != nil || !ok {
+				return fmt.Errorf("AdmitMail = %t, %v", ok, err)
+			}
+			if _, err := tx.EmailTokens.DeleteEmailTokens(ctx, u.ID(), domain.PurposeResetPassword); err != nil {
+				return err
+			}
+			value, h, _ := domain.NewEmailTokenValue(rand.Reader, domain.PurposeResetPassword)
+			tok := domain.EmailToken{Hash: h, UserID: u.ID(), Purpose: domain.PurposeResetPassword, Email: u.Email(), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			if err := tx.EmailTokens.CreateEmailToken(ctx, tok); err != nil {
+				return err
+			}
+			if err := tx.Outbox.EnqueueMail(ctx, queuedMail(u.Email().String(), "https://app.example/reset?token="+value)); err != nil {
+				return err
+			}
+			return tx.Audit.Append(ctx, event(domain.EventLoggedOut, ""))
+		}},
+		{"UseEmailToken", 4, func(tx ports.Stores) error { // BEGIN+INSERT (token), DELETE ... RETURNING, UPDATE, INSERT (event)+COMMIT
+			_, h, _ := domain.NewEmailTokenValue(rand.Reader, domain.PurposeVerifyEmail)
+			tok := domain.EmailToken{Hash: h, UserID: u.ID(), Purpose: domain.PurposeVerifyEmail, Email: u.Email(), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			if err := tx.EmailTokens.CreateEmailToken(ctx, tok); err != nil {
+				return err
+			}
+			if _, err := tx.EmailTokens.UseEmailToken(ctx, h); err != nil {
+				return err
+			}
+			if err := tx.Users.MarkEmailVerified(ctx, u.ID(), t0); err != nil {
+				return err
+			}
+			return tx.Audit.Append(ctx, event(domain.EventLoggedOut, ""))
+		}},
+		{"EnqueueThenClaim", 3, func(tx ports.Stores) error { // BEGIN+INSERT+UPDATE ... RETURNING, UPDATE, COMMIT
+			m := queuedMail(u.Email().String(), "")
+			m.NextAttempt = t0.Add(-time.Hour) // due before the mails the cases above queued
+			if err := tx.Outbox.EnqueueMail(ctx, m); err != nil {
+				return err
+			}
+			got, err := tx.Outbox.ClaimMail(ctx, t0, t0.Add(time.Minute), 1)
+			if err != nil {
+				return err
+			}
+			if len(got) != 1 || got[0].ID != m.ID {
+				return fmt.Errorf("ClaimMail after EnqueueMail = %v, want the mail queued", got)
+			}
+			return tx.Outbox.MailSent(ctx, m.ID, t0)
+		}},
 		{"Nothing", 0, func(ports.Stores) error { return nil }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,6 +248,58 @@ func TestTxRoundTrips(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("round trips = %d, want %d", got, tc.want)
 			}
+		})
+	}
+}
+
+// queuedMail is a password-reset mail to to, due at t0.
+func queuedMail(to, link string) domain.QueuedMail {
+	return domain.QueuedMail{
+		Mail:        domain.Mail{ID: domain.MailID(uuid.Must(uuid.NewV7()).String()), Kind: domain.MailResetPassword, To: to, Link: link, CreatedAt: t0},
+		NextAttempt: t0,
+	}
+}
+
+// A mail queued inside WithinTx goes with the next statement or the
+// COMMIT (see EnqueueMail): its failure is the transaction's, named as the
+// enqueue's, and nothing of the transaction commits.
+func TestDeferredEnqueueFailureRollsBack(t *testing.T) {
+	st := openStore(t, pgtest.NewDatabase(t)+"&pool_max_conns=1")
+	ctx := t.Context()
+	taken := queuedMail("ada@example.com", "")
+	if err := st.EnqueueMail(ctx, taken); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		fn   func(tx ports.Stores, u domain.User) error
+	}{
+		{"WithTheCommit", func(tx ports.Stores, u domain.User) error {
+			if err := tx.Users.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			return tx.Outbox.EnqueueMail(ctx, taken) // the primary key refuses it
+		}},
+		{"WithTheNextStatement", func(tx ports.Stores, u domain.User) error {
+			if err := tx.Outbox.EnqueueMail(ctx, taken); err != nil {
+				return err
+			}
+			return tx.Users.CreateUser(ctx, u)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := newUser(t, "ada@example.com")
+			err := st.WithinTx(ctx, func(tx ports.Stores) error { return tc.fn(tx, u) })
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) || pgErr.Code != "23505" || pgErr.ConstraintName != "mail_outbox_pkey" ||
+				!strings.HasPrefix(err.Error(), "postgres: enqueue mail: ") {
+				t.Fatalf("WithinTx = %v, want the enqueue's unique violation on mail_outbox_pkey", err)
+			}
+			assertNoUser(t, st, u)
+			if n, _, err := st.MailQueue(ctx); err != nil || n != 1 {
+				t.Fatalf("MailQueue = %d, %v; want the one mail queued before", n, err)
+			}
+			assertPoolHealthy(t, st)
 		})
 	}
 }

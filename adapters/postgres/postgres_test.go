@@ -51,7 +51,7 @@ func TestPing(t *testing.T) {
 }
 
 // latestVersion is the newest embedded migration.
-const latestVersion = 5
+const latestVersion = 6
 
 func TestSchemaVersionIsTheNewestMigration(t *testing.T) {
 	if got := postgres.SchemaVersion(); got != latestVersion {
@@ -148,6 +148,12 @@ func TestMigrateUpIsIdempotent(t *testing.T) {
 
 func TestMigrateDownThenUp(t *testing.T) {
 	url := pgtest.NewDatabase(t)
+	migrateDownTo(t, url, 5)
+	for _, table := range []string{"email_tokens", "mail_outbox", "mail_caps"} {
+		if tableExists(t, url, table) {
+			t.Fatalf("table %s still exists after undoing migration 6", table)
+		}
+	}
 	migrateDownTo(t, url, 4)
 	if columnExists(t, url, "users", "email_key") || !indexExists(t, url, "users_email_lower_key") {
 		t.Fatal("undoing migration 5 left users.email_key, or did not bring back users_email_lower_key")
@@ -201,7 +207,8 @@ func TestMigrateDownThenUp(t *testing.T) {
 		t.Fatalf("MigrateUp: %v", err)
 	}
 	assertVersion(t, url, latestVersion)
-	for _, table := range []string{"users", "password_credentials", "sessions", "refresh_tokens", "login_throttle", "auth_events"} {
+	for _, table := range []string{"users", "password_credentials", "sessions", "refresh_tokens", "login_throttle", "auth_events",
+		"email_tokens", "mail_outbox", "mail_caps"} {
 		if !tableExists(t, url, table) {
 			t.Fatalf("table %s missing after MigrateUp", table)
 		}
@@ -592,10 +599,7 @@ func TestEmailKeyIsUnique(t *testing.T) {
 func TestCanonicalizeEmails(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	ctx := t.Context()
-	if err := postgres.MigrateDown(url); err != nil { // to version 4
-		t.Fatalf("MigrateDown: %v", err)
-	}
-	assertVersion(t, url, 4)
+	migrateDownTo(t, url, 4)
 	conn := rawConn(t, url)
 	insert := `INSERT INTO users (id, email, role, created_at, updated_at) VALUES ($1, $2, 'user', now(), now())`
 	// The punycode spelling is lower-case, so migration 5's lower(email)

@@ -109,6 +109,48 @@ func (s *Store) PruneAuditEvents(ctx context.Context, before time.Time, b ports.
 	return ports.PruneResult{Pruned: int(n), Done: n < int64(limit)}, nil
 }
 
+// PruneEmailTokens deletes up to b.Limit tokens expired at now.
+func (s *Store) PruneEmailTokens(ctx context.Context, now time.Time, b ports.PruneBatch) (ports.PruneResult, error) {
+	const op = "prune email tokens"
+	limit, err := pruneLimit(op, b)
+	if err != nil {
+		return ports.PruneResult{}, err
+	}
+	n, err := s.q.PruneEmailTokens(ctx, sqlcdb.PruneEmailTokensParams{Now: now, MaxRows: limit})
+	return pruned(s, op, n, limit, err)
+}
+
+// PruneMail deletes up to b.Limit mails sent or given up before before.
+func (s *Store) PruneMail(ctx context.Context, before time.Time, b ports.PruneBatch) (ports.PruneResult, error) {
+	const op = "prune mail"
+	limit, err := pruneLimit(op, b)
+	if err != nil {
+		return ports.PruneResult{}, err
+	}
+	n, err := s.q.PruneMail(ctx, sqlcdb.PruneMailParams{Before: before, MaxRows: limit})
+	return pruned(s, op, n, limit, err)
+}
+
+// PruneMailCaps deletes up to b.Limit mail-cap keys cap.Stale at now.
+func (s *Store) PruneMailCaps(ctx context.Context, now time.Time, cap domain.MailCap, b ports.PruneBatch) (ports.PruneResult, error) {
+	const op = "prune mail caps"
+	limit, err := pruneLimit(op, b)
+	if err != nil {
+		return ports.PruneResult{}, err
+	}
+	lastBy, windowBy := mailCapCutoffs(now, cap)
+	n, err := s.q.PruneMailCaps(ctx, sqlcdb.PruneMailCapsParams{LastBy: lastBy, WindowBy: windowBy, MaxRows: limit})
+	return pruned(s, op, n, limit, err)
+}
+
+// pruned is the result of a batch that deleted n of at most limit rows.
+func pruned(s *Store, op string, n int64, limit int32, err error) (ports.PruneResult, error) {
+	if err != nil {
+		return ports.PruneResult{}, s.translate(op, err)
+	}
+	return ports.PruneResult{Pruned: int(n), Done: n < int64(limit)}, nil
+}
+
 func pruneLimit(op string, b ports.PruneBatch) (int32, error) {
 	if b.Limit < 1 || b.Limit > math.MaxInt32 {
 		return 0, fmt.Errorf("postgres: %s: limit %d out of range", op, b.Limit)

@@ -17,8 +17,9 @@ import (
 // does, in one pgx batch (one pipeline, one Sync):
 //
 //   - BEGIN goes with the transaction's first statement;
-//   - the audit events appended inside it (deferred: an INSERT whose only
-//     answer is "done") go with the next statement, or with COMMIT.
+//   - the audit events appended inside it, and the mails it queues in the
+//     outbox (deferred: INSERTs whose only answer is "done"), go with the
+//     next statement, or with COMMIT.
 //
 // A refresh (RefreshToken, Rotate, Append) is then three round trips,
 // BEGIN+SELECT, UPDATE, INSERT+COMMIT, instead of five; so is a login's
@@ -29,14 +30,15 @@ import (
 // COMMIT behind a failed INSERT never runs.
 //
 // What changes is when a deferred statement's failure is seen: by the
-// statement it travelled with, or by the commit, not by Append. It is then
-// the transaction's error (txError): every later statement and the commit
-// return it, so a fn that ignores it still cannot commit. And as with any
+// statement it travelled with, or by the commit, not by Append (or
+// EnqueueMail). It is then the transaction's error (txError): every later
+// statement and the commit return it, so a fn that ignores it still cannot
+// commit. And as with any
 // COMMIT, a failure of the last batch (its context cancelled, the network
 // gone) leaves the outcome unknown: the server may have run the COMMIT
 // already sent. That window now also spans the deferred INSERTs ahead of
-// it, which take no locks others hold (the audit log is append-only, its
-// ids fresh UUIDs).
+// it, which take no locks others hold (the audit log and the outbox take
+// new rows only, their ids fresh UUIDs).
 
 // beginSQL is WithinTx's isolation (see Store.WithinTx).
 const beginSQL = "begin isolation level read committed"
@@ -249,24 +251,29 @@ func (t *txConn) end(ctx context.Context) (lost bool) {
 	return lost
 }
 
-// deferredAppends is the DBTX the audit log writes through inside a
-// transaction: it queues the INSERT to go with the next round trip (see
-// txConn.sendWith) and answers at once.
-type deferredAppends struct{ t *txConn }
+// deferred is the DBTX of the writes that need no answer of their own
+// inside a transaction (the audit log's appends, the outbox's INSERTs): it
+// queues the statement to go with the next round trip (see
+// txConn.sendWith) and answers at once. op names the repository operation
+// in the error of a failure, which the transaction then returns.
+type deferred struct {
+	t  *txConn
+	op string
+}
 
-func (d deferredAppends) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+func (d deferred) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	if d.t.err != nil {
 		return pgconn.CommandTag{}, d.t.err
 	}
-	d.t.pending = append(d.t.pending, deferredStmt{op: "append event", sql: sql, args: args})
+	d.t.pending = append(d.t.pending, deferredStmt{op: d.op, sql: sql, args: args})
 	return pgconn.NewCommandTag("INSERT 0 1"), nil
 }
 
-func (d deferredAppends) Query(context.Context, string, ...any) (pgx.Rows, error) {
+func (d deferred) Query(context.Context, string, ...any) (pgx.Rows, error) {
 	return nil, errDeferredRead
 }
 
-func (d deferredAppends) QueryRow(context.Context, string, ...any) pgx.Row {
+func (d deferred) QueryRow(context.Context, string, ...any) pgx.Row {
 	return errRow{errDeferredRead}
 }
 

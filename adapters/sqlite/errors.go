@@ -31,8 +31,9 @@ const (
 //     -> domain.ErrUnavailable (wrapping err)
 //   - anything else                                   -> err, wrapped with the operation
 //
-// A foreign key violation is not translated here: only SetPassword can
-// cause one that means "no such user", and it says so itself.
+// A foreign key violation is not translated here: only SetPassword and
+// CreateEmailToken can cause one that means "no such user", and they say
+// so themselves.
 //
 // Messages name the operation and SQLite's message, which names tables
 // and columns but never the statement's arguments (token digests,

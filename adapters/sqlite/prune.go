@@ -95,6 +95,45 @@ func (s *Store) PruneAuditEvents(ctx context.Context, before time.Time, b ports.
 	return ports.PruneResult{Pruned: int(n), Done: n < int64(b.Limit)}, nil
 }
 
+// PruneEmailTokens deletes up to b.Limit tokens expired at now.
+func (s *Store) PruneEmailTokens(ctx context.Context, now time.Time, b ports.PruneBatch) (ports.PruneResult, error) {
+	const op = "prune email tokens"
+	if err := pruneLimit(op, b); err != nil {
+		return ports.PruneResult{}, err
+	}
+	n, err := s.w.PruneEmailTokens(ctx, sqlcdb.PruneEmailTokensParams{Now: micros(now), MaxRows: int64(b.Limit)})
+	return pruned(s, op, n, b, err)
+}
+
+// PruneMail deletes up to b.Limit mails sent or given up before before.
+func (s *Store) PruneMail(ctx context.Context, before time.Time, b ports.PruneBatch) (ports.PruneResult, error) {
+	const op = "prune mail"
+	if err := pruneLimit(op, b); err != nil {
+		return ports.PruneResult{}, err
+	}
+	n, err := s.w.PruneMail(ctx, sqlcdb.PruneMailParams{Before: sql.NullInt64{Int64: micros(before), Valid: true}, MaxRows: int64(b.Limit)})
+	return pruned(s, op, n, b, err)
+}
+
+// PruneMailCaps deletes up to b.Limit mail-cap keys cap.Stale at now.
+func (s *Store) PruneMailCaps(ctx context.Context, now time.Time, cap domain.MailCap, b ports.PruneBatch) (ports.PruneResult, error) {
+	const op = "prune mail caps"
+	if err := pruneLimit(op, b); err != nil {
+		return ports.PruneResult{}, err
+	}
+	lastBy, windowBy := mailCapCutoffs(now, cap)
+	n, err := s.w.PruneMailCaps(ctx, sqlcdb.PruneMailCapsParams{LastBy: lastBy, WindowBy: windowBy, MaxRows: int64(b.Limit)})
+	return pruned(s, op, n, b, err)
+}
+
+// pruned is the result of a batch that deleted n of at most b.Limit rows.
+func pruned(s *Store, op string, n int64, b ports.PruneBatch, err error) (ports.PruneResult, error) {
+	if err != nil {
+		return ports.PruneResult{}, s.translate(op, err)
+	}
+	return ports.PruneResult{Pruned: int(n), Done: n < int64(b.Limit)}, nil
+}
+
 func pruneLimit(op string, b ports.PruneBatch) error {
 	if b.Limit < 1 || b.Limit > math.MaxInt32 {
 		return fmt.Errorf("sqlite: %s: limit %d out of range", op, b.Limit)

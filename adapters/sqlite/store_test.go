@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -80,8 +81,8 @@ func refresh(ctx context.Context, st *sqlite.Store, hash domain.RefreshTokenHash
 }
 
 func TestSchemaVersionIsTheNewestMigration(t *testing.T) {
-	if got := sqlite.SchemaVersion(); got != 1 {
-		t.Fatalf("SchemaVersion = %d, want 1", got)
+	if got := sqlite.SchemaVersion(); got != 2 {
+		t.Fatalf("SchemaVersion = %d, want 2", got)
 	}
 }
 
@@ -107,9 +108,21 @@ func TestMigrateUpDownUp(t *testing.T) {
 		t.Fatalf("after up: %d", v)
 	}
 	mustNil(t, sqlite.MigrateUp(path)) // current: nothing to do
-	mustNil(t, sqlite.MigrateDown(path))
-	if v := version(); v != 0 {
-		t.Fatalf("after down: %d", v)
+	for want := sqlite.SchemaVersion(); want > 0; want-- {
+		mustNil(t, sqlite.MigrateDown(path))
+		if v := version(); v != want-1 {
+			t.Fatalf("after down from %d: %d", want, v)
+		}
+		if want == 2 {
+			for _, table := range []string{"email_tokens", "mail_outbox", "mail_caps"} {
+				if tableExists(t, path, table) {
+					t.Fatalf("table %s still exists after undoing migration 2", table)
+				}
+			}
+			if !tableExists(t, path, "users") {
+				t.Fatal("undoing migration 2 dropped users")
+			}
+		}
 	}
 	mustNil(t, sqlite.MigrateDown(path)) // none applied: nothing to do
 	mustNil(t, sqlite.MigrateUp(path))
@@ -125,6 +138,16 @@ func TestMigrateUpDownUp(t *testing.T) {
 	if err := st.SetPassword(t.Context(), domain.UserID(newID()), "h", t0); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("SetPassword for no user = %v, want ErrNotFound (foreign keys on)", err)
 	}
+}
+
+func tableExists(t *testing.T, path, table string) bool {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	mustNil(t, err)
+	defer db.Close()
+	var exists bool
+	mustNil(t, db.QueryRow(`SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?)`, table).Scan(&exists))
+	return exists
 }
 
 func TestOpenPathParameters(t *testing.T) {

@@ -78,3 +78,40 @@ WHERE id IN (
     ORDER BY at, id
     LIMIT sqlc.arg(max_rows)::integer
 );
+
+-- PruneEmailTokens deletes up to max_rows tokens expired at now, over
+-- email_tokens_expires_at_idx (a used token is deleted already).
+-- name: PruneEmailTokens :execrows
+DELETE FROM email_tokens
+WHERE hash IN (
+    SELECT t.hash FROM email_tokens AS t
+    WHERE t.expires_at <= sqlc.arg(now)::timestamptz
+    ORDER BY t.expires_at
+    LIMIT sqlc.arg(max_rows)::integer
+);
+
+-- PruneMail deletes up to max_rows mails that ended (sent or given up)
+-- before before, longest ago first, over mail_outbox_ended_idx.
+-- name: PruneMail :execrows
+DELETE FROM mail_outbox
+WHERE id IN (
+    SELECT o.id FROM mail_outbox AS o
+    WHERE (o.sent_at IS NOT NULL OR o.given_up_at IS NOT NULL)
+      AND coalesce(o.sent_at, o.given_up_at) < sqlc.arg(before)::timestamptz
+    ORDER BY coalesce(o.sent_at, o.given_up_at)
+    LIMIT sqlc.arg(max_rows)::integer
+);
+
+-- PruneMailCaps deletes up to max_rows keys domain.MailCap.Stale at now:
+-- last mail at or before last_by (now less the minimum interval), window
+-- begun at or before window_by (now less the window). The conditions are
+-- repeated outside the page: a key an admission updated after the page
+-- was read is re-checked on its new row (READ COMMITTED) and stays.
+-- name: PruneMailCaps :execrows
+DELETE FROM mail_caps
+WHERE key IN (
+    SELECT c.key FROM mail_caps AS c
+    WHERE c.last_at <= sqlc.arg(last_by)::timestamptz AND c.window_start <= sqlc.arg(window_by)::timestamptz
+    LIMIT sqlc.arg(max_rows)::integer
+)
+  AND last_at <= sqlc.arg(last_by)::timestamptz AND window_start <= sqlc.arg(window_by)::timestamptz;

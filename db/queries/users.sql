@@ -50,3 +50,17 @@ ORDER BY id;
 
 -- name: SetEmailKey :execrows
 UPDATE users SET email_key = @email_key WHERE id = @id;
+
+-- SetEmail moves the account to another address. The unique index on
+-- email_key decides whether another account has it (a violation is
+-- domain.ErrEmailTaken), so concurrent moves and registrations of one
+-- address cannot both win.
+-- name: SetEmail :execrows
+UPDATE users
+SET email = @email, email_key = @email_key, email_verified = @email_verified, updated_at = @now
+WHERE id = @id;
+
+-- name: MarkEmailVerified :execrows
+UPDATE users
+SET email_verified = true, updated_at = @now
+WHERE id = @id;

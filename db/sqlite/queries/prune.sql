@@ -42,3 +42,30 @@ WHERE id IN (
     ORDER BY e.at, e.id
     LIMIT sqlc.arg(max_rows)
 );
+
+-- name: PruneEmailTokens :execrows
+DELETE FROM email_tokens
+WHERE hash IN (
+    SELECT t.hash FROM email_tokens AS t
+    WHERE t.expires_at <= sqlc.arg(now)
+    ORDER BY t.expires_at
+    LIMIT sqlc.arg(max_rows)
+);
+
+-- name: PruneMail :execrows
+DELETE FROM mail_outbox
+WHERE id IN (
+    SELECT o.id FROM mail_outbox AS o
+    WHERE (o.sent_at IS NOT NULL OR o.given_up_at IS NOT NULL)
+      AND coalesce(o.sent_at, o.given_up_at) < sqlc.arg(before)
+    ORDER BY coalesce(o.sent_at, o.given_up_at)
+    LIMIT sqlc.arg(max_rows)
+);
+
+-- name: PruneMailCaps :execrows
+DELETE FROM mail_caps
+WHERE key IN (
+    SELECT c.key FROM mail_caps AS c
+    WHERE c.last_at <= sqlc.arg(last_by) AND c.window_start <= sqlc.arg(window_by)
+    LIMIT sqlc.arg(max_rows)
+);

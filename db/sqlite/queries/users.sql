@@ -36,3 +36,15 @@ WHERE id > sqlc.arg(after)
   AND instr(lower(email), lower(sqlc.arg(email_contains))) > 0
 ORDER BY id
 LIMIT sqlc.arg(max_rows);
+
+-- SetEmail moves the account to another address; the unique index on
+-- email_key decides whether another account has it (domain.ErrEmailTaken).
+-- name: SetEmail :execrows
+UPDATE users
+SET email = sqlc.arg(email), email_key = sqlc.arg(email_key), email_verified = sqlc.arg(email_verified), updated_at = sqlc.arg(now)
+WHERE id = sqlc.arg(id);
+
+-- name: MarkEmailVerified :execrows
+UPDATE users
+SET email_verified = 1, updated_at = sqlc.arg(now)
+WHERE id = sqlc.arg(id);

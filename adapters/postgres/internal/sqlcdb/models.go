@@ -22,11 +22,43 @@ type AuthEvent struct {
 	ActorID   *uuid.UUID
 }
 
+type EmailToken struct {
+	Hash      []byte
+	UserID    uuid.UUID
+	Purpose   string
+	Email     string
+	EmailKey  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
 type LoginThrottle struct {
 	EmailKey    []byte
 	Failures    int32
 	WindowStart time.Time
 	LockedUntil time.Time
+}
+
+type MailCap struct {
+	Key         []byte
+	LastAt      time.Time
+	WindowStart time.Time
+	Count       int32
+}
+
+type MailOutbox struct {
+	ID            uuid.UUID
+	Kind          string
+	Recipient     string
+	Link          string
+	Detail        string
+	CreatedAt     time.Time
+	NextAttemptAt time.Time
+	Attempts      int32
+	LeaseUntil    *time.Time
+	SentAt        *time.Time
+	GivenUpAt     *time.Time
+	LastError     string
 }
 
 type PasswordCredential struct {

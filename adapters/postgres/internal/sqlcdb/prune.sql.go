@@ -39,6 +39,86 @@ func (q *Queries) PruneAuditEvents(ctx context.Context, arg PruneAuditEventsPara
 	return result.RowsAffected(), nil
 }
 
+const pruneEmailTokens = `-- name: PruneEmailTokens :execrows
+DELETE FROM email_tokens
+WHERE hash IN (
+    SELECT t.hash FROM email_tokens AS t
+    WHERE t.expires_at <= $1::timestamptz
+    ORDER BY t.expires_at
+    LIMIT $2::integer
+)
+`
+
+type PruneEmailTokensParams struct {
+	Now     time.Time
+	MaxRows int32
+}
+
+// PruneEmailTokens deletes up to max_rows tokens expired at now, over
+// email_tokens_expires_at_idx (a used token is deleted already).
+func (q *Queries) PruneEmailTokens(ctx context.Context, arg PruneEmailTokensParams) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneEmailTokens, arg.Now, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const pruneMail = `-- name: PruneMail :execrows
+DELETE FROM mail_outbox
+WHERE id IN (
+    SELECT o.id FROM mail_outbox AS o
+    WHERE (o.sent_at IS NOT NULL OR o.given_up_at IS NOT NULL)
+      AND coalesce(o.sent_at, o.given_up_at) < $1::timestamptz
+    ORDER BY coalesce(o.sent_at, o.given_up_at)
+    LIMIT $2::integer
+)
+`
+
+type PruneMailParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// PruneMail deletes up to max_rows mails that ended (sent or given up)
+// before before, longest ago first, over mail_outbox_ended_idx.
+func (q *Queries) PruneMail(ctx context.Context, arg PruneMailParams) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneMail, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const pruneMailCaps = `-- name: PruneMailCaps :execrows
+DELETE FROM mail_caps
+WHERE key IN (
+    SELECT c.key FROM mail_caps AS c
+    WHERE c.last_at <= $1::timestamptz AND c.window_start <= $2::timestamptz
+    LIMIT $3::integer
+)
+  AND last_at <= $1::timestamptz AND window_start <= $2::timestamptz
+`
+
+type PruneMailCapsParams struct {
+	LastBy   time.Time
+	WindowBy time.Time
+	MaxRows  int32
+}
+
+// PruneMailCaps deletes up to max_rows keys domain.MailCap.Stale at now:
+// last mail at or before last_by (now less the minimum interval), window
+// begun at or before window_by (now less the window). The conditions are
+// repeated outside the page: a key an admission updated after the page
+// was read is re-checked on its new row (READ COMMITTED) and stays.
+func (q *Queries) PruneMailCaps(ctx context.Context, arg PruneMailCapsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneMailCaps, arg.LastBy, arg.WindowBy, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const pruneRefreshTokens = `-- name: PruneRefreshTokens :one
 WITH page AS (
     SELECT token_hash FROM refresh_tokens

@@ -142,6 +142,57 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]ListUse
 	return items, nil
 }
 
+const markEmailVerified = `-- name: MarkEmailVerified :execrows
+UPDATE users
+SET email_verified = true, updated_at = $1
+WHERE id = $2
+`
+
+type MarkEmailVerifiedParams struct {
+	Now time.Time
+	ID  uuid.UUID
+}
+
+func (q *Queries) MarkEmailVerified(ctx context.Context, arg MarkEmailVerifiedParams) (int64, error) {
+	result, err := q.db.Exec(ctx, markEmailVerified, arg.Now, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const setEmail = `-- name: SetEmail :execrows
+UPDATE users
+SET email = $1, email_key = $2, email_verified = $3, updated_at = $4
+WHERE id = $5
+`
+
+type SetEmailParams struct {
+	Email         string
+	EmailKey      string
+	EmailVerified bool
+	Now           time.Time
+	ID            uuid.UUID
+}
+
+// SetEmail moves the account to another address. The unique index on
+// email_key decides whether another account has it (a violation is
+// domain.ErrEmailTaken), so concurrent moves and registrations of one
+// address cannot both win.
+func (q *Queries) SetEmail(ctx context.Context, arg SetEmailParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setEmail,
+		arg.Email,
+		arg.EmailKey,
+		arg.EmailVerified,
+		arg.Now,
+		arg.ID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const setEmailKey = `-- name: SetEmailKey :execrows
 UPDATE users SET email_key = $1 WHERE id = $2
 `

@@ -27,6 +27,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.appendEventStmt, err = db.PrepareContext(ctx, appendEvent); err != nil {
 		return nil, fmt.Errorf("error preparing query AppendEvent: %w", err)
 	}
+	if q.claimMailStmt, err = db.PrepareContext(ctx, claimMail); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimMail: %w", err)
+	}
+	if q.createEmailTokenStmt, err = db.PrepareContext(ctx, createEmailToken); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateEmailToken: %w", err)
+	}
 	if q.createRefreshTokenStmt, err = db.PrepareContext(ctx, createRefreshToken); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateRefreshToken: %w", err)
 	}
@@ -38,6 +44,15 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.decrementLoginAttemptsStmt, err = db.PrepareContext(ctx, decrementLoginAttempts); err != nil {
 		return nil, fmt.Errorf("error preparing query DecrementLoginAttempts: %w", err)
+	}
+	if q.deleteEmailTokensStmt, err = db.PrepareContext(ctx, deleteEmailTokens); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteEmailTokens: %w", err)
+	}
+	if q.emailTokenStmt, err = db.PrepareContext(ctx, emailToken); err != nil {
+		return nil, fmt.Errorf("error preparing query EmailToken: %w", err)
+	}
+	if q.enqueueMailStmt, err = db.PrepareContext(ctx, enqueueMail); err != nil {
+		return nil, fmt.Errorf("error preparing query EnqueueMail: %w", err)
 	}
 	if q.eventsStmt, err = db.PrepareContext(ctx, events); err != nil {
 		return nil, fmt.Errorf("error preparing query Events: %w", err)
@@ -57,14 +72,44 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.loginThrottleStateStmt, err = db.PrepareContext(ctx, loginThrottleState); err != nil {
 		return nil, fmt.Errorf("error preparing query LoginThrottleState: %w", err)
 	}
+	if q.mailCapStateStmt, err = db.PrepareContext(ctx, mailCapState); err != nil {
+		return nil, fmt.Errorf("error preparing query MailCapState: %w", err)
+	}
+	if q.mailExistsStmt, err = db.PrepareContext(ctx, mailExists); err != nil {
+		return nil, fmt.Errorf("error preparing query MailExists: %w", err)
+	}
+	if q.mailFailedStmt, err = db.PrepareContext(ctx, mailFailed); err != nil {
+		return nil, fmt.Errorf("error preparing query MailFailed: %w", err)
+	}
+	if q.mailGivenUpStmt, err = db.PrepareContext(ctx, mailGivenUp); err != nil {
+		return nil, fmt.Errorf("error preparing query MailGivenUp: %w", err)
+	}
+	if q.mailQueueStmt, err = db.PrepareContext(ctx, mailQueue); err != nil {
+		return nil, fmt.Errorf("error preparing query MailQueue: %w", err)
+	}
+	if q.mailSentStmt, err = db.PrepareContext(ctx, mailSent); err != nil {
+		return nil, fmt.Errorf("error preparing query MailSent: %w", err)
+	}
+	if q.markEmailVerifiedStmt, err = db.PrepareContext(ctx, markEmailVerified); err != nil {
+		return nil, fmt.Errorf("error preparing query MarkEmailVerified: %w", err)
+	}
 	if q.passwordHashStmt, err = db.PrepareContext(ctx, passwordHash); err != nil {
 		return nil, fmt.Errorf("error preparing query PasswordHash: %w", err)
 	}
 	if q.pruneAuditEventsStmt, err = db.PrepareContext(ctx, pruneAuditEvents); err != nil {
 		return nil, fmt.Errorf("error preparing query PruneAuditEvents: %w", err)
 	}
+	if q.pruneEmailTokensStmt, err = db.PrepareContext(ctx, pruneEmailTokens); err != nil {
+		return nil, fmt.Errorf("error preparing query PruneEmailTokens: %w", err)
+	}
 	if q.pruneLoginThrottleStmt, err = db.PrepareContext(ctx, pruneLoginThrottle); err != nil {
 		return nil, fmt.Errorf("error preparing query PruneLoginThrottle: %w", err)
+	}
+	if q.pruneMailStmt, err = db.PrepareContext(ctx, pruneMail); err != nil {
+		return nil, fmt.Errorf("error preparing query PruneMail: %w", err)
+	}
+	if q.pruneMailCapsStmt, err = db.PrepareContext(ctx, pruneMailCaps); err != nil {
+		return nil, fmt.Errorf("error preparing query PruneMailCaps: %w", err)
 	}
 	if q.pruneRefreshTokensStmt, err = db.PrepareContext(ctx, pruneRefreshTokens); err != nil {
 		return nil, fmt.Errorf("error preparing query PruneRefreshTokens: %w", err)
@@ -74,6 +119,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.putLoginThrottleStateStmt, err = db.PrepareContext(ctx, putLoginThrottleState); err != nil {
 		return nil, fmt.Errorf("error preparing query PutLoginThrottleState: %w", err)
+	}
+	if q.putMailCapStateStmt, err = db.PrepareContext(ctx, putMailCapState); err != nil {
+		return nil, fmt.Errorf("error preparing query PutMailCapState: %w", err)
 	}
 	if q.refreshTokenStmt, err = db.PrepareContext(ctx, refreshToken); err != nil {
 		return nil, fmt.Errorf("error preparing query RefreshToken: %w", err)
@@ -96,6 +144,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.sessionWithOwnerStmt, err = db.PrepareContext(ctx, sessionWithOwner); err != nil {
 		return nil, fmt.Errorf("error preparing query SessionWithOwner: %w", err)
 	}
+	if q.setEmailStmt, err = db.PrepareContext(ctx, setEmail); err != nil {
+		return nil, fmt.Errorf("error preparing query SetEmail: %w", err)
+	}
 	if q.setPasswordStmt, err = db.PrepareContext(ctx, setPassword); err != nil {
 		return nil, fmt.Errorf("error preparing query SetPassword: %w", err)
 	}
@@ -117,6 +168,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.usableSessionsOfUserStmt, err = db.PrepareContext(ctx, usableSessionsOfUser); err != nil {
 		return nil, fmt.Errorf("error preparing query UsableSessionsOfUser: %w", err)
 	}
+	if q.useEmailTokenStmt, err = db.PrepareContext(ctx, useEmailToken); err != nil {
+		return nil, fmt.Errorf("error preparing query UseEmailToken: %w", err)
+	}
 	if q.userByEmailStmt, err = db.PrepareContext(ctx, userByEmail); err != nil {
 		return nil, fmt.Errorf("error preparing query UserByEmail: %w", err)
 	}
@@ -131,6 +185,16 @@ func (q *Queries) Close() error {
 	if q.appendEventStmt != nil {
 		if cerr := q.appendEventStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing appendEventStmt: %w", cerr)
+		}
+	}
+	if q.claimMailStmt != nil {
+		if cerr := q.claimMailStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimMailStmt: %w", cerr)
+		}
+	}
+	if q.createEmailTokenStmt != nil {
+		if cerr := q.createEmailTokenStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createEmailTokenStmt: %w", cerr)
 		}
 	}
 	if q.createRefreshTokenStmt != nil {
@@ -151,6 +215,21 @@ func (q *Queries) Close() error {
 	if q.decrementLoginAttemptsStmt != nil {
 		if cerr := q.decrementLoginAttemptsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing decrementLoginAttemptsStmt: %w", cerr)
+		}
+	}
+	if q.deleteEmailTokensStmt != nil {
+		if cerr := q.deleteEmailTokensStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteEmailTokensStmt: %w", cerr)
+		}
+	}
+	if q.emailTokenStmt != nil {
+		if cerr := q.emailTokenStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing emailTokenStmt: %w", cerr)
+		}
+	}
+	if q.enqueueMailStmt != nil {
+		if cerr := q.enqueueMailStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing enqueueMailStmt: %w", cerr)
 		}
 	}
 	if q.eventsStmt != nil {
@@ -183,6 +262,41 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing loginThrottleStateStmt: %w", cerr)
 		}
 	}
+	if q.mailCapStateStmt != nil {
+		if cerr := q.mailCapStateStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing mailCapStateStmt: %w", cerr)
+		}
+	}
+	if q.mailExistsStmt != nil {
+		if cerr := q.mailExistsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing mailExistsStmt: %w", cerr)
+		}
+	}
+	if q.mailFailedStmt != nil {
+		if cerr := q.mailFailedStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing mailFailedStmt: %w", cerr)
+		}
+	}
+	if q.mailGivenUpStmt != nil {
+		if cerr := q.mailGivenUpStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing mailGivenUpStmt: %w", cerr)
+		}
+	}
+	if q.mailQueueStmt != nil {
+		if cerr := q.mailQueueStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing mailQueueStmt: %w", cerr)
+		}
+	}
+	if q.mailSentStmt != nil {
+		if cerr := q.mailSentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing mailSentStmt: %w", cerr)
+		}
+	}
+	if q.markEmailVerifiedStmt != nil {
+		if cerr := q.markEmailVerifiedStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing markEmailVerifiedStmt: %w", cerr)
+		}
+	}
 	if q.passwordHashStmt != nil {
 		if cerr := q.passwordHashStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing passwordHashStmt: %w", cerr)
@@ -193,9 +307,24 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing pruneAuditEventsStmt: %w", cerr)
 		}
 	}
+	if q.pruneEmailTokensStmt != nil {
+		if cerr := q.pruneEmailTokensStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pruneEmailTokensStmt: %w", cerr)
+		}
+	}
 	if q.pruneLoginThrottleStmt != nil {
 		if cerr := q.pruneLoginThrottleStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing pruneLoginThrottleStmt: %w", cerr)
+		}
+	}
+	if q.pruneMailStmt != nil {
+		if cerr := q.pruneMailStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pruneMailStmt: %w", cerr)
+		}
+	}
+	if q.pruneMailCapsStmt != nil {
+		if cerr := q.pruneMailCapsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pruneMailCapsStmt: %w", cerr)
 		}
 	}
 	if q.pruneRefreshTokensStmt != nil {
@@ -211,6 +340,11 @@ func (q *Queries) Close() error {
 	if q.putLoginThrottleStateStmt != nil {
 		if cerr := q.putLoginThrottleStateStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing putLoginThrottleStateStmt: %w", cerr)
+		}
+	}
+	if q.putMailCapStateStmt != nil {
+		if cerr := q.putMailCapStateStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing putMailCapStateStmt: %w", cerr)
 		}
 	}
 	if q.refreshTokenStmt != nil {
@@ -248,6 +382,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing sessionWithOwnerStmt: %w", cerr)
 		}
 	}
+	if q.setEmailStmt != nil {
+		if cerr := q.setEmailStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setEmailStmt: %w", cerr)
+		}
+	}
 	if q.setPasswordStmt != nil {
 		if cerr := q.setPasswordStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing setPasswordStmt: %w", cerr)
@@ -281,6 +420,11 @@ func (q *Queries) Close() error {
 	if q.usableSessionsOfUserStmt != nil {
 		if cerr := q.usableSessionsOfUserStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing usableSessionsOfUserStmt: %w", cerr)
+		}
+	}
+	if q.useEmailTokenStmt != nil {
+		if cerr := q.useEmailTokenStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing useEmailTokenStmt: %w", cerr)
 		}
 	}
 	if q.userByEmailStmt != nil {
@@ -333,22 +477,38 @@ type Queries struct {
 	db                             DBTX
 	tx                             *sql.Tx
 	appendEventStmt                *sql.Stmt
+	claimMailStmt                  *sql.Stmt
+	createEmailTokenStmt           *sql.Stmt
 	createRefreshTokenStmt         *sql.Stmt
 	createSessionStmt              *sql.Stmt
 	createUserStmt                 *sql.Stmt
 	decrementLoginAttemptsStmt     *sql.Stmt
+	deleteEmailTokensStmt          *sql.Stmt
+	emailTokenStmt                 *sql.Stmt
+	enqueueMailStmt                *sql.Stmt
 	eventsStmt                     *sql.Stmt
 	forgetReleasedLoginAttemptStmt *sql.Stmt
 	hasPasswordCredentialStmt      *sql.Stmt
 	holdPasswordStmt               *sql.Stmt
 	listUsersStmt                  *sql.Stmt
 	loginThrottleStateStmt         *sql.Stmt
+	mailCapStateStmt               *sql.Stmt
+	mailExistsStmt                 *sql.Stmt
+	mailFailedStmt                 *sql.Stmt
+	mailGivenUpStmt                *sql.Stmt
+	mailQueueStmt                  *sql.Stmt
+	mailSentStmt                   *sql.Stmt
+	markEmailVerifiedStmt          *sql.Stmt
 	passwordHashStmt               *sql.Stmt
 	pruneAuditEventsStmt           *sql.Stmt
+	pruneEmailTokensStmt           *sql.Stmt
 	pruneLoginThrottleStmt         *sql.Stmt
+	pruneMailStmt                  *sql.Stmt
+	pruneMailCapsStmt              *sql.Stmt
 	pruneRefreshTokensStmt         *sql.Stmt
 	pruneSessionsStmt              *sql.Stmt
 	putLoginThrottleStateStmt      *sql.Stmt
+	putMailCapStateStmt            *sql.Stmt
 	refreshTokenStmt               *sql.Stmt
 	refreshTokenPageEndStmt        *sql.Stmt
 	resetLoginAttemptsStmt         *sql.Stmt
@@ -356,6 +516,7 @@ type Queries struct {
 	revokeSessionsStmt             *sql.Stmt
 	sessionPageEndStmt             *sql.Stmt
 	sessionWithOwnerStmt           *sql.Stmt
+	setEmailStmt                   *sql.Stmt
 	setPasswordStmt                *sql.Stmt
 	setRoleStmt                    *sql.Stmt
 	spendRefreshTokenStmt          *sql.Stmt
@@ -363,6 +524,7 @@ type Queries struct {
 	swapPasswordHashStmt           *sql.Stmt
 	touchSessionStmt               *sql.Stmt
 	usableSessionsOfUserStmt       *sql.Stmt
+	useEmailTokenStmt              *sql.Stmt
 	userByEmailStmt                *sql.Stmt
 	userByIDStmt                   *sql.Stmt
 }
@@ -372,22 +534,38 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		db:                             tx,
 		tx:                             tx,
 		appendEventStmt:                q.appendEventStmt,
+		claimMailStmt:                  q.claimMailStmt,
+		createEmailTokenStmt:           q.createEmailTokenStmt,
 		createRefreshTokenStmt:         q.createRefreshTokenStmt,
 		createSessionStmt:              q.createSessionStmt,
 		createUserStmt:                 q.createUserStmt,
 		decrementLoginAttemptsStmt:     q.decrementLoginAttemptsStmt,
+		deleteEmailTokensStmt:          q.deleteEmailTokensStmt,
+		emailTokenStmt:                 q.emailTokenStmt,
+		enqueueMailStmt:                q.enqueueMailStmt,
 		eventsStmt:                     q.eventsStmt,
 		forgetReleasedLoginAttemptStmt: q.forgetReleasedLoginAttemptStmt,
 		hasPasswordCredentialStmt:      q.hasPasswordCredentialStmt,
 		holdPasswordStmt:               q.holdPasswordStmt,
 		listUsersStmt:                  q.listUsersStmt,
 		loginThrottleStateStmt:         q.loginThrottleStateStmt,
+		mailCapStateStmt:               q.mailCapStateStmt,
+		mailExistsStmt:                 q.mailExistsStmt,
+		mailFailedStmt:                 q.mailFailedStmt,
+		mailGivenUpStmt:                q.mailGivenUpStmt,
+		mailQueueStmt:                  q.mailQueueStmt,
+		mailSentStmt:                   q.mailSentStmt,
+		markEmailVerifiedStmt:          q.markEmailVerifiedStmt,
 		passwordHashStmt:               q.passwordHashStmt,
 		pruneAuditEventsStmt:           q.pruneAuditEventsStmt,
+		pruneEmailTokensStmt:           q.pruneEmailTokensStmt,
 		pruneLoginThrottleStmt:         q.pruneLoginThrottleStmt,
+		pruneMailStmt:                  q.pruneMailStmt,
+		pruneMailCapsStmt:              q.pruneMailCapsStmt,
 		pruneRefreshTokensStmt:         q.pruneRefreshTokensStmt,
 		pruneSessionsStmt:              q.pruneSessionsStmt,
 		putLoginThrottleStateStmt:      q.putLoginThrottleStateStmt,
+		putMailCapStateStmt:            q.putMailCapStateStmt,
 		refreshTokenStmt:               q.refreshTokenStmt,
 		refreshTokenPageEndStmt:        q.refreshTokenPageEndStmt,
 		resetLoginAttemptsStmt:         q.resetLoginAttemptsStmt,
@@ -395,6 +573,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		revokeSessionsStmt:             q.revokeSessionsStmt,
 		sessionPageEndStmt:             q.sessionPageEndStmt,
 		sessionWithOwnerStmt:           q.sessionWithOwnerStmt,
+		setEmailStmt:                   q.setEmailStmt,
 		setPasswordStmt:                q.setPasswordStmt,
 		setRoleStmt:                    q.setRoleStmt,
 		spendRefreshTokenStmt:          q.spendRefreshTokenStmt,
@@ -402,6 +581,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		swapPasswordHashStmt:           q.swapPasswordHashStmt,
 		touchSessionStmt:               q.touchSessionStmt,
 		usableSessionsOfUserStmt:       q.usableSessionsOfUserStmt,
+		useEmailTokenStmt:              q.useEmailTokenStmt,
 		userByEmailStmt:                q.userByEmailStmt,
 		userByIDStmt:                   q.userByIDStmt,
 	}

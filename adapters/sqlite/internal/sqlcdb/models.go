@@ -20,11 +20,43 @@ type AuthEvent struct {
 	Detail    string
 }
 
+type EmailToken struct {
+	Hash      []byte
+	UserID    string
+	Purpose   string
+	Email     string
+	EmailKey  string
+	CreatedAt int64
+	ExpiresAt int64
+}
+
 type LoginThrottle struct {
 	EmailKey    []byte
 	Failures    int64
 	WindowStart int64
 	LockedUntil int64
+}
+
+type MailCap struct {
+	Key         []byte
+	LastAt      int64
+	WindowStart int64
+	Count       int64
+}
+
+type MailOutbox struct {
+	ID            string
+	Kind          string
+	Recipient     string
+	Link          string
+	Detail        string
+	CreatedAt     int64
+	NextAttemptAt int64
+	Attempts      int64
+	LeaseUntil    sql.NullInt64
+	SentAt        sql.NullInt64
+	GivenUpAt     sql.NullInt64
+	LastError     string
 }
 
 type PasswordCredential struct {

@@ -33,6 +33,76 @@ func (q *Queries) PruneAuditEvents(ctx context.Context, arg PruneAuditEventsPara
 	return result.RowsAffected()
 }
 
+const pruneEmailTokens = `-- name: PruneEmailTokens :execrows
+DELETE FROM email_tokens
+WHERE hash IN (
+    SELECT t.hash FROM email_tokens AS t
+    WHERE t.expires_at <= ?1
+    ORDER BY t.expires_at
+    LIMIT ?2
+)
+`
+
+type PruneEmailTokensParams struct {
+	Now     int64
+	MaxRows int64
+}
+
+func (q *Queries) PruneEmailTokens(ctx context.Context, arg PruneEmailTokensParams) (int64, error) {
+	result, err := q.exec(ctx, q.pruneEmailTokensStmt, pruneEmailTokens, arg.Now, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const pruneMail = `-- name: PruneMail :execrows
+DELETE FROM mail_outbox
+WHERE id IN (
+    SELECT o.id FROM mail_outbox AS o
+    WHERE (o.sent_at IS NOT NULL OR o.given_up_at IS NOT NULL)
+      AND coalesce(o.sent_at, o.given_up_at) < ?1
+    ORDER BY coalesce(o.sent_at, o.given_up_at)
+    LIMIT ?2
+)
+`
+
+type PruneMailParams struct {
+	Before  sql.NullInt64
+	MaxRows int64
+}
+
+func (q *Queries) PruneMail(ctx context.Context, arg PruneMailParams) (int64, error) {
+	result, err := q.exec(ctx, q.pruneMailStmt, pruneMail, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const pruneMailCaps = `-- name: PruneMailCaps :execrows
+DELETE FROM mail_caps
+WHERE key IN (
+    SELECT c.key FROM mail_caps AS c
+    WHERE c.last_at <= ?1 AND c.window_start <= ?2
+    LIMIT ?3
+)
+`
+
+type PruneMailCapsParams struct {
+	LastBy   int64
+	WindowBy int64
+	MaxRows  int64
+}
+
+func (q *Queries) PruneMailCaps(ctx context.Context, arg PruneMailCapsParams) (int64, error) {
+	result, err := q.exec(ctx, q.pruneMailCapsStmt, pruneMailCaps, arg.LastBy, arg.WindowBy, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const pruneRefreshTokens = `-- name: PruneRefreshTokens :execrows
 DELETE FROM refresh_tokens
 WHERE token_hash > ?1 AND token_hash <= ?2

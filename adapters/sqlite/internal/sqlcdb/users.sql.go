@@ -104,6 +104,55 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]ListUse
 	return items, nil
 }
 
+const markEmailVerified = `-- name: MarkEmailVerified :execrows
+UPDATE users
+SET email_verified = 1, updated_at = ?1
+WHERE id = ?2
+`
+
+type MarkEmailVerifiedParams struct {
+	Now int64
+	ID  string
+}
+
+func (q *Queries) MarkEmailVerified(ctx context.Context, arg MarkEmailVerifiedParams) (int64, error) {
+	result, err := q.exec(ctx, q.markEmailVerifiedStmt, markEmailVerified, arg.Now, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const setEmail = `-- name: SetEmail :execrows
+UPDATE users
+SET email = ?1, email_key = ?2, email_verified = ?3, updated_at = ?4
+WHERE id = ?5
+`
+
+type SetEmailParams struct {
+	Email         string
+	EmailKey      string
+	EmailVerified int64
+	Now           int64
+	ID            string
+}
+
+// SetEmail moves the account to another address; the unique index on
+// email_key decides whether another account has it (domain.ErrEmailTaken).
+func (q *Queries) SetEmail(ctx context.Context, arg SetEmailParams) (int64, error) {
+	result, err := q.exec(ctx, q.setEmailStmt, setEmail,
+		arg.Email,
+		arg.EmailKey,
+		arg.EmailVerified,
+		arg.Now,
+		arg.ID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const setRole = `-- name: SetRole :execrows
 UPDATE users
 SET role = ?1, updated_at = ?2
