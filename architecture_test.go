@@ -37,6 +37,9 @@ var owners = map[string][]string{
 	// them with boombuler/barcode).
 	"github.com/pquerna/otp":       {"adapters/totp"},
 	"github.com/boombuler/barcode": {"adapters/totp"},
+	// Passkeys: the WebAuthn ceremonies, attestation and assertion
+	// verification, COSE keys (the protocol sub-packages included).
+	"github.com/go-webauthn/webauthn": {"adapters/webauthn"},
 	// cmd/authload serves the HTTP floor: a trivial chi handler measured
 	// with the same load tool as authd.
 	"github.com/go-chi/chi":                {"adapters/httpapi", "cmd/authload"},
@@ -175,6 +178,11 @@ func TestViolationRules(t *testing.T) {
 		{"adapters/httpapi", "github.com/boombuler/barcode/qr"},
 		{"adapters/secretbox", "github.com/pquerna/otp"},
 		{"adapters/totp", "github.com/authd/authd/adapters/secretbox"},
+		{"ports", "github.com/go-webauthn/webauthn/webauthn"},
+		{"application/signin", "github.com/go-webauthn/webauthn/protocol"},
+		{"adapters/httpapi", "github.com/go-webauthn/webauthn/protocol"},
+		{"cmd/authd", "github.com/go-webauthn/webauthn/webauthn"},
+		{"adapters/webauthn", "github.com/authd/authd/adapters/totp"},
 	}
 	for _, b := range bad {
 		if violation(b[0], b[1]) == "" {
@@ -204,6 +212,9 @@ func TestViolationRules(t *testing.T) {
 		{"adapters/totp", "github.com/boombuler/barcode"},
 		{"adapters/secretbox", "github.com/authd/authd/ports"},
 		{"cmd/authd", "github.com/authd/authd/adapters/totp"},
+		{"adapters/webauthn", "github.com/go-webauthn/webauthn/webauthn"},
+		{"adapters/webauthn", "github.com/go-webauthn/webauthn/protocol/webauthncose"},
+		{"cmd/authd", "github.com/authd/authd/adapters/webauthn"},
 	}
 	for _, g := range good {
 		if msg := violation(g[0], g[1]); msg != "" {
