@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -16,8 +17,10 @@ import (
 const module = "github.com/authd/authd"
 
 type pkg struct {
-	ImportPath string
-	Imports    []string
+	ImportPath   string
+	Imports      []string
+	TestImports  []string
+	XTestImports []string
 }
 
 // owners says which package subtrees may import a third-party module.
@@ -47,9 +50,22 @@ var owners = map[string][]string{
 	"github.com/prometheus/client_golang":  {"adapters/metrics"},
 	"github.com/getkin/kin-openapi":        {"adapters/httpapi"}, // its tests validate against docs/openapi.yaml
 	// The example resource server shows a third-party verifier, on purpose.
-	"github.com/lestrrat-go/jwx": {"examples/resource-server"},
-	"github.com/google/uuid":     {"adapters"}, // a value type: fine in any adapter, never in the core
+	"github.com/lestrrat-go/jwx":  {"examples/resource-server"},
+	"github.com/google/uuid":      {"adapters"}, // a value type: fine in any adapter, never in the core
+	"github.com/wneessen/go-mail": {"adapters/mail"},
 }
+
+// testOnly lists libraries only tests may use, and whose tests: a
+// package's own code may never import them.
+var testOnly = map[string][]string{
+	// The in-process SMTP server the mail adapter's tests talk to.
+	"github.com/emersion/go-smtp": {"adapters/mail"},
+	"github.com/emersion/go-sasl": {"adapters/mail"},
+}
+
+// testSupport are the packages that exist for tests: other adapters' tests
+// (and other test support) may import them.
+var testSupport = []string{"adapters/repotest", "adapters/postgres/pgtest", "adapters/mail/mailpittest"}
 
 // inner says which project packages each layer may import.
 var inner = map[string][]string{
@@ -80,6 +96,11 @@ func TestArchitecture(t *testing.T) {
 		for _, imp := range p.Imports {
 			if msg := violation(rel, imp); msg != "" {
 				t.Errorf("%s imports %s: %s", p.ImportPath, imp, msg)
+			}
+		}
+		for _, imp := range append(p.TestImports, p.XTestImports...) {
+			if msg := testViolation(rel, imp); msg != "" {
+				t.Errorf("%s's tests import %s: %s", p.ImportPath, imp, msg)
 			}
 		}
 	}
@@ -117,7 +138,7 @@ func violation(rel, imp string) string {
 				return "" // a driving adapter calls the use cases
 			case within(target, "application") && own == "adapters/repotest":
 				return "" // the store contract drives the real use cases over each store
-			case target == "adapters/repotest" || target == "adapters/postgres/pgtest":
+			case slices.Contains(testSupport, target):
 				return "" // test support may be imported by other test support
 			}
 			return "an adapter may not depend on another adapter or on application"
@@ -130,14 +151,12 @@ func violation(rel, imp string) string {
 	if layer == "domain" || layer == "ports" || layer == "application" {
 		return "the core imports the standard library and its own inner layers only"
 	}
+	if prefix := longestPrefix(testOnly, imp); prefix != "" {
+		return "only the tests of " + strings.Join(testOnly[prefix], ", ") + " may use " + prefix
+	}
 	// The longest prefix that matches decides: a module's sub-package may
 	// have an owner of its own.
-	best := ""
-	for prefix := range owners {
-		if strings.HasPrefix(imp, prefix) && len(prefix) > len(best) {
-			best = prefix
-		}
-	}
+	best := longestPrefix(owners, imp)
 	if best == "" {
 		return ""
 	}
@@ -147,6 +166,33 @@ func violation(rel, imp string) string {
 		}
 	}
 	return "only " + strings.Join(owners[best], ", ") + " may use " + best
+}
+
+// testViolation checks a test's import of a test-only library; the other
+// rules apply to a package's own imports (tests may reach across adapters,
+// e.g. to build a real store).
+func testViolation(rel, imp string) string {
+	prefix := longestPrefix(testOnly, imp)
+	if prefix == "" {
+		return ""
+	}
+	for _, owner := range testOnly[prefix] {
+		if within(rel, owner) {
+			return ""
+		}
+	}
+	return "only the tests of " + strings.Join(testOnly[prefix], ", ") + " may use " + prefix
+}
+
+// longestPrefix returns the longest key of m that imp starts with.
+func longestPrefix(m map[string][]string, imp string) string {
+	best := ""
+	for prefix := range m {
+		if strings.HasPrefix(imp, prefix) && len(prefix) > len(best) {
+			best = prefix
+		}
+	}
+	return best
 }
 
 // TestViolationRules proves the checker itself rejects what it should.
@@ -183,6 +229,11 @@ func TestViolationRules(t *testing.T) {
 		{"adapters/httpapi", "github.com/go-webauthn/webauthn/protocol"},
 		{"cmd/authd", "github.com/go-webauthn/webauthn/webauthn"},
 		{"adapters/webauthn", "github.com/authd/authd/adapters/totp"},
+		{"adapters/httpapi", "github.com/wneessen/go-mail"},
+		{"cmd/authd", "github.com/wneessen/go-mail"},
+		{"adapters/mail", "github.com/emersion/go-smtp"}, // its own code: tests only
+		{"adapters/mail/mailpittest", "github.com/emersion/go-smtp"},
+		{"adapters/mail", "github.com/authd/authd/adapters/memory"},
 	}
 	for _, b := range bad {
 		if violation(b[0], b[1]) == "" {
@@ -215,10 +266,23 @@ func TestViolationRules(t *testing.T) {
 		{"adapters/webauthn", "github.com/go-webauthn/webauthn/webauthn"},
 		{"adapters/webauthn", "github.com/go-webauthn/webauthn/protocol/webauthncose"},
 		{"cmd/authd", "github.com/authd/authd/adapters/webauthn"},
+		{"adapters/mail", "github.com/wneessen/go-mail"},
+		{"adapters/mail/mailpittest", "github.com/authd/authd/adapters/mail"},
+		{"adapters/httpapi", "github.com/authd/authd/adapters/mail/mailpittest"},
+		{"cmd/authd", "github.com/authd/authd/adapters/mail"},
 	}
 	for _, g := range good {
 		if msg := violation(g[0], g[1]); msg != "" {
 			t.Errorf("%s -> %s should be allowed: %s", g[0], g[1], msg)
+		}
+	}
+	// Test-only libraries, in tests.
+	if msg := testViolation("adapters/mail", "github.com/emersion/go-smtp"); msg != "" {
+		t.Errorf("adapters/mail's tests -> go-smtp should be allowed: %s", msg)
+	}
+	for _, rel := range []string{"adapters/httpapi", "cmd/authd"} {
+		if testViolation(rel, "github.com/emersion/go-smtp") == "" {
+			t.Errorf("%s's tests -> go-smtp should be forbidden", rel)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compose smoke test: builds the stack from locally built images, waits for
-# health, walks register -> login -> /me through the published port,
+# health, checks the mailpit service answers on its published port, walks
+# register -> login -> /me through the published port,
 # restarts the authd container and checks the user and the signing key
 # survived, then removes everything (down -v), also on failure or timeout.
 #
@@ -17,8 +18,9 @@ fi
 export COMPOSE_PROJECT_NAME="authd-smoke-$$"
 export POSTGRES_IMAGE="${POSTGRES_IMAGE:-authd-test/postgres:17}"
 export GO_IMAGE="${GO_IMAGE:-authd-build/golang:1.26}"
+export MAILPIT_IMAGE="${MAILPIT_IMAGE:-authd-test/mailpit:v1.33.1}"
 export AUTHD_IMAGE="${AUTHD_IMAGE:-authd:smoke}"
-export AUTHD_PORT=0 # any free port on 127.0.0.1; asked for below
+export AUTHD_PORT=0 MAILPIT_UI_PORT=0 # any free ports on 127.0.0.1; asked for below
 
 say() { printf 'smoke: %s\n' "$*" >&2; }
 fail() { say "FAIL: $*"; "${compose[@]}" logs --no-color --tail=50 >&2 || true; exit 1; }
@@ -33,6 +35,7 @@ trap "exit 130" INT TERM # so that cleanup runs when a timeout stops us
 
 scripts/postgres-image.sh "$POSTGRES_IMAGE"
 scripts/golang-image.sh "$GO_IMAGE"
+scripts/mailpit-image.sh "$MAILPIT_IMAGE"
 
 start=$(date +%s)
 say "building $AUTHD_IMAGE and starting the stack (${compose[*]})"
@@ -56,6 +59,15 @@ wait_healthy() {
 wait_healthy
 base="http://$("${compose[@]}" port authd 8080 | sed 's/^0\.0\.0\.0/127.0.0.1/')"
 say "healthy after $(( $(date +%s) - start ))s at $base"
+
+# The mail catcher authd's AUTH_SMTP_URL points at: its API answers.
+mailpit="http://$("${compose[@]}" port mailpit 8025 | sed 's/^0\.0\.0\.0/127.0.0.1/')"
+for try in $(seq 20); do
+  curl -sf --max-time 5 -o /dev/null "$mailpit/api/v1/messages" && break
+  [ "$try" -lt 20 ] || fail "mailpit API at $mailpit does not answer"
+  sleep 0.5
+done
+say "mailpit answers at $mailpit"
 
 # call METHOD PATH WANT_STATUS [BODY] [BEARER]: prints the response body.
 body_file="$(mktemp)"
