@@ -22,6 +22,7 @@ import (
 	"github.com/authd/authd/adapters/secretbox"
 	"github.com/authd/authd/adapters/system"
 	"github.com/authd/authd/adapters/totp"
+	"github.com/authd/authd/adapters/webauthn"
 	"github.com/authd/authd/application"
 	"github.com/authd/authd/application/account"
 	"github.com/authd/authd/application/admin"
@@ -45,6 +46,7 @@ type testStore interface {
 	ports.EmailTokens
 	ports.Outbox
 	ports.SecondFactors
+	ports.Passkeys
 }
 
 // deps are the ports the harness wires the use cases from, as authd serve
@@ -63,6 +65,9 @@ type deps struct {
 	Mail application.MailConfig
 	// Mailer receives the mails the courier delivers.
 	Mailer ports.Mailer
+	// WebAuthnOrigins are the origins allowed to run passkey ceremonies
+	// (RP ID localhost); empty: http://localhost:3000.
+	WebAuthnOrigins []string
 }
 
 // wired is the use cases plus the courier that delivers their mail.
@@ -112,6 +117,19 @@ func wireAll(t *testing.T, d deps) wired {
 	second := signin.NewSecondFactor(signin.SecondFactorDeps{
 		Factors: d.Store, Users: d.Store, Sessions: sess, Guard: guard, OTP: otp, Box: box, Random: rand.Reader, Clock: d.Clock, Audit: audit,
 	})
+	origins := d.WebAuthnOrigins
+	if len(origins) == 0 {
+		origins = []string{"http://localhost:3000"}
+	}
+	rp, err := webauthn.New(webauthn.Config{RPID: "localhost", RPDisplayName: "authd", Origins: origins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	passkeySignIn := signin.NewPasskeySignIn(signin.PasskeySignInDeps{
+		Factors: d.Store, Passkeys: d.Store, Users: d.Store, Sessions: sess, RP: rp, Random: rand.Reader, Clock: d.Clock, Audit: audit,
+		RequireVerifiedEmail: mp.RequireVerified,
+	})
+	second.WithMethods(passkeySignIn.Methods)
 	mailer := d.Mailer
 	if mailer == nil {
 		mailer = &captureMailer{}
@@ -129,11 +147,17 @@ func wireAll(t *testing.T, d deps) wired {
 			Verification:   account.NewVerification(d.Store, letters, d.Clock, audit),
 			PasswordReset:  account.NewPasswordReset(d.Store, d.Store, d.Throttle, d.Hasher, letters, d.Clock, audit),
 			EmailChange:    account.NewEmailChange(d.Store, d.Store, d.Store, sess, guard, letters, d.Clock, audit),
-			Sessions:       sess,
-			Bearer:         sessions.NewBearer(d.Verifier),
-			Admin:          admin.New(d.Store, d.Store, d.Audit, registration, d.Clock, audit).WithMail(admin.Mail{Tx: d.Store, Letters: letters}).WithFactors(),
-			Audit:          audit,
-			Store:          d.Store,
+			Passkeys: account.NewPasskeys(account.PasskeyDeps{
+				Tx: d.Store, Passkeys: d.Store, Sessions: sess, RP: rp, IDs: ids, Random: rand.Reader, Letters: letters, Clock: d.Clock, Audit: audit,
+			}),
+			PasskeySignIn: passkeySignIn,
+			Sessions:      sess,
+			Bearer:        sessions.NewBearer(d.Verifier),
+			Admin:         admin.New(d.Store, d.Store, d.Audit, registration, d.Clock, audit).WithMail(admin.Mail{Tx: d.Store, Letters: letters}).WithFactors(func(ctx context.Context, st ports.Stores, u domain.UserID) (int, error) {
+				return st.Passkeys.DeletePasskeys(ctx, u)
+			}),
+			Audit:         audit,
+			Store:         d.Store,
 		},
 		courier: application.NewCourier(d.Store, mailer, d.Clock, letters, nopCourierObserver{}, application.CourierConfig{}),
 	}
