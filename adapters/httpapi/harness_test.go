@@ -153,11 +153,11 @@ func wireAll(t *testing.T, d deps) wired {
 			PasskeySignIn: passkeySignIn,
 			Sessions:      sess,
 			Bearer:        sessions.NewBearer(d.Verifier),
-			Admin:         admin.New(d.Store, d.Store, d.Audit, registration, d.Clock, audit).WithMail(admin.Mail{Tx: d.Store, Letters: letters}).WithFactors(func(ctx context.Context, st ports.Stores, u domain.UserID) (int, error) {
+			Admin: admin.New(d.Store, d.Store, d.Audit, registration, d.Clock, audit).WithMail(admin.Mail{Tx: d.Store, Letters: letters}).WithFactors(func(ctx context.Context, st ports.Stores, u domain.UserID) (int, error) {
 				return st.Passkeys.DeletePasskeys(ctx, u)
 			}),
-			Audit:         audit,
-			Store:         d.Store,
+			Audit: audit,
+			Store: d.Store,
 		},
 		courier: application.NewCourier(d.Store, mailer, d.Clock, letters, nopCourierObserver{}, application.CourierConfig{}),
 	}
