@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/authd/authd/domain"
@@ -165,7 +166,7 @@ func (c *Courier) report(ctx context.Context) {
 func errorText(err error) string {
 	s := err.Error()
 	if len(s) > 500 {
-		s = s[:500]
+		s = strings.ToValidUTF8(s[:500], "")
 	}
 	return s
 }
