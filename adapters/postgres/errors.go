@@ -23,7 +23,23 @@ const (
 	// emailTokenUserFK ties an email token to its user
 	// (db/migrations/000006): violated, there is no such user.
 	emailTokenUserFK = "email_tokens_user_id_fkey"
+	// passkeyCredentialKey is the unique constraint on a passkey's
+	// credential id (db/migrations/000007): violated, the credential is
+	// registered already.
+	passkeyCredentialKey = "passkeys_credential_id_key"
 )
+
+// userFKs are the foreign keys to users whose violation means there is no
+// such user (db/migrations/000004, 000006 and 000007).
+var userFKs = map[string]bool{
+	credentialUserFK:                  true,
+	emailTokenUserFK:                  true,
+	"totp_credentials_user_id_fkey":   true,
+	"recovery_codes_user_id_fkey":     true,
+	"mfa_challenges_user_id_fkey":     true,
+	"passkeys_user_id_fkey":           true,
+	"passkey_ceremonies_user_id_fkey": true,
+}
 
 const (
 	sqlstateUniqueViolation     = "23505"
@@ -34,9 +50,10 @@ const (
 //
 //   - pgx.ErrNoRows                                  -> domain.ErrNotFound
 //   - unique violation on users_email_key            -> domain.ErrEmailTaken
-//   - foreign key violation on password_credentials_user_id_fkey or
-//     email_tokens_user_id_fkey (a password or an email token for no
-//     such user)                                     -> domain.ErrNotFound
+//   - unique violation on passkeys_credential_id_key -> domain.ErrPasskeyExists
+//   - foreign key violation on one of userFKs (a password, an email token,
+//     a second factor, a challenge, a passkey or a ceremony for no such
+//     user)                                          -> domain.ErrNotFound
 //   - the server or the network cannot answer now    -> domain.ErrUnavailable (wrapping err)
 //   - anything else                                  -> err, wrapped with the operation
 //
@@ -58,8 +75,9 @@ func translate(op string, err error) error {
 		switch {
 		case pgErr.Code == sqlstateUniqueViolation && pgErr.ConstraintName == emailIndex:
 			return fmt.Errorf("postgres: %s: %w", op, domain.ErrEmailTaken)
-		case pgErr.Code == sqlstateForeignKeyViolation &&
-			(pgErr.ConstraintName == credentialUserFK || pgErr.ConstraintName == emailTokenUserFK):
+		case pgErr.Code == sqlstateUniqueViolation && pgErr.ConstraintName == passkeyCredentialKey:
+			return fmt.Errorf("postgres: %s: %w", op, domain.ErrPasskeyExists)
+		case pgErr.Code == sqlstateForeignKeyViolation && userFKs[pgErr.ConstraintName]:
 			return fmt.Errorf("postgres: %s: %w", op, domain.ErrNotFound)
 		case unavailableSQLState(pgErr.Code):
 			return fmt.Errorf("%w: postgres: %s: %w", domain.ErrUnavailable, op, err)

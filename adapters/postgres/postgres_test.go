@@ -51,7 +51,7 @@ func TestPing(t *testing.T) {
 }
 
 // latestVersion is the newest embedded migration.
-const latestVersion = 6
+const latestVersion = 7
 
 func TestSchemaVersionIsTheNewestMigration(t *testing.T) {
 	if got := postgres.SchemaVersion(); got != latestVersion {
@@ -148,6 +148,15 @@ func TestMigrateUpIsIdempotent(t *testing.T) {
 
 func TestMigrateDownThenUp(t *testing.T) {
 	url := pgtest.NewDatabase(t)
+	migrateDownTo(t, url, 6)
+	for _, table := range []string{"totp_credentials", "recovery_codes", "mfa_challenges", "passkeys", "passkey_ceremonies"} {
+		if tableExists(t, url, table) {
+			t.Fatalf("table %s still exists after undoing migration 7", table)
+		}
+	}
+	if columnExists(t, url, "users", "mfa_enabled") {
+		t.Fatal("users.mfa_enabled still exists after undoing migration 7")
+	}
 	migrateDownTo(t, url, 5)
 	for _, table := range []string{"email_tokens", "mail_outbox", "mail_caps"} {
 		if tableExists(t, url, table) {

@@ -115,7 +115,7 @@ func userFromRow(r sqlcdb.UserByIDRow) (domain.User, error) {
 		r.Name,
 		role,
 		r.CreatedAt,
-	), nil
+	).WithMFAEnabled(r.MfaEnabled), nil
 }
 
 // userUUID converts an id to the column type. Only the canonical lower-case

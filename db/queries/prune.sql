@@ -115,3 +115,25 @@ WHERE key IN (
     LIMIT sqlc.arg(max_rows)::integer
 )
   AND last_at <= sqlc.arg(last_by)::timestamptz AND window_start <= sqlc.arg(window_by)::timestamptz;
+
+-- PruneMFAChallenges deletes up to max_rows login challenges expired at
+-- now, over mfa_challenges_expires_at_idx (a used one is deleted already).
+-- name: PruneMFAChallenges :execrows
+DELETE FROM mfa_challenges
+WHERE hash IN (
+    SELECT c.hash FROM mfa_challenges AS c
+    WHERE c.expires_at <= sqlc.arg(now)::timestamptz
+    ORDER BY c.expires_at
+    LIMIT sqlc.arg(max_rows)::integer
+);
+
+-- PruneCeremonies deletes up to max_rows passkey ceremonies expired at
+-- now, over passkey_ceremonies_expires_at_idx.
+-- name: PruneCeremonies :execrows
+DELETE FROM passkey_ceremonies
+WHERE hash IN (
+    SELECT c.hash FROM passkey_ceremonies AS c
+    WHERE c.expires_at <= sqlc.arg(now)::timestamptz
+    ORDER BY c.expires_at
+    LIMIT sqlc.arg(max_rows)::integer
+);

@@ -33,7 +33,7 @@ FROM opened;
 -- name: RefreshToken :one
 SELECT rt.expires_at, rt.spent_at,
        s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
-       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at
+       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at, u.mfa_enabled
 FROM refresh_tokens AS rt
 JOIN sessions AS s ON s.id = rt.session_id
 JOIN users AS u ON u.id = s.user_id
@@ -48,7 +48,7 @@ FOR NO KEY UPDATE OF rt, s;
 -- name: RefreshTokenUnlocked :one
 SELECT rt.expires_at, rt.spent_at,
        s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
-       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at
+       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at, u.mfa_enabled
 FROM refresh_tokens AS rt
 JOIN sessions AS s ON s.id = rt.session_id
 JOIN users AS u ON u.id = s.user_id
@@ -121,7 +121,7 @@ JOIN touched ON touched.id = sibling.session_id;
 -- authenticated request that must see a logout at once makes this call.
 -- name: SessionWithOwner :one
 SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
-       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at
+       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at, u.mfa_enabled
 FROM sessions AS s
 JOIN users AS u ON u.id = s.user_id
 WHERE s.id = @id;

@@ -7,12 +7,12 @@ VALUES (@id, @email, @email_key, @email_verified, @name, @role, @created_at, @cr
 
 -- email_key is the account's identity (domain.Email.Key), unique.
 -- name: UserByEmail :one
-SELECT id, email, email_key, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at, mfa_enabled
 FROM users
 WHERE email_key = @email_key;
 
 -- name: UserByID :one
-SELECT id, email, email_key, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at, mfa_enabled
 FROM users
 WHERE id = @id;
 
@@ -29,7 +29,7 @@ WHERE id = @id;
 -- escaping, as they would with LIKE; lower() on both sides makes it
 -- case-insensitive. An empty needle matches every row.
 -- name: ListUsers :many
-SELECT id, email, email_key, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at, mfa_enabled
 FROM users
 WHERE (sqlc.narg(after)::uuid IS NULL OR id > sqlc.narg(after)::uuid)
   AND strpos(lower(email), lower(sqlc.arg(email_contains)::text)) > 0

@@ -61,11 +61,47 @@ type MailOutbox struct {
 	LastError     string
 }
 
+type MfaChallenge struct {
+	Hash         []byte
+	UserID       uuid.UUID
+	Methods      string
+	AuthAt       time.Time
+	PasswordHash string
+	ExpiresAt    time.Time
+	Failures     int32
+}
+
+type Passkey struct {
+	ID           uuid.UUID
+	UserID       uuid.UUID
+	CredentialID []byte
+	Name         string
+	Data         []byte
+	SignCount    int64
+	CreatedAt    time.Time
+	LastUsedAt   *time.Time
+}
+
+type PasskeyCeremony struct {
+	Hash      []byte
+	Kind      string
+	UserID    *uuid.UUID
+	MfaToken  []byte
+	State     []byte
+	ExpiresAt time.Time
+}
+
 type PasswordCredential struct {
 	UserID    uuid.UUID
 	Hash      string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+type RecoveryCode struct {
+	UserID    uuid.UUID
+	CodeHash  []byte
+	CreatedAt time.Time
 }
 
 type RefreshToken struct {
@@ -87,6 +123,14 @@ type Session struct {
 	Amr        string
 }
 
+type TotpCredential struct {
+	UserID       uuid.UUID
+	SealedSecret []byte
+	Confirmed    bool
+	CreatedAt    time.Time
+	LastStep     int64
+}
+
 type User struct {
 	ID            uuid.UUID
 	Email         string
@@ -96,4 +140,5 @@ type User struct {
 	UpdatedAt     time.Time
 	EmailVerified bool
 	EmailKey      string
+	MfaEnabled    bool
 }

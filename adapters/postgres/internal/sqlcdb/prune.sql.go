@@ -39,6 +39,31 @@ func (q *Queries) PruneAuditEvents(ctx context.Context, arg PruneAuditEventsPara
 	return result.RowsAffected(), nil
 }
 
+const pruneCeremonies = `-- name: PruneCeremonies :execrows
+DELETE FROM passkey_ceremonies
+WHERE hash IN (
+    SELECT c.hash FROM passkey_ceremonies AS c
+    WHERE c.expires_at <= $1::timestamptz
+    ORDER BY c.expires_at
+    LIMIT $2::integer
+)
+`
+
+type PruneCeremoniesParams struct {
+	Now     time.Time
+	MaxRows int32
+}
+
+// PruneCeremonies deletes up to max_rows passkey ceremonies expired at
+// now, over passkey_ceremonies_expires_at_idx.
+func (q *Queries) PruneCeremonies(ctx context.Context, arg PruneCeremoniesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneCeremonies, arg.Now, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const pruneEmailTokens = `-- name: PruneEmailTokens :execrows
 DELETE FROM email_tokens
 WHERE hash IN (
@@ -58,6 +83,31 @@ type PruneEmailTokensParams struct {
 // email_tokens_expires_at_idx (a used token is deleted already).
 func (q *Queries) PruneEmailTokens(ctx context.Context, arg PruneEmailTokensParams) (int64, error) {
 	result, err := q.db.Exec(ctx, pruneEmailTokens, arg.Now, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const pruneMFAChallenges = `-- name: PruneMFAChallenges :execrows
+DELETE FROM mfa_challenges
+WHERE hash IN (
+    SELECT c.hash FROM mfa_challenges AS c
+    WHERE c.expires_at <= $1::timestamptz
+    ORDER BY c.expires_at
+    LIMIT $2::integer
+)
+`
+
+type PruneMFAChallengesParams struct {
+	Now     time.Time
+	MaxRows int32
+}
+
+// PruneMFAChallenges deletes up to max_rows login challenges expired at
+// now, over mfa_challenges_expires_at_idx (a used one is deleted already).
+func (q *Queries) PruneMFAChallenges(ctx context.Context, arg PruneMFAChallengesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneMFAChallenges, arg.Now, arg.MaxRows)
 	if err != nil {
 		return 0, err
 	}

@@ -65,7 +65,7 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) er
 const refreshToken = `-- name: RefreshToken :one
 SELECT rt.expires_at, rt.spent_at,
        s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
-       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at
+       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at, u.mfa_enabled
 FROM refresh_tokens AS rt
 JOIN sessions AS s ON s.id = rt.session_id
 JOIN users AS u ON u.id = s.user_id
@@ -90,6 +90,7 @@ type RefreshTokenRow struct {
 	Name          string
 	Role          string
 	UserCreatedAt time.Time
+	MfaEnabled    bool
 }
 
 // RefreshToken reads a token with its session and the session's owner in
@@ -124,6 +125,7 @@ func (q *Queries) RefreshToken(ctx context.Context, tokenHash []byte) (RefreshTo
 		&i.Name,
 		&i.Role,
 		&i.UserCreatedAt,
+		&i.MfaEnabled,
 	)
 	return i, err
 }
@@ -131,7 +133,7 @@ func (q *Queries) RefreshToken(ctx context.Context, tokenHash []byte) (RefreshTo
 const refreshTokenUnlocked = `-- name: RefreshTokenUnlocked :one
 SELECT rt.expires_at, rt.spent_at,
        s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
-       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at
+       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at, u.mfa_enabled
 FROM refresh_tokens AS rt
 JOIN sessions AS s ON s.id = rt.session_id
 JOIN users AS u ON u.id = s.user_id
@@ -155,6 +157,7 @@ type RefreshTokenUnlockedRow struct {
 	Name          string
 	Role          string
 	UserCreatedAt time.Time
+	MfaEnabled    bool
 }
 
 // RefreshTokenUnlocked is RefreshToken for a read outside a transaction
@@ -182,6 +185,7 @@ func (q *Queries) RefreshTokenUnlocked(ctx context.Context, tokenHash []byte) (R
 		&i.Name,
 		&i.Role,
 		&i.UserCreatedAt,
+		&i.MfaEnabled,
 	)
 	return i, err
 }
@@ -343,7 +347,7 @@ func (q *Queries) RotateSibling(ctx context.Context, arg RotateSiblingParams) (u
 
 const sessionWithOwner = `-- name: SessionWithOwner :one
 SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
-       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at
+       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at, u.mfa_enabled
 FROM sessions AS s
 JOIN users AS u ON u.id = s.user_id
 WHERE s.id = $1
@@ -364,6 +368,7 @@ type SessionWithOwnerRow struct {
 	Name          string
 	Role          string
 	UserCreatedAt time.Time
+	MfaEnabled    bool
 }
 
 // SessionWithOwner reads a session and its user in one round trip: every
@@ -386,6 +391,7 @@ func (q *Queries) SessionWithOwner(ctx context.Context, id uuid.UUID) (SessionWi
 		&i.Name,
 		&i.Role,
 		&i.UserCreatedAt,
+		&i.MfaEnabled,
 	)
 	return i, err
 }

@@ -83,7 +83,7 @@ func (q *Queries) EmailsToCanonicalize(ctx context.Context) ([]EmailsToCanonical
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT id, email, email_key, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at, mfa_enabled
 FROM users
 WHERE ($1::uuid IS NULL OR id > $1::uuid)
   AND strpos(lower(email), lower($2::text)) > 0
@@ -105,6 +105,7 @@ type ListUsersRow struct {
 	Name          string
 	Role          string
 	CreatedAt     time.Time
+	MfaEnabled    bool
 }
 
 // ListUsers is one page of a keyset walk in id order (UUIDv7: creation
@@ -131,6 +132,7 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]ListUse
 			&i.Name,
 			&i.Role,
 			&i.CreatedAt,
+			&i.MfaEnabled,
 		); err != nil {
 			return nil, err
 		}
@@ -231,7 +233,7 @@ func (q *Queries) SetRole(ctx context.Context, arg SetRoleParams) (int64, error)
 }
 
 const userByEmail = `-- name: UserByEmail :one
-SELECT id, email, email_key, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at, mfa_enabled
 FROM users
 WHERE email_key = $1
 `
@@ -244,6 +246,7 @@ type UserByEmailRow struct {
 	Name          string
 	Role          string
 	CreatedAt     time.Time
+	MfaEnabled    bool
 }
 
 // email_key is the account's identity (domain.Email.Key), unique.
@@ -258,12 +261,13 @@ func (q *Queries) UserByEmail(ctx context.Context, emailKey string) (UserByEmail
 		&i.Name,
 		&i.Role,
 		&i.CreatedAt,
+		&i.MfaEnabled,
 	)
 	return i, err
 }
 
 const userByID = `-- name: UserByID :one
-SELECT id, email, email_key, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at, mfa_enabled
 FROM users
 WHERE id = $1
 `
@@ -276,6 +280,7 @@ type UserByIDRow struct {
 	Name          string
 	Role          string
 	CreatedAt     time.Time
+	MfaEnabled    bool
 }
 
 func (q *Queries) UserByID(ctx context.Context, id uuid.UUID) (UserByIDRow, error) {
@@ -289,6 +294,7 @@ func (q *Queries) UserByID(ctx context.Context, id uuid.UUID) (UserByIDRow, erro
 		&i.Name,
 		&i.Role,
 		&i.CreatedAt,
+		&i.MfaEnabled,
 	)
 	return i, err
 }
