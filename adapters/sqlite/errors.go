@@ -19,21 +19,25 @@ const (
 	// emailKeyColumn is the column of users_email_key, the unique index
 	// on the email's key (db/sqlite/migrations/000001).
 	emailKeyColumn = "users.email_key"
+	// credentialIDColumn is the unique column of a passkey's credential id
+	// (db/sqlite/migrations/000003).
+	credentialIDColumn = "passkeys.credential_id"
 )
 
 // translate maps a driver error to the domain's vocabulary at the boundary:
 //
 //   - sql.ErrNoRows                                   -> domain.ErrNotFound
 //   - unique violation on users.email_key             -> domain.ErrEmailTaken
+//   - unique violation on passkeys.credential_id      -> domain.ErrPasskeyExists
 //   - the database cannot answer now (SQLITE_BUSY, _LOCKED, I/O errors, a
 //     full disk, no memory, a file that cannot be opened or is not a
 //     database, a deadline that ran out, a connection gone)
 //     -> domain.ErrUnavailable (wrapping err)
 //   - anything else                                   -> err, wrapped with the operation
 //
-// A foreign key violation is not translated here: only SetPassword and
-// CreateEmailToken can cause one that means "no such user", and they say
-// so themselves.
+// A foreign key violation is not translated here: the statements that can
+// cause one that means "no such user" (SetPassword, CreateEmailToken, and
+// the inserts of second factors and passkeys) say so themselves.
 //
 // Messages name the operation and SQLite's message, which names tables
 // and columns but never the statement's arguments (token digests,
@@ -51,6 +55,8 @@ func translate(op string, err error) error {
 		switch {
 		case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE && strings.Contains(se.Error(), emailKeyColumn):
 			return fmt.Errorf("sqlite: %s: %w", op, domain.ErrEmailTaken)
+		case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE && strings.Contains(se.Error(), credentialIDColumn):
+			return fmt.Errorf("sqlite: %s: %w", op, domain.ErrPasskeyExists)
 		case unavailableCode(code):
 			return fmt.Errorf("%w: sqlite: %s: %w", domain.ErrUnavailable, op, err)
 		}

@@ -126,6 +126,26 @@ func (s *Store) PruneMailCaps(ctx context.Context, now time.Time, cap domain.Mai
 	return pruned(s, op, n, b, err)
 }
 
+// PruneMFAChallenges deletes up to b.Limit login challenges expired at now.
+func (s *Store) PruneMFAChallenges(ctx context.Context, now time.Time, b ports.PruneBatch) (ports.PruneResult, error) {
+	const op = "prune mfa challenges"
+	if err := pruneLimit(op, b); err != nil {
+		return ports.PruneResult{}, err
+	}
+	n, err := s.w.PruneMFAChallenges(ctx, sqlcdb.PruneMFAChallengesParams{Now: micros(now), MaxRows: int64(b.Limit)})
+	return pruned(s, op, n, b, err)
+}
+
+// PruneCeremonies deletes up to b.Limit passkey ceremonies expired at now.
+func (s *Store) PruneCeremonies(ctx context.Context, now time.Time, b ports.PruneBatch) (ports.PruneResult, error) {
+	const op = "prune ceremonies"
+	if err := pruneLimit(op, b); err != nil {
+		return ports.PruneResult{}, err
+	}
+	n, err := s.w.PruneCeremonies(ctx, sqlcdb.PruneCeremoniesParams{Now: micros(now), MaxRows: int64(b.Limit)})
+	return pruned(s, op, n, b, err)
+}
+
 // pruned is the result of a batch that deleted n of at most b.Limit rows.
 func pruned(s *Store, op string, n int64, b ports.PruneBatch, err error) (ports.PruneResult, error) {
 	if err != nil {

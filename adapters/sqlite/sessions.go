@@ -65,6 +65,7 @@ func (r *repos) RefreshToken(ctx context.Context, hash domain.RefreshTokenHash) 
 		ID: row.ID, UserID: row.UserID, CreatedAt: row.CreatedAt, LastUsedAt: row.LastUsedAt,
 		RevokedAt: row.RevokedAt, Ip: row.Ip, UserAgent: row.UserAgent, Amr: row.Amr,
 		Email: row.Email, EmailKey: row.EmailKey, EmailVerified: row.EmailVerified, Name: row.Name, Role: row.Role, UserCreatedAt: row.UserCreatedAt,
+		MfaEnabled: row.MfaEnabled,
 	})
 	if err != nil {
 		return domain.RefreshTokenRecord{}, domain.Session{}, domain.User{}, err
@@ -214,6 +215,7 @@ func sessionWithOwner(r sqlcdb.SessionWithOwnerRow) (domain.Session, domain.User
 		Name:          r.Name,
 		Role:          r.Role,
 		CreatedAt:     r.UserCreatedAt,
+		MfaEnabled:    r.MfaEnabled,
 	})
 	if err != nil {
 		return domain.Session{}, domain.User{}, err

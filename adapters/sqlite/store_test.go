@@ -81,8 +81,8 @@ func refresh(ctx context.Context, st *sqlite.Store, hash domain.RefreshTokenHash
 }
 
 func TestSchemaVersionIsTheNewestMigration(t *testing.T) {
-	if got := sqlite.SchemaVersion(); got != 2 {
-		t.Fatalf("SchemaVersion = %d, want 2", got)
+	if got := sqlite.SchemaVersion(); got != 3 {
+		t.Fatalf("SchemaVersion = %d, want 3", got)
 	}
 }
 
@@ -112,6 +112,13 @@ func TestMigrateUpDownUp(t *testing.T) {
 		mustNil(t, sqlite.MigrateDown(path))
 		if v := version(); v != want-1 {
 			t.Fatalf("after down from %d: %d", want, v)
+		}
+		if want == 3 {
+			for _, table := range []string{"totp_credentials", "recovery_codes", "mfa_challenges", "passkeys", "passkey_ceremonies"} {
+				if tableExists(t, path, table) {
+					t.Fatalf("table %s still exists after undoing migration 3", table)
+				}
+			}
 		}
 		if want == 2 {
 			for _, table := range []string{"email_tokens", "mail_outbox", "mail_caps"} {

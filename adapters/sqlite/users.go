@@ -104,7 +104,7 @@ func userFromRow(r sqlcdb.UserByIDRow) (domain.User, error) {
 		r.Name,
 		role,
 		fromMicros(r.CreatedAt),
-	), nil
+	).WithMFAEnabled(r.MfaEnabled != 0), nil
 }
 
 // canonicalID reports a canonical lower-case UUID, the only form of id the

@@ -69,3 +69,21 @@ WHERE key IN (
     WHERE c.last_at <= sqlc.arg(last_by) AND c.window_start <= sqlc.arg(window_by)
     LIMIT sqlc.arg(max_rows)
 );
+
+-- name: PruneMFAChallenges :execrows
+DELETE FROM mfa_challenges
+WHERE hash IN (
+    SELECT c.hash FROM mfa_challenges AS c
+    WHERE c.expires_at <= sqlc.arg(now)
+    ORDER BY c.expires_at
+    LIMIT sqlc.arg(max_rows)
+);
+
+-- name: PruneCeremonies :execrows
+DELETE FROM passkey_ceremonies
+WHERE hash IN (
+    SELECT c.hash FROM passkey_ceremonies AS c
+    WHERE c.expires_at <= sqlc.arg(now)
+    ORDER BY c.expires_at
+    LIMIT sqlc.arg(max_rows)
+);

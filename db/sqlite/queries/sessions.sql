@@ -18,7 +18,7 @@ VALUES (sqlc.arg(token_hash), sqlc.arg(session_id), sqlc.arg(issued_at), sqlc.ar
 -- name: RefreshToken :one
 SELECT rt.expires_at, rt.spent_at,
        s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
-       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at
+       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at, u.mfa_enabled
 FROM refresh_tokens AS rt
 JOIN sessions AS s ON s.id = rt.session_id
 JOIN users AS u ON u.id = s.user_id
@@ -49,7 +49,7 @@ WHERE id = sqlc.arg(id);
 -- authenticated request that must see a logout at once makes this call.
 -- name: SessionWithOwner :one
 SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
-       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at
+       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at, u.mfa_enabled
 FROM sessions AS s
 JOIN users AS u ON u.id = s.user_id
 WHERE s.id = sqlc.arg(id);

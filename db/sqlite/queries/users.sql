@@ -9,12 +9,12 @@ VALUES (sqlc.arg(id), sqlc.arg(email), sqlc.arg(email_key), sqlc.arg(email_verif
 
 -- email_key is the account's identity (domain.Email.Key), unique.
 -- name: UserByEmail :one
-SELECT id, email, email_key, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at, mfa_enabled
 FROM users
 WHERE email_key = sqlc.arg(email_key);
 
 -- name: UserByID :one
-SELECT id, email, email_key, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at, mfa_enabled
 FROM users
 WHERE id = sqlc.arg(id);
 
@@ -30,7 +30,7 @@ WHERE id = sqlc.arg(id);
 -- needle matches every row. after is '' for the first page: every id sorts
 -- after it.
 -- name: ListUsers :many
-SELECT id, email, email_key, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at, mfa_enabled
 FROM users
 WHERE id > sqlc.arg(after)
   AND instr(lower(email), lower(sqlc.arg(email_contains))) > 0

@@ -24,14 +24,29 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.addPasskeyStmt, err = db.PrepareContext(ctx, addPasskey); err != nil {
+		return nil, fmt.Errorf("error preparing query AddPasskey: %w", err)
+	}
+	if q.addRecoveryCodeStmt, err = db.PrepareContext(ctx, addRecoveryCode); err != nil {
+		return nil, fmt.Errorf("error preparing query AddRecoveryCode: %w", err)
+	}
 	if q.appendEventStmt, err = db.PrepareContext(ctx, appendEvent); err != nil {
 		return nil, fmt.Errorf("error preparing query AppendEvent: %w", err)
 	}
 	if q.claimMailStmt, err = db.PrepareContext(ctx, claimMail); err != nil {
 		return nil, fmt.Errorf("error preparing query ClaimMail: %w", err)
 	}
+	if q.confirmTOTPStmt, err = db.PrepareContext(ctx, confirmTOTP); err != nil {
+		return nil, fmt.Errorf("error preparing query ConfirmTOTP: %w", err)
+	}
+	if q.createCeremonyStmt, err = db.PrepareContext(ctx, createCeremony); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateCeremony: %w", err)
+	}
 	if q.createEmailTokenStmt, err = db.PrepareContext(ctx, createEmailToken); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateEmailToken: %w", err)
+	}
+	if q.createMFAChallengeStmt, err = db.PrepareContext(ctx, createMFAChallenge); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateMFAChallenge: %w", err)
 	}
 	if q.createRefreshTokenStmt, err = db.PrepareContext(ctx, createRefreshToken); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateRefreshToken: %w", err)
@@ -48,6 +63,21 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteEmailTokensStmt, err = db.PrepareContext(ctx, deleteEmailTokens); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteEmailTokens: %w", err)
 	}
+	if q.deleteMFAChallengeStmt, err = db.PrepareContext(ctx, deleteMFAChallenge); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteMFAChallenge: %w", err)
+	}
+	if q.deletePasskeyStmt, err = db.PrepareContext(ctx, deletePasskey); err != nil {
+		return nil, fmt.Errorf("error preparing query DeletePasskey: %w", err)
+	}
+	if q.deletePasskeysStmt, err = db.PrepareContext(ctx, deletePasskeys); err != nil {
+		return nil, fmt.Errorf("error preparing query DeletePasskeys: %w", err)
+	}
+	if q.deleteRecoveryCodesStmt, err = db.PrepareContext(ctx, deleteRecoveryCodes); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteRecoveryCodes: %w", err)
+	}
+	if q.deleteTOTPStmt, err = db.PrepareContext(ctx, deleteTOTP); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteTOTP: %w", err)
+	}
 	if q.emailTokenStmt, err = db.PrepareContext(ctx, emailToken); err != nil {
 		return nil, fmt.Errorf("error preparing query EmailToken: %w", err)
 	}
@@ -56,6 +86,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.eventsStmt, err = db.PrepareContext(ctx, events); err != nil {
 		return nil, fmt.Errorf("error preparing query Events: %w", err)
+	}
+	if q.failMFAChallengeStmt, err = db.PrepareContext(ctx, failMFAChallenge); err != nil {
+		return nil, fmt.Errorf("error preparing query FailMFAChallenge: %w", err)
 	}
 	if q.forgetReleasedLoginAttemptStmt, err = db.PrepareContext(ctx, forgetReleasedLoginAttempt); err != nil {
 		return nil, fmt.Errorf("error preparing query ForgetReleasedLoginAttempt: %w", err)
@@ -71,6 +104,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.loginThrottleStateStmt, err = db.PrepareContext(ctx, loginThrottleState); err != nil {
 		return nil, fmt.Errorf("error preparing query LoginThrottleState: %w", err)
+	}
+	if q.mFAChallengeStmt, err = db.PrepareContext(ctx, mFAChallenge); err != nil {
+		return nil, fmt.Errorf("error preparing query MFAChallenge: %w", err)
 	}
 	if q.mailCapStateStmt, err = db.PrepareContext(ctx, mailCapState); err != nil {
 		return nil, fmt.Errorf("error preparing query MailCapState: %w", err)
@@ -93,17 +129,32 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.markEmailVerifiedStmt, err = db.PrepareContext(ctx, markEmailVerified); err != nil {
 		return nil, fmt.Errorf("error preparing query MarkEmailVerified: %w", err)
 	}
+	if q.passkeyByCredentialIDStmt, err = db.PrepareContext(ctx, passkeyByCredentialID); err != nil {
+		return nil, fmt.Errorf("error preparing query PasskeyByCredentialID: %w", err)
+	}
+	if q.passkeyUsedStmt, err = db.PrepareContext(ctx, passkeyUsed); err != nil {
+		return nil, fmt.Errorf("error preparing query PasskeyUsed: %w", err)
+	}
+	if q.passkeysOfStmt, err = db.PrepareContext(ctx, passkeysOf); err != nil {
+		return nil, fmt.Errorf("error preparing query PasskeysOf: %w", err)
+	}
 	if q.passwordHashStmt, err = db.PrepareContext(ctx, passwordHash); err != nil {
 		return nil, fmt.Errorf("error preparing query PasswordHash: %w", err)
 	}
 	if q.pruneAuditEventsStmt, err = db.PrepareContext(ctx, pruneAuditEvents); err != nil {
 		return nil, fmt.Errorf("error preparing query PruneAuditEvents: %w", err)
 	}
+	if q.pruneCeremoniesStmt, err = db.PrepareContext(ctx, pruneCeremonies); err != nil {
+		return nil, fmt.Errorf("error preparing query PruneCeremonies: %w", err)
+	}
 	if q.pruneEmailTokensStmt, err = db.PrepareContext(ctx, pruneEmailTokens); err != nil {
 		return nil, fmt.Errorf("error preparing query PruneEmailTokens: %w", err)
 	}
 	if q.pruneLoginThrottleStmt, err = db.PrepareContext(ctx, pruneLoginThrottle); err != nil {
 		return nil, fmt.Errorf("error preparing query PruneLoginThrottle: %w", err)
+	}
+	if q.pruneMFAChallengesStmt, err = db.PrepareContext(ctx, pruneMFAChallenges); err != nil {
+		return nil, fmt.Errorf("error preparing query PruneMFAChallenges: %w", err)
 	}
 	if q.pruneMailStmt, err = db.PrepareContext(ctx, pruneMail); err != nil {
 		return nil, fmt.Errorf("error preparing query PruneMail: %w", err)
@@ -123,11 +174,20 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.putMailCapStateStmt, err = db.PrepareContext(ctx, putMailCapState); err != nil {
 		return nil, fmt.Errorf("error preparing query PutMailCapState: %w", err)
 	}
+	if q.putTOTPStmt, err = db.PrepareContext(ctx, putTOTP); err != nil {
+		return nil, fmt.Errorf("error preparing query PutTOTP: %w", err)
+	}
+	if q.recoveryCodesLeftStmt, err = db.PrepareContext(ctx, recoveryCodesLeft); err != nil {
+		return nil, fmt.Errorf("error preparing query RecoveryCodesLeft: %w", err)
+	}
 	if q.refreshTokenStmt, err = db.PrepareContext(ctx, refreshToken); err != nil {
 		return nil, fmt.Errorf("error preparing query RefreshToken: %w", err)
 	}
 	if q.refreshTokenPageEndStmt, err = db.PrepareContext(ctx, refreshTokenPageEnd); err != nil {
 		return nil, fmt.Errorf("error preparing query RefreshTokenPageEnd: %w", err)
+	}
+	if q.renamePasskeyStmt, err = db.PrepareContext(ctx, renamePasskey); err != nil {
+		return nil, fmt.Errorf("error preparing query RenamePasskey: %w", err)
 	}
 	if q.resetLoginAttemptsStmt, err = db.PrepareContext(ctx, resetLoginAttempts); err != nil {
 		return nil, fmt.Errorf("error preparing query ResetLoginAttempts: %w", err)
@@ -147,6 +207,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.setEmailStmt, err = db.PrepareContext(ctx, setEmail); err != nil {
 		return nil, fmt.Errorf("error preparing query SetEmail: %w", err)
 	}
+	if q.setMFAEnabledStmt, err = db.PrepareContext(ctx, setMFAEnabled); err != nil {
+		return nil, fmt.Errorf("error preparing query SetMFAEnabled: %w", err)
+	}
 	if q.setPasswordStmt, err = db.PrepareContext(ctx, setPassword); err != nil {
 		return nil, fmt.Errorf("error preparing query SetPassword: %w", err)
 	}
@@ -162,14 +225,29 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.swapPasswordHashStmt, err = db.PrepareContext(ctx, swapPasswordHash); err != nil {
 		return nil, fmt.Errorf("error preparing query SwapPasswordHash: %w", err)
 	}
+	if q.tOTPStmt, err = db.PrepareContext(ctx, tOTP); err != nil {
+		return nil, fmt.Errorf("error preparing query TOTP: %w", err)
+	}
 	if q.touchSessionStmt, err = db.PrepareContext(ctx, touchSession); err != nil {
 		return nil, fmt.Errorf("error preparing query TouchSession: %w", err)
 	}
 	if q.usableSessionsOfUserStmt, err = db.PrepareContext(ctx, usableSessionsOfUser); err != nil {
 		return nil, fmt.Errorf("error preparing query UsableSessionsOfUser: %w", err)
 	}
+	if q.useCeremonyStmt, err = db.PrepareContext(ctx, useCeremony); err != nil {
+		return nil, fmt.Errorf("error preparing query UseCeremony: %w", err)
+	}
 	if q.useEmailTokenStmt, err = db.PrepareContext(ctx, useEmailToken); err != nil {
 		return nil, fmt.Errorf("error preparing query UseEmailToken: %w", err)
+	}
+	if q.useMFAChallengeStmt, err = db.PrepareContext(ctx, useMFAChallenge); err != nil {
+		return nil, fmt.Errorf("error preparing query UseMFAChallenge: %w", err)
+	}
+	if q.useRecoveryCodeStmt, err = db.PrepareContext(ctx, useRecoveryCode); err != nil {
+		return nil, fmt.Errorf("error preparing query UseRecoveryCode: %w", err)
+	}
+	if q.useTOTPStepStmt, err = db.PrepareContext(ctx, useTOTPStep); err != nil {
+		return nil, fmt.Errorf("error preparing query UseTOTPStep: %w", err)
 	}
 	if q.userByEmailStmt, err = db.PrepareContext(ctx, userByEmail); err != nil {
 		return nil, fmt.Errorf("error preparing query UserByEmail: %w", err)
@@ -177,11 +255,24 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.userByIDStmt, err = db.PrepareContext(ctx, userByID); err != nil {
 		return nil, fmt.Errorf("error preparing query UserByID: %w", err)
 	}
+	if q.userExistsStmt, err = db.PrepareContext(ctx, userExists); err != nil {
+		return nil, fmt.Errorf("error preparing query UserExists: %w", err)
+	}
 	return &q, nil
 }
 
 func (q *Queries) Close() error {
 	var err error
+	if q.addPasskeyStmt != nil {
+		if cerr := q.addPasskeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing addPasskeyStmt: %w", cerr)
+		}
+	}
+	if q.addRecoveryCodeStmt != nil {
+		if cerr := q.addRecoveryCodeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing addRecoveryCodeStmt: %w", cerr)
+		}
+	}
 	if q.appendEventStmt != nil {
 		if cerr := q.appendEventStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing appendEventStmt: %w", cerr)
@@ -192,9 +283,24 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing claimMailStmt: %w", cerr)
 		}
 	}
+	if q.confirmTOTPStmt != nil {
+		if cerr := q.confirmTOTPStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing confirmTOTPStmt: %w", cerr)
+		}
+	}
+	if q.createCeremonyStmt != nil {
+		if cerr := q.createCeremonyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createCeremonyStmt: %w", cerr)
+		}
+	}
 	if q.createEmailTokenStmt != nil {
 		if cerr := q.createEmailTokenStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createEmailTokenStmt: %w", cerr)
+		}
+	}
+	if q.createMFAChallengeStmt != nil {
+		if cerr := q.createMFAChallengeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createMFAChallengeStmt: %w", cerr)
 		}
 	}
 	if q.createRefreshTokenStmt != nil {
@@ -222,6 +328,31 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteEmailTokensStmt: %w", cerr)
 		}
 	}
+	if q.deleteMFAChallengeStmt != nil {
+		if cerr := q.deleteMFAChallengeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteMFAChallengeStmt: %w", cerr)
+		}
+	}
+	if q.deletePasskeyStmt != nil {
+		if cerr := q.deletePasskeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deletePasskeyStmt: %w", cerr)
+		}
+	}
+	if q.deletePasskeysStmt != nil {
+		if cerr := q.deletePasskeysStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deletePasskeysStmt: %w", cerr)
+		}
+	}
+	if q.deleteRecoveryCodesStmt != nil {
+		if cerr := q.deleteRecoveryCodesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteRecoveryCodesStmt: %w", cerr)
+		}
+	}
+	if q.deleteTOTPStmt != nil {
+		if cerr := q.deleteTOTPStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteTOTPStmt: %w", cerr)
+		}
+	}
 	if q.emailTokenStmt != nil {
 		if cerr := q.emailTokenStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing emailTokenStmt: %w", cerr)
@@ -235,6 +366,11 @@ func (q *Queries) Close() error {
 	if q.eventsStmt != nil {
 		if cerr := q.eventsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing eventsStmt: %w", cerr)
+		}
+	}
+	if q.failMFAChallengeStmt != nil {
+		if cerr := q.failMFAChallengeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing failMFAChallengeStmt: %w", cerr)
 		}
 	}
 	if q.forgetReleasedLoginAttemptStmt != nil {
@@ -260,6 +396,11 @@ func (q *Queries) Close() error {
 	if q.loginThrottleStateStmt != nil {
 		if cerr := q.loginThrottleStateStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing loginThrottleStateStmt: %w", cerr)
+		}
+	}
+	if q.mFAChallengeStmt != nil {
+		if cerr := q.mFAChallengeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing mFAChallengeStmt: %w", cerr)
 		}
 	}
 	if q.mailCapStateStmt != nil {
@@ -297,6 +438,21 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing markEmailVerifiedStmt: %w", cerr)
 		}
 	}
+	if q.passkeyByCredentialIDStmt != nil {
+		if cerr := q.passkeyByCredentialIDStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing passkeyByCredentialIDStmt: %w", cerr)
+		}
+	}
+	if q.passkeyUsedStmt != nil {
+		if cerr := q.passkeyUsedStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing passkeyUsedStmt: %w", cerr)
+		}
+	}
+	if q.passkeysOfStmt != nil {
+		if cerr := q.passkeysOfStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing passkeysOfStmt: %w", cerr)
+		}
+	}
 	if q.passwordHashStmt != nil {
 		if cerr := q.passwordHashStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing passwordHashStmt: %w", cerr)
@@ -307,6 +463,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing pruneAuditEventsStmt: %w", cerr)
 		}
 	}
+	if q.pruneCeremoniesStmt != nil {
+		if cerr := q.pruneCeremoniesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pruneCeremoniesStmt: %w", cerr)
+		}
+	}
 	if q.pruneEmailTokensStmt != nil {
 		if cerr := q.pruneEmailTokensStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing pruneEmailTokensStmt: %w", cerr)
@@ -315,6 +476,11 @@ func (q *Queries) Close() error {
 	if q.pruneLoginThrottleStmt != nil {
 		if cerr := q.pruneLoginThrottleStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing pruneLoginThrottleStmt: %w", cerr)
+		}
+	}
+	if q.pruneMFAChallengesStmt != nil {
+		if cerr := q.pruneMFAChallengesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pruneMFAChallengesStmt: %w", cerr)
 		}
 	}
 	if q.pruneMailStmt != nil {
@@ -347,6 +513,16 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing putMailCapStateStmt: %w", cerr)
 		}
 	}
+	if q.putTOTPStmt != nil {
+		if cerr := q.putTOTPStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing putTOTPStmt: %w", cerr)
+		}
+	}
+	if q.recoveryCodesLeftStmt != nil {
+		if cerr := q.recoveryCodesLeftStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing recoveryCodesLeftStmt: %w", cerr)
+		}
+	}
 	if q.refreshTokenStmt != nil {
 		if cerr := q.refreshTokenStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing refreshTokenStmt: %w", cerr)
@@ -355,6 +531,11 @@ func (q *Queries) Close() error {
 	if q.refreshTokenPageEndStmt != nil {
 		if cerr := q.refreshTokenPageEndStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing refreshTokenPageEndStmt: %w", cerr)
+		}
+	}
+	if q.renamePasskeyStmt != nil {
+		if cerr := q.renamePasskeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing renamePasskeyStmt: %w", cerr)
 		}
 	}
 	if q.resetLoginAttemptsStmt != nil {
@@ -387,6 +568,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing setEmailStmt: %w", cerr)
 		}
 	}
+	if q.setMFAEnabledStmt != nil {
+		if cerr := q.setMFAEnabledStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setMFAEnabledStmt: %w", cerr)
+		}
+	}
 	if q.setPasswordStmt != nil {
 		if cerr := q.setPasswordStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing setPasswordStmt: %w", cerr)
@@ -412,6 +598,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing swapPasswordHashStmt: %w", cerr)
 		}
 	}
+	if q.tOTPStmt != nil {
+		if cerr := q.tOTPStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing tOTPStmt: %w", cerr)
+		}
+	}
 	if q.touchSessionStmt != nil {
 		if cerr := q.touchSessionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing touchSessionStmt: %w", cerr)
@@ -422,9 +613,29 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing usableSessionsOfUserStmt: %w", cerr)
 		}
 	}
+	if q.useCeremonyStmt != nil {
+		if cerr := q.useCeremonyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing useCeremonyStmt: %w", cerr)
+		}
+	}
 	if q.useEmailTokenStmt != nil {
 		if cerr := q.useEmailTokenStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing useEmailTokenStmt: %w", cerr)
+		}
+	}
+	if q.useMFAChallengeStmt != nil {
+		if cerr := q.useMFAChallengeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing useMFAChallengeStmt: %w", cerr)
+		}
+	}
+	if q.useRecoveryCodeStmt != nil {
+		if cerr := q.useRecoveryCodeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing useRecoveryCodeStmt: %w", cerr)
+		}
+	}
+	if q.useTOTPStepStmt != nil {
+		if cerr := q.useTOTPStepStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing useTOTPStepStmt: %w", cerr)
 		}
 	}
 	if q.userByEmailStmt != nil {
@@ -435,6 +646,11 @@ func (q *Queries) Close() error {
 	if q.userByIDStmt != nil {
 		if cerr := q.userByIDStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing userByIDStmt: %w", cerr)
+		}
+	}
+	if q.userExistsStmt != nil {
+		if cerr := q.userExistsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing userExistsStmt: %w", cerr)
 		}
 	}
 	return err
@@ -476,22 +692,34 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 type Queries struct {
 	db                             DBTX
 	tx                             *sql.Tx
+	addPasskeyStmt                 *sql.Stmt
+	addRecoveryCodeStmt            *sql.Stmt
 	appendEventStmt                *sql.Stmt
 	claimMailStmt                  *sql.Stmt
+	confirmTOTPStmt                *sql.Stmt
+	createCeremonyStmt             *sql.Stmt
 	createEmailTokenStmt           *sql.Stmt
+	createMFAChallengeStmt         *sql.Stmt
 	createRefreshTokenStmt         *sql.Stmt
 	createSessionStmt              *sql.Stmt
 	createUserStmt                 *sql.Stmt
 	decrementLoginAttemptsStmt     *sql.Stmt
 	deleteEmailTokensStmt          *sql.Stmt
+	deleteMFAChallengeStmt         *sql.Stmt
+	deletePasskeyStmt              *sql.Stmt
+	deletePasskeysStmt             *sql.Stmt
+	deleteRecoveryCodesStmt        *sql.Stmt
+	deleteTOTPStmt                 *sql.Stmt
 	emailTokenStmt                 *sql.Stmt
 	enqueueMailStmt                *sql.Stmt
 	eventsStmt                     *sql.Stmt
+	failMFAChallengeStmt           *sql.Stmt
 	forgetReleasedLoginAttemptStmt *sql.Stmt
 	hasPasswordCredentialStmt      *sql.Stmt
 	holdPasswordStmt               *sql.Stmt
 	listUsersStmt                  *sql.Stmt
 	loginThrottleStateStmt         *sql.Stmt
+	mFAChallengeStmt               *sql.Stmt
 	mailCapStateStmt               *sql.Stmt
 	mailExistsStmt                 *sql.Stmt
 	mailFailedStmt                 *sql.Stmt
@@ -499,56 +727,83 @@ type Queries struct {
 	mailQueueStmt                  *sql.Stmt
 	mailSentStmt                   *sql.Stmt
 	markEmailVerifiedStmt          *sql.Stmt
+	passkeyByCredentialIDStmt      *sql.Stmt
+	passkeyUsedStmt                *sql.Stmt
+	passkeysOfStmt                 *sql.Stmt
 	passwordHashStmt               *sql.Stmt
 	pruneAuditEventsStmt           *sql.Stmt
+	pruneCeremoniesStmt            *sql.Stmt
 	pruneEmailTokensStmt           *sql.Stmt
 	pruneLoginThrottleStmt         *sql.Stmt
+	pruneMFAChallengesStmt         *sql.Stmt
 	pruneMailStmt                  *sql.Stmt
 	pruneMailCapsStmt              *sql.Stmt
 	pruneRefreshTokensStmt         *sql.Stmt
 	pruneSessionsStmt              *sql.Stmt
 	putLoginThrottleStateStmt      *sql.Stmt
 	putMailCapStateStmt            *sql.Stmt
+	putTOTPStmt                    *sql.Stmt
+	recoveryCodesLeftStmt          *sql.Stmt
 	refreshTokenStmt               *sql.Stmt
 	refreshTokenPageEndStmt        *sql.Stmt
+	renamePasskeyStmt              *sql.Stmt
 	resetLoginAttemptsStmt         *sql.Stmt
 	revokeSessionStmt              *sql.Stmt
 	revokeSessionsStmt             *sql.Stmt
 	sessionPageEndStmt             *sql.Stmt
 	sessionWithOwnerStmt           *sql.Stmt
 	setEmailStmt                   *sql.Stmt
+	setMFAEnabledStmt              *sql.Stmt
 	setPasswordStmt                *sql.Stmt
 	setRoleStmt                    *sql.Stmt
 	spendRefreshTokenStmt          *sql.Stmt
 	spentRefreshTokenSessionStmt   *sql.Stmt
 	swapPasswordHashStmt           *sql.Stmt
+	tOTPStmt                       *sql.Stmt
 	touchSessionStmt               *sql.Stmt
 	usableSessionsOfUserStmt       *sql.Stmt
+	useCeremonyStmt                *sql.Stmt
 	useEmailTokenStmt              *sql.Stmt
+	useMFAChallengeStmt            *sql.Stmt
+	useRecoveryCodeStmt            *sql.Stmt
+	useTOTPStepStmt                *sql.Stmt
 	userByEmailStmt                *sql.Stmt
 	userByIDStmt                   *sql.Stmt
+	userExistsStmt                 *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
 		db:                             tx,
 		tx:                             tx,
+		addPasskeyStmt:                 q.addPasskeyStmt,
+		addRecoveryCodeStmt:            q.addRecoveryCodeStmt,
 		appendEventStmt:                q.appendEventStmt,
 		claimMailStmt:                  q.claimMailStmt,
+		confirmTOTPStmt:                q.confirmTOTPStmt,
+		createCeremonyStmt:             q.createCeremonyStmt,
 		createEmailTokenStmt:           q.createEmailTokenStmt,
+		createMFAChallengeStmt:         q.createMFAChallengeStmt,
 		createRefreshTokenStmt:         q.createRefreshTokenStmt,
 		createSessionStmt:              q.createSessionStmt,
 		createUserStmt:                 q.createUserStmt,
 		decrementLoginAttemptsStmt:     q.decrementLoginAttemptsStmt,
 		deleteEmailTokensStmt:          q.deleteEmailTokensStmt,
+		deleteMFAChallengeStmt:         q.deleteMFAChallengeStmt,
+		deletePasskeyStmt:              q.deletePasskeyStmt,
+		deletePasskeysStmt:             q.deletePasskeysStmt,
+		deleteRecoveryCodesStmt:        q.deleteRecoveryCodesStmt,
+		deleteTOTPStmt:                 q.deleteTOTPStmt,
 		emailTokenStmt:                 q.emailTokenStmt,
 		enqueueMailStmt:                q.enqueueMailStmt,
 		eventsStmt:                     q.eventsStmt,
+		failMFAChallengeStmt:           q.failMFAChallengeStmt,
 		forgetReleasedLoginAttemptStmt: q.forgetReleasedLoginAttemptStmt,
 		hasPasswordCredentialStmt:      q.hasPasswordCredentialStmt,
 		holdPasswordStmt:               q.holdPasswordStmt,
 		listUsersStmt:                  q.listUsersStmt,
 		loginThrottleStateStmt:         q.loginThrottleStateStmt,
+		mFAChallengeStmt:               q.mFAChallengeStmt,
 		mailCapStateStmt:               q.mailCapStateStmt,
 		mailExistsStmt:                 q.mailExistsStmt,
 		mailFailedStmt:                 q.mailFailedStmt,
@@ -556,33 +811,48 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		mailQueueStmt:                  q.mailQueueStmt,
 		mailSentStmt:                   q.mailSentStmt,
 		markEmailVerifiedStmt:          q.markEmailVerifiedStmt,
+		passkeyByCredentialIDStmt:      q.passkeyByCredentialIDStmt,
+		passkeyUsedStmt:                q.passkeyUsedStmt,
+		passkeysOfStmt:                 q.passkeysOfStmt,
 		passwordHashStmt:               q.passwordHashStmt,
 		pruneAuditEventsStmt:           q.pruneAuditEventsStmt,
+		pruneCeremoniesStmt:            q.pruneCeremoniesStmt,
 		pruneEmailTokensStmt:           q.pruneEmailTokensStmt,
 		pruneLoginThrottleStmt:         q.pruneLoginThrottleStmt,
+		pruneMFAChallengesStmt:         q.pruneMFAChallengesStmt,
 		pruneMailStmt:                  q.pruneMailStmt,
 		pruneMailCapsStmt:              q.pruneMailCapsStmt,
 		pruneRefreshTokensStmt:         q.pruneRefreshTokensStmt,
 		pruneSessionsStmt:              q.pruneSessionsStmt,
 		putLoginThrottleStateStmt:      q.putLoginThrottleStateStmt,
 		putMailCapStateStmt:            q.putMailCapStateStmt,
+		putTOTPStmt:                    q.putTOTPStmt,
+		recoveryCodesLeftStmt:          q.recoveryCodesLeftStmt,
 		refreshTokenStmt:               q.refreshTokenStmt,
 		refreshTokenPageEndStmt:        q.refreshTokenPageEndStmt,
+		renamePasskeyStmt:              q.renamePasskeyStmt,
 		resetLoginAttemptsStmt:         q.resetLoginAttemptsStmt,
 		revokeSessionStmt:              q.revokeSessionStmt,
 		revokeSessionsStmt:             q.revokeSessionsStmt,
 		sessionPageEndStmt:             q.sessionPageEndStmt,
 		sessionWithOwnerStmt:           q.sessionWithOwnerStmt,
 		setEmailStmt:                   q.setEmailStmt,
+		setMFAEnabledStmt:              q.setMFAEnabledStmt,
 		setPasswordStmt:                q.setPasswordStmt,
 		setRoleStmt:                    q.setRoleStmt,
 		spendRefreshTokenStmt:          q.spendRefreshTokenStmt,
 		spentRefreshTokenSessionStmt:   q.spentRefreshTokenSessionStmt,
 		swapPasswordHashStmt:           q.swapPasswordHashStmt,
+		tOTPStmt:                       q.tOTPStmt,
 		touchSessionStmt:               q.touchSessionStmt,
 		usableSessionsOfUserStmt:       q.usableSessionsOfUserStmt,
+		useCeremonyStmt:                q.useCeremonyStmt,
 		useEmailTokenStmt:              q.useEmailTokenStmt,
+		useMFAChallengeStmt:            q.useMFAChallengeStmt,
+		useRecoveryCodeStmt:            q.useRecoveryCodeStmt,
+		useTOTPStepStmt:                q.useTOTPStepStmt,
 		userByEmailStmt:                q.userByEmailStmt,
 		userByIDStmt:                   q.userByIDStmt,
+		userExistsStmt:                 q.userExistsStmt,
 	}
 }

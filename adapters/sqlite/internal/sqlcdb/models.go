@@ -59,11 +59,47 @@ type MailOutbox struct {
 	LastError     string
 }
 
+type MfaChallenge struct {
+	Hash         []byte
+	UserID       string
+	Methods      string
+	AuthAt       int64
+	PasswordHash string
+	ExpiresAt    int64
+	Failures     int64
+}
+
+type Passkey struct {
+	ID           string
+	UserID       string
+	CredentialID []byte
+	Name         string
+	Data         []byte
+	SignCount    int64
+	CreatedAt    int64
+	LastUsedAt   sql.NullInt64
+}
+
+type PasskeyCeremony struct {
+	Hash      []byte
+	Kind      string
+	UserID    sql.NullString
+	MfaToken  []byte
+	State     []byte
+	ExpiresAt int64
+}
+
 type PasswordCredential struct {
 	UserID    string
 	Hash      string
 	CreatedAt int64
 	UpdatedAt int64
+}
+
+type RecoveryCode struct {
+	UserID    string
+	CodeHash  []byte
+	CreatedAt int64
 }
 
 type RefreshToken struct {
@@ -85,6 +121,14 @@ type Session struct {
 	Amr        string
 }
 
+type TotpCredential struct {
+	UserID       string
+	SealedSecret []byte
+	Confirmed    int64
+	CreatedAt    int64
+	LastStep     int64
+}
+
 type User struct {
 	ID            string
 	Email         string
@@ -94,4 +138,5 @@ type User struct {
 	Role          string
 	CreatedAt     int64
 	UpdatedAt     int64
+	MfaEnabled    int64
 }

@@ -33,6 +33,29 @@ func (q *Queries) PruneAuditEvents(ctx context.Context, arg PruneAuditEventsPara
 	return result.RowsAffected()
 }
 
+const pruneCeremonies = `-- name: PruneCeremonies :execrows
+DELETE FROM passkey_ceremonies
+WHERE hash IN (
+    SELECT c.hash FROM passkey_ceremonies AS c
+    WHERE c.expires_at <= ?1
+    ORDER BY c.expires_at
+    LIMIT ?2
+)
+`
+
+type PruneCeremoniesParams struct {
+	Now     int64
+	MaxRows int64
+}
+
+func (q *Queries) PruneCeremonies(ctx context.Context, arg PruneCeremoniesParams) (int64, error) {
+	result, err := q.exec(ctx, q.pruneCeremoniesStmt, pruneCeremonies, arg.Now, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const pruneEmailTokens = `-- name: PruneEmailTokens :execrows
 DELETE FROM email_tokens
 WHERE hash IN (
@@ -50,6 +73,29 @@ type PruneEmailTokensParams struct {
 
 func (q *Queries) PruneEmailTokens(ctx context.Context, arg PruneEmailTokensParams) (int64, error) {
 	result, err := q.exec(ctx, q.pruneEmailTokensStmt, pruneEmailTokens, arg.Now, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const pruneMFAChallenges = `-- name: PruneMFAChallenges :execrows
+DELETE FROM mfa_challenges
+WHERE hash IN (
+    SELECT c.hash FROM mfa_challenges AS c
+    WHERE c.expires_at <= ?1
+    ORDER BY c.expires_at
+    LIMIT ?2
+)
+`
+
+type PruneMFAChallengesParams struct {
+	Now     int64
+	MaxRows int64
+}
+
+func (q *Queries) PruneMFAChallenges(ctx context.Context, arg PruneMFAChallengesParams) (int64, error) {
+	result, err := q.exec(ctx, q.pruneMFAChallengesStmt, pruneMFAChallenges, arg.Now, arg.MaxRows)
 	if err != nil {
 		return 0, err
 	}

@@ -73,7 +73,7 @@ func (q *Queries) CreateSession(ctx context.Context, arg CreateSessionParams) er
 const refreshToken = `-- name: RefreshToken :one
 SELECT rt.expires_at, rt.spent_at,
        s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
-       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at
+       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at, u.mfa_enabled
 FROM refresh_tokens AS rt
 JOIN sessions AS s ON s.id = rt.session_id
 JOIN users AS u ON u.id = s.user_id
@@ -97,6 +97,7 @@ type RefreshTokenRow struct {
 	Name          string
 	Role          string
 	UserCreatedAt int64
+	MfaEnabled    int64
 }
 
 // RefreshToken reads a token with its session and the session's owner.
@@ -120,6 +121,7 @@ func (q *Queries) RefreshToken(ctx context.Context, tokenHash []byte) (RefreshTo
 		&i.Name,
 		&i.Role,
 		&i.UserCreatedAt,
+		&i.MfaEnabled,
 	)
 	return i, err
 }
@@ -168,7 +170,7 @@ func (q *Queries) RevokeSessions(ctx context.Context, arg RevokeSessionsParams) 
 
 const sessionWithOwner = `-- name: SessionWithOwner :one
 SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.revoked_at, s.ip, s.user_agent, s.amr,
-       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at
+       u.email, u.email_key, u.email_verified, u.name, u.role, u.created_at AS user_created_at, u.mfa_enabled
 FROM sessions AS s
 JOIN users AS u ON u.id = s.user_id
 WHERE s.id = ?1
@@ -189,6 +191,7 @@ type SessionWithOwnerRow struct {
 	Name          string
 	Role          string
 	UserCreatedAt int64
+	MfaEnabled    int64
 }
 
 // SessionWithOwner reads a session and its user in one statement: every
@@ -211,6 +214,7 @@ func (q *Queries) SessionWithOwner(ctx context.Context, id string) (SessionWithO
 		&i.Name,
 		&i.Role,
 		&i.UserCreatedAt,
+		&i.MfaEnabled,
 	)
 	return i, err
 }

@@ -43,7 +43,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) error {
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT id, email, email_key, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at, mfa_enabled
 FROM users
 WHERE id > ?1
   AND instr(lower(email), lower(?2)) > 0
@@ -65,6 +65,7 @@ type ListUsersRow struct {
 	Name          string
 	Role          string
 	CreatedAt     int64
+	MfaEnabled    int64
 }
 
 // ListUsers is one page of a keyset walk in id order (UUIDv7 strings:
@@ -90,6 +91,7 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]ListUse
 			&i.Name,
 			&i.Role,
 			&i.CreatedAt,
+			&i.MfaEnabled,
 		); err != nil {
 			return nil, err
 		}
@@ -174,7 +176,7 @@ func (q *Queries) SetRole(ctx context.Context, arg SetRoleParams) (int64, error)
 }
 
 const userByEmail = `-- name: UserByEmail :one
-SELECT id, email, email_key, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at, mfa_enabled
 FROM users
 WHERE email_key = ?1
 `
@@ -187,6 +189,7 @@ type UserByEmailRow struct {
 	Name          string
 	Role          string
 	CreatedAt     int64
+	MfaEnabled    int64
 }
 
 // email_key is the account's identity (domain.Email.Key), unique.
@@ -201,12 +204,13 @@ func (q *Queries) UserByEmail(ctx context.Context, emailKey string) (UserByEmail
 		&i.Name,
 		&i.Role,
 		&i.CreatedAt,
+		&i.MfaEnabled,
 	)
 	return i, err
 }
 
 const userByID = `-- name: UserByID :one
-SELECT id, email, email_key, email_verified, name, role, created_at
+SELECT id, email, email_key, email_verified, name, role, created_at, mfa_enabled
 FROM users
 WHERE id = ?1
 `
@@ -219,6 +223,7 @@ type UserByIDRow struct {
 	Name          string
 	Role          string
 	CreatedAt     int64
+	MfaEnabled    int64
 }
 
 func (q *Queries) UserByID(ctx context.Context, id string) (UserByIDRow, error) {
@@ -232,6 +237,7 @@ func (q *Queries) UserByID(ctx context.Context, id string) (UserByIDRow, error) 
 		&i.Name,
 		&i.Role,
 		&i.CreatedAt,
+		&i.MfaEnabled,
 	)
 	return i, err
 }
