@@ -3,6 +3,7 @@ package domain_test
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -149,6 +150,8 @@ func TestThrottledError(t *testing.T) {
 	}
 }
 
+var eventTypeShape = regexp.MustCompile(`^[a-z_]{1,64}$`)
+
 func TestEventTypes(t *testing.T) {
 	for _, typ := range domain.EventTypes {
 		if got, err := domain.ParseEventType(typ.String()); err != nil || got != typ {
@@ -158,7 +161,15 @@ func TestEventTypes(t *testing.T) {
 	if _, err := domain.ParseEventType("Login_Succeeded"); err == nil {
 		t.Error("event types are case-sensitive")
 	}
-	if len(domain.EventTypes) != 11 {
-		t.Errorf("%d event types", len(domain.EventTypes))
+	// Unique, and storable: the audit table checks ^[a-z_]{1,64}$.
+	seen := map[domain.EventType]bool{}
+	for _, typ := range domain.EventTypes {
+		if seen[typ] || !eventTypeShape.MatchString(typ.String()) {
+			t.Errorf("event type %q is a duplicate or not [a-z_]{1,64}", typ)
+		}
+		seen[typ] = true
+	}
+	if len(domain.EventTypes) != 26 {
+		t.Errorf("%d event types, want 26 (update this count with EventTypes)", len(domain.EventTypes))
 	}
 }
