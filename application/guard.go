@@ -99,10 +99,13 @@ func (g *Guard) firstRefusal(key domain.ThrottleKey, lockedUntil time.Time) bool
 
 // Verify checks password against hash for an attempt claimed on key. A
 // check the hasher never made (overload, a client that left) gives the
-// claim back, so overload locks out nobody; a match forgets the failures,
-// and failing to forget fails the check (a count that never resets would
-// lock out a user who keeps logging in).
-func (g *Guard) Verify(ctx context.Context, key domain.ThrottleKey, password domain.Password, hash string) (ports.PasswordVerdict, error) {
+// claim back, so overload locks out nobody; a match forgets the failures
+// when forget is set, and failing to forget fails the check (a count that
+// never resets would lock out a user who keeps logging in). An account
+// with a second factor passes forget false: its failures go only once the
+// second factor is proven too, or the password would reset the count its
+// wrong codes run up, and the six digits could be guessed without limit.
+func (g *Guard) Verify(ctx context.Context, key domain.ThrottleKey, password domain.Password, hash string, forget bool) (ports.PasswordVerdict, error) {
 	verdict, evaluated, err := g.check(ctx, password, hash)
 	if err != nil {
 		if !evaluated {
@@ -110,7 +113,7 @@ func (g *Guard) Verify(ctx context.Context, key domain.ThrottleKey, password dom
 		}
 		return ports.PasswordVerdict{}, fmt.Errorf("verify password: %w", err)
 	}
-	if verdict.Match && g.throttle != nil {
+	if verdict.Match && forget && g.throttle != nil {
 		if err := g.throttle.ResetLoginAttempts(ctx, key); err != nil {
 			return ports.PasswordVerdict{}, fmt.Errorf("throttle: %w", err)
 		}

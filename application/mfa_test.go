@@ -200,6 +200,7 @@ func TestChallengeDiesAfterFiveWrongCodesAndExpires(t *testing.T) {
 		wrong = "999999"
 	}
 	for i := 1; i <= domain.MaxMFAFailures; i++ {
+		f.clock.now = f.clock.now.Add(5 * time.Second) // past the throttle's short locks
 		_, err := f.verify(t, c.Token, wrong, "")
 		want := domain.ErrInvalidMFACode
 		if i == domain.MaxMFAFailures {
@@ -270,9 +271,11 @@ func TestConcurrentVerifiesOfOneCodeOneWins(t *testing.T) {
 	f := newMFAFixture(t)
 	secret, _ := f.enrolled(t, "ada@example.com")
 	var tokens []string
-	// Four at once: each verify claims a throttle attempt up front, and
-	// the fifth claim in a row would lock the account.
-	for range 4 {
+	// Two challenges, two verifies at once: each password and each code
+	// claims a throttle attempt (an account with a second factor forgets
+	// its failures only when the code is right), and the sixth claim in a
+	// row would lock the account. The race is on the code's time step.
+	for range 2 {
 		tokens = append(tokens, f.challenge(t, "ada@example.com").Token)
 	}
 	code := f.code(t, secret, 0)
@@ -351,4 +354,38 @@ func TestAdminRemovesFactors(t *testing.T) {
 	if err != nil || out.Any() {
 		t.Fatalf("second removal = %+v, %v", out, err)
 	}
+}
+
+// An attacker who knows the password logs in again and again to guess the
+// code: the password no longer clears the account's failures (only a
+// proven second factor does), so the guesses stay under the throttle's
+// hourly bound however the attacker paces them.
+func TestPasswordDoesNotResetTheCodeGuessCount(t *testing.T) {
+	f := newMFAFixture(t)
+	secret, _ := f.enrolled(t, "ada@example.com")
+	start := f.clock.now
+	guesses := 0
+	for f.clock.now.Sub(start) < time.Hour {
+		f.clock.now = f.clock.now.Add(time.Second)
+		_, err := f.login.Login(t.Context(), signin.LoginInput{Email: "ada@example.com", Password: mfaPassword})
+		var c *domain.MFAChallengeIssued
+		if !errors.As(err, &c) {
+			continue // throttled: wait
+		}
+		for range domain.MaxMFAFailures {
+			wrong := "000000"
+			if f.code(t, secret, -1) == wrong || f.code(t, secret, 0) == wrong || f.code(t, secret, 1) == wrong {
+				wrong = "999999"
+			}
+			_, err := f.verify(t, c.Token, wrong, "")
+			if errors.Is(err, domain.ErrThrottled) {
+				break
+			}
+			guesses++
+		}
+	}
+	if guesses >= application.MaxFailedLoginsPerHour {
+		t.Fatalf("%d code guesses in an hour, want fewer than %d", guesses, application.MaxFailedLoginsPerHour)
+	}
+	t.Logf("%d code guesses in an hour of trying", guesses)
 }

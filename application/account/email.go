@@ -226,11 +226,21 @@ func (r *PasswordReset) Reset(ctx context.Context, in ResetInput) error {
 		if err := st.Passwords.SetPassword(ctx, u.ID(), hash, now); err != nil {
 			return err
 		}
-		if _, err := st.EmailTokens.DeleteEmailTokens(ctx, u.ID(), domain.PurposeResetPassword); err != nil {
+		// Every other link dies: other resets, and a pending email change
+		// someone who held the account may have asked for.
+		if _, err := st.EmailTokens.DeleteEmailTokens(ctx, u.ID(), ""); err != nil {
 			return err
 		}
 		if _, err := st.Sessions.RevokeSessions(ctx, u.ID(), "", now); err != nil {
 			return err
+		}
+		if !u.EmailVerified() {
+			// The address was never proven before: whoever signed up with
+			// it may not be its owner, who is recovering it now. Second
+			// factors added before are theirs, not the owner's: they go.
+			if err := removeFactors(ctx, st, u.ID()); err != nil {
+				return err
+			}
 		}
 		if t.Email.Key() == u.Email().Key() && !u.EmailVerified() {
 			if err := st.Users.MarkEmailVerified(ctx, u.ID(), now); err != nil {
@@ -254,6 +264,18 @@ func (r *PasswordReset) Reset(ctx context.Context, in ResetInput) error {
 		_ = r.throttle.ResetLoginAttempts(context.WithoutCancel(ctx), domain.ThrottleKeyFor(u.Email()))
 	}
 	return nil
+}
+
+// removeFactors takes every second factor from user inside st.
+func removeFactors(ctx context.Context, st ports.Stores, user domain.UserID) error {
+	if _, err := st.Factors.DeleteTOTP(ctx, user); err != nil {
+		return err
+	}
+	if _, err := st.Factors.DeleteRecoveryCodes(ctx, user); err != nil {
+		return err
+	}
+	_, err := st.Passkeys.DeletePasskeys(ctx, user)
+	return err
 }
 
 // EmailChange moves an account to another address, once the new address

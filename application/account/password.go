@@ -118,8 +118,9 @@ func (c *PasswordChange) swap(ctx context.Context, user domain.User, verified, h
 		if _, err := st.Sessions.RevokeSessions(ctx, user.ID(), keep, now); err != nil {
 			return err
 		}
-		// A reset link sent before the change must not undo it.
-		if _, err := st.EmailTokens.DeleteEmailTokens(ctx, user.ID(), domain.PurposeResetPassword); err != nil {
+		// A link mailed before the change must not undo it: a reset, or an
+		// email change someone who held the account asked for.
+		if _, err := st.EmailTokens.DeleteEmailTokens(ctx, user.ID(), ""); err != nil {
 			return err
 		}
 		if c.letters != nil {

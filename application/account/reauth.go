@@ -35,7 +35,7 @@ func (r Reauth) Prove(ctx context.Context, u domain.User, sid domain.SessionID, 
 	if err != nil {
 		return "", err
 	}
-	verdict, err := r.Guard.Verify(ctx, key, password, hash)
+	verdict, err := r.Guard.Verify(ctx, key, password, hash, !u.MFAEnabled())
 	if err != nil {
 		return "", err
 	}

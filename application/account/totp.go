@@ -127,6 +127,10 @@ func (f *TOTPFactor) Confirm(ctx context.Context, in FactorInput) ([]string, err
 	if err := requireCode(in.Code); err != nil {
 		return nil, fmt.Errorf("confirm totp: %w", err)
 	}
+	key := domain.ThrottleKeyFor(u.Email())
+	if err := f.reauth.Guard.Claim(ctx, key, u.ID(), in.Client.Clean(), DetailAtMFA); err != nil {
+		return nil, fmt.Errorf("confirm totp: %w", err)
+	}
 	step, ok, err := signin.MatchTOTP(ctx, f.factors, f.box, f.otp, u.ID(), in.Code, f.clock.Now(), false)
 	if err != nil {
 		return nil, fmt.Errorf("confirm totp: %w", err)
@@ -159,6 +163,7 @@ func (f *TOTPFactor) Confirm(ctx context.Context, in FactorInput) ([]string, err
 		return nil, fmt.Errorf("confirm totp: %w", err)
 	}
 	f.letters.Posted()
+	_ = f.reauth.Guard.Forget(ctx, key)
 	return codes, nil
 }
 
@@ -181,7 +186,11 @@ func requireCode(code string) error {
 
 // proveCode checks, with the password already proven, a current code of
 // the factor: a TOTP code (spent in st) or one of the recovery codes
-// (used up in st). A wrong one is domain.ErrInvalidMFACode.
+// (used up in st). A wrong one is domain.ErrInvalidMFACode. The request
+// claimed one attempt from the account's login throttle for the password
+// and code together (Reauth.Prove, which forgets no failure of an account
+// with a second factor): a guess of the code costs an attempt; the caller
+// forgets the failures once the change has committed.
 func (f *TOTPFactor) proveCode(ctx context.Context, u domain.User, code string) (func(ports.Stores) error, error) {
 	if err := requireCode(code); err != nil {
 		return nil, err
@@ -230,6 +239,10 @@ func (f *TOTPFactor) Disable(ctx context.Context, in FactorInput) error {
 		if _, err := st.Factors.DeleteRecoveryCodes(ctx, u.ID()); err != nil {
 			return err
 		}
+		// The factor protected the other sessions' logins: end them.
+		if _, err := st.Sessions.RevokeSessions(ctx, u.ID(), in.Principal.SessionID, f.clock.Now()); err != nil {
+			return err
+		}
 		if err := f.notify(ctx, st, u, domain.MailFactorRemoved); err != nil {
 			return err
 		}
@@ -239,6 +252,7 @@ func (f *TOTPFactor) Disable(ctx context.Context, in FactorInput) error {
 		return fmt.Errorf("disable totp: %w", err)
 	}
 	f.letters.Posted()
+	_ = f.reauth.Guard.Forget(ctx, domain.ThrottleKeyFor(u.Email()))
 	return nil
 }
 
@@ -267,11 +281,18 @@ func (f *TOTPFactor) NewRecoveryCodes(ctx context.Context, in FactorInput) ([]st
 		if err := st.Factors.ReplaceRecoveryCodes(ctx, u.ID(), hashes, f.clock.Now()); err != nil {
 			return err
 		}
+		if f.letters != nil {
+			if err := f.letters.Notice(ctx, st, u.Email(), domain.MailFactorAdded, "new recovery codes"); err != nil {
+				return err
+			}
+		}
 		return f.audit.InTx(ctx, st, domain.AuditEvent{Type: domain.EventRecoveryCodesIssued, UserID: u.ID(), SessionID: in.Principal.SessionID, Client: in.Client.Clean()})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("new recovery codes: %w", err)
 	}
+	f.letters.Posted()
+	_ = f.reauth.Guard.Forget(ctx, domain.ThrottleKeyFor(u.Email()))
 	return codes, nil
 }
 

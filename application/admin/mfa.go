@@ -65,6 +65,10 @@ func (s *Service) RemoveFactors(ctx context.Context, ref AccountRef, by applicat
 		if !out.Any() {
 			return nil
 		}
+		// The factors protected the sessions' logins: end them.
+		if _, err := st.Sessions.RevokeSessions(ctx, u.ID(), "", s.clock.Now()); err != nil {
+			return err
+		}
 		if s.mail.Letters != nil {
 			if err := s.mail.Letters.Notice(ctx, st, u.Email(), domain.MailFactorRemoved, "all"); err != nil {
 				return err

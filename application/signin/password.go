@@ -59,13 +59,13 @@ func (p *Password) Prove(ctx context.Context, email domain.Email, password domai
 		return domain.Authentication{}, err
 	}
 	if hash == "" {
-		if _, err := p.guard.Verify(ctx, key, password, p.dummyHash); err != nil {
+		if _, err := p.guard.Verify(ctx, key, password, p.dummyHash, false); err != nil {
 			return domain.Authentication{}, err
 		}
 		p.audit.Record(ctx, domain.AuditEvent{Type: domain.EventLoginFailed, UserID: u.ID(), Client: client, Detail: application.DetailUnknownEmail})
 		return domain.Authentication{}, domain.ErrInvalidCredentials
 	}
-	verdict, err := p.guard.Verify(ctx, key, password, hash)
+	verdict, err := p.guard.Verify(ctx, key, password, hash, !u.MFAEnabled())
 	if err != nil {
 		return domain.Authentication{}, err
 	}
