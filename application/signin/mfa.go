@@ -243,7 +243,7 @@ func MatchTOTP(ctx context.Context, factors ports.SecondFactors, box ports.Secre
 	}
 	secret, err := box.Open(cred.SealedSecret, []byte(user))
 	if err != nil {
-		return 0, false, fmt.Errorf("open totp secret (is AUTH_DATA_KEY_FILE the key it was sealed with?): %w", err)
+		return 0, false, fmt.Errorf("%w: open totp secret (is AUTH_DATA_KEY_FILE the key it was sealed with?): %v", domain.ErrSecretsUnavailable, err)
 	}
 	step, ok := otp.Match(string(secret), code, now)
 	return step, ok, nil
