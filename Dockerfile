@@ -18,6 +18,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN go build -trimpath -ldflags='-s -w' -o /out/root/usr/local/bin/authd ./cmd/authd \
+ && go build -trimpath -ldflags='-s -w' -o /out/root/usr/local/bin/authd-web ./examples/web \
  && mkdir -p /out/root/etc/ssl/certs /out/state/authd \
  && echo 'authd state: the signing key (signing.pem) when none is mounted elsewhere; data/ holds the embedded SQLite store and its key' >/out/state/authd/README \
  && cp /etc/ssl/certs/ca-certificates.crt /out/root/etc/ssl/certs/ \

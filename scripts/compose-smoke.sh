@@ -69,6 +69,17 @@ for try in $(seq 20); do
 done
 say "mailpit answers at $mailpit"
 
+# The demo web app serves its page, pointed at authd.
+web="http://$("${compose[@]}" port web 3000 | sed 's/^0\.0\.0\.0/127.0.0.1/')"
+for try in $(seq 20); do
+  curl -sf --max-time 5 "$web/config.js" | grep -q "AUTHD_URL" && curl -sf --max-time 5 "$web/" | grep -qi "<html" && break
+  [ "$try" -lt 20 ] || fail "the demo web app at $web does not serve its page"
+  sleep 0.5
+done
+say "the demo web app answers at $web"
+
+# Sign-up queues a verification mail; the courier delivers it to mailpit.
+
 # call METHOD PATH WANT_STATUS [BODY] [BEARER]: prints the response body.
 body_file="$(mktemp)"
 call() {
@@ -90,6 +101,12 @@ token="$(call POST /v1/auth/login 200 "$creds" | field access_token)"
 [ -n "$token" ] || fail "login returned no access_token"
 me="$(call GET /v1/users/me 200 "" "$token")"
 case "$me" in *"\"$email\""*) ;; *) fail "/v1/users/me does not show $email: $me" ;; esac
+for try in $(seq 40); do
+  curl -sf --max-time 5 "$mailpit/api/v1/messages" | grep -qF "$email" && break
+  [ "$try" -lt 40 ] || fail "no verification mail for $email reached mailpit"
+  sleep 0.5
+done
+say "the verification mail reached mailpit"
 
 say "restarting the authd container"
 "${compose[@]}" restart -t 10 authd >/dev/null 2>&1
