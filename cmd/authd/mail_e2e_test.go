@@ -10,7 +10,7 @@ import (
 	"github.com/authd/authd/adapters/mail/mailpittest"
 )
 
-var linkToken = regexp.MustCompile(`http://app\.test/([a-z-]+)\?token=([A-Za-z0-9_-]{43})`)
+var linkToken = regexp.MustCompile(`http://localhost:3000/([a-z-]+)\?token=([A-Za-z0-9_-]{43})`)
 
 // tokenIn finds the link of page in a mail's text part, verbatim on its
 // own line, and returns its token.
@@ -34,7 +34,7 @@ func TestMailThroughARealServer(t *testing.T) {
 	mp := mailpittest.Start(t)
 	dir := t.TempDir()
 	env := []string{
-		"AUTH_DATA_DIR=" + dir, "AUTH_SMTP_URL=" + mp.SMTPURL(), "AUTH_APP_URL=http://app.test",
+		"AUTH_DATA_DIR=" + dir, "AUTH_SMTP_URL=" + mp.SMTPURL(), "AUTH_APP_URL=http://localhost:3000",
 		"AUTH_MAIL_FROM=authd test <no-reply@app.test>", "AUTH_MAIL_MIN_INTERVAL=1s",
 	}
 	p := start(t, env...)
