@@ -2,10 +2,8 @@ package account
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/authd/authd/application"
 	"github.com/authd/authd/domain"
@@ -47,40 +45,33 @@ func NewPasskeys(d PasskeyDeps) *Passkeys {
 		letters: d.Letters, clock: d.Clock, audit: d.Audit}
 }
 
-// Ceremony is a begun WebAuthn ceremony: its handle and the options for
-// the browser.
-type Ceremony struct {
-	Token   string
-	Options []byte
-}
-
 // BeginRegistration starts registering a passkey for the caller.
-func (k *Passkeys) BeginRegistration(ctx context.Context, p application.Principal) (Ceremony, error) {
+func (k *Passkeys) BeginRegistration(ctx context.Context, p application.Principal) (application.Ceremony, error) {
 	session, u, err := k.sessions.Live(ctx, p)
 	if err != nil {
-		return Ceremony{}, fmt.Errorf("begin passkey registration: %w", err)
+		return application.Ceremony{}, fmt.Errorf("begin passkey registration: %w", err)
 	}
 	now := k.clock.Now()
 	if now.Sub(session.AuthTime()) > domain.ReauthWindow {
-		return Ceremony{}, fmt.Errorf("begin passkey registration: %w", domain.ErrReauthRequired)
+		return application.Ceremony{}, fmt.Errorf("begin passkey registration: %w", domain.ErrReauthRequired)
 	}
 	existing, err := k.passkeys.PasskeysOf(ctx, u.ID())
 	if err != nil {
-		return Ceremony{}, fmt.Errorf("begin passkey registration: %w", err)
+		return application.Ceremony{}, fmt.Errorf("begin passkey registration: %w", err)
 	}
 	options, state, err := k.rp.BeginRegistration(u, existing)
 	if err != nil {
-		return Ceremony{}, fmt.Errorf("begin passkey registration: %w", err)
+		return application.Ceremony{}, fmt.Errorf("begin passkey registration: %w", err)
 	}
 	token, hash, err := domain.NewCeremonyToken(k.random)
 	if err != nil {
-		return Ceremony{}, err
+		return application.Ceremony{}, err
 	}
 	err = k.passkeys.CreateCeremony(ctx, domain.Ceremony{Hash: hash, Kind: domain.CeremonyRegister, UserID: u.ID(), State: state, ExpiresAt: now.Add(domain.CeremonyTTL)})
 	if err != nil {
-		return Ceremony{}, fmt.Errorf("begin passkey registration: %w", err)
+		return application.Ceremony{}, fmt.Errorf("begin passkey registration: %w", err)
 	}
-	return Ceremony{Token: token, Options: options}, nil
+	return application.Ceremony{Token: token, Options: options}, nil
 }
 
 // FinishRegistrationInput is the browser's answer to a registration.
@@ -105,7 +96,7 @@ func (k *Passkeys) FinishRegistration(ctx context.Context, in FinishRegistration
 	if err != nil {
 		return domain.Passkey{}, fmt.Errorf("finish passkey registration: %w", err)
 	}
-	c, err := useCeremony(ctx, k.passkeys, in.Ceremony, domain.CeremonyRegister, k.clock.Now())
+	c, err := application.UseCeremony(ctx, k.passkeys, in.Ceremony, k.clock.Now(), domain.CeremonyRegister)
 	if err != nil || c.UserID != u.ID() {
 		return domain.Passkey{}, fmt.Errorf("finish passkey registration: %w", domain.ErrInvalidCeremony)
 	}
@@ -138,25 +129,6 @@ func (k *Passkeys) FinishRegistration(ctx context.Context, in FinishRegistration
 	}
 	k.letters.Posted()
 	return pk, nil
-}
-
-// useCeremony spends the ceremony with handle token, which must be of
-// kind and not expired at now.
-func useCeremony(ctx context.Context, passkeys ports.Passkeys, token string, kind domain.CeremonyKind, now time.Time) (domain.Ceremony, error) {
-	h, err := domain.ParseCeremonyToken(token)
-	if err != nil {
-		return domain.Ceremony{}, err
-	}
-	c, err := passkeys.UseCeremony(ctx, h)
-	switch {
-	case errors.Is(err, domain.ErrNotFound):
-		return domain.Ceremony{}, domain.ErrInvalidCeremony
-	case err != nil:
-		return domain.Ceremony{}, err
-	case c.Kind != kind || !now.Before(c.ExpiresAt):
-		return domain.Ceremony{}, domain.ErrInvalidCeremony
-	}
-	return c, nil
 }
 
 // List returns the caller's passkeys.

@@ -142,10 +142,7 @@ func (s *SecondFactor) verify(ctx context.Context, in VerifyInput) (application.
 		return application.TokenPair{}, err
 	}
 	now := s.clock.Now()
-	c, err := s.factors.MFAChallenge(ctx, hash)
-	if errors.Is(err, domain.ErrNotFound) || (err == nil && !c.Usable(now)) {
-		return application.TokenPair{}, domain.ErrInvalidMFAToken
-	}
+	c, err := usableChallenge(ctx, s.factors, hash, now)
 	if err != nil {
 		return application.TokenPair{}, err
 	}
@@ -197,6 +194,16 @@ func (s *SecondFactor) verify(ctx context.Context, in VerifyInput) (application.
 		}
 	}
 	return application.TokenPair{}, s.fail(ctx, hash, u, client)
+}
+
+// usableChallenge reads the challenge with digest hash: one unknown,
+// expired or dead is domain.ErrInvalidMFAToken.
+func usableChallenge(ctx context.Context, factors ports.SecondFactors, hash domain.MFATokenHash, now time.Time) (domain.MFAChallenge, error) {
+	c, err := factors.MFAChallenge(ctx, hash)
+	if errors.Is(err, domain.ErrNotFound) || (err == nil && !c.Usable(now)) {
+		return domain.MFAChallenge{}, domain.ErrInvalidMFAToken
+	}
+	return c, err
 }
 
 // check checks the code the input carries. A right one yields its method

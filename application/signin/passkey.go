@@ -62,7 +62,7 @@ func (s *PasskeySignIn) Methods(ctx context.Context, user domain.UserID) ([]stri
 // Begin starts a sign-in ceremony: usernameless when mfaToken is empty,
 // else answering that login challenge (domain.ErrInvalidMFAToken when it
 // is not usable; domain.ErrMFAState when the user has no passkey).
-func (s *PasskeySignIn) Begin(ctx context.Context, mfaToken string) (Ceremony, error) {
+func (s *PasskeySignIn) Begin(ctx context.Context, mfaToken string) (application.Ceremony, error) {
 	now := s.clock.Now()
 	c := domain.Ceremony{Kind: domain.CeremonyLogin, ExpiresAt: now.Add(domain.CeremonyTTL)}
 	var options []byte
@@ -72,44 +72,37 @@ func (s *PasskeySignIn) Begin(ctx context.Context, mfaToken string) (Ceremony, e
 	} else {
 		var challenge domain.MFAChallenge
 		if challenge, err = s.challenge(ctx, mfaToken, now); err != nil {
-			return Ceremony{}, fmt.Errorf("begin passkey sign-in: %w", err)
+			return application.Ceremony{}, fmt.Errorf("begin passkey sign-in: %w", err)
 		}
 		u, err := s.users.UserByID(ctx, challenge.UserID)
 		if err != nil {
-			return Ceremony{}, fmt.Errorf("begin passkey sign-in: %w", err)
+			return application.Ceremony{}, fmt.Errorf("begin passkey sign-in: %w", err)
 		}
 		list, err := s.passkeys.PasskeysOf(ctx, u.ID())
 		if err != nil {
-			return Ceremony{}, fmt.Errorf("begin passkey sign-in: %w", err)
+			return application.Ceremony{}, fmt.Errorf("begin passkey sign-in: %w", err)
 		}
 		if len(list) == 0 {
-			return Ceremony{}, fmt.Errorf("begin passkey sign-in: %w", domain.ErrMFAState)
+			return application.Ceremony{}, fmt.Errorf("begin passkey sign-in: %w", domain.ErrMFAState)
 		}
 		c.Kind, c.UserID, c.MFAToken = domain.CeremonySecondFactor, u.ID(), challenge.Hash
 		options, c.State, err = s.rp.BeginLogin(&u, list)
 		if err != nil {
-			return Ceremony{}, fmt.Errorf("begin passkey sign-in: %w", err)
+			return application.Ceremony{}, fmt.Errorf("begin passkey sign-in: %w", err)
 		}
 	}
 	if err != nil {
-		return Ceremony{}, fmt.Errorf("begin passkey sign-in: %w", err)
+		return application.Ceremony{}, fmt.Errorf("begin passkey sign-in: %w", err)
 	}
 	token, hash, err := domain.NewCeremonyToken(s.random)
 	if err != nil {
-		return Ceremony{}, err
+		return application.Ceremony{}, err
 	}
 	c.Hash = hash
 	if err := s.passkeys.CreateCeremony(ctx, c); err != nil {
-		return Ceremony{}, fmt.Errorf("begin passkey sign-in: %w", err)
+		return application.Ceremony{}, fmt.Errorf("begin passkey sign-in: %w", err)
 	}
-	return Ceremony{Token: token, Options: options}, nil
-}
-
-// Ceremony is a begun WebAuthn ceremony: its handle and the browser's
-// options.
-type Ceremony struct {
-	Token   string
-	Options []byte
+	return application.Ceremony{Token: token, Options: options}, nil
 }
 
 func (s *PasskeySignIn) challenge(ctx context.Context, token string, now time.Time) (domain.MFAChallenge, error) {
@@ -117,11 +110,7 @@ func (s *PasskeySignIn) challenge(ctx context.Context, token string, now time.Ti
 	if err != nil {
 		return domain.MFAChallenge{}, err
 	}
-	c, err := s.factors.MFAChallenge(ctx, h)
-	if errors.Is(err, domain.ErrNotFound) || (err == nil && !c.Usable(now)) {
-		return domain.MFAChallenge{}, domain.ErrInvalidMFAToken
-	}
-	return c, err
+	return usableChallenge(ctx, s.factors, h, now)
 }
 
 // FinishInput is the browser's answer to a sign-in ceremony.
@@ -144,19 +133,10 @@ func (s *PasskeySignIn) Finish(ctx context.Context, in FinishInput) (application
 }
 
 func (s *PasskeySignIn) finish(ctx context.Context, in FinishInput) (application.TokenPair, error) {
-	h, err := domain.ParseCeremonyToken(in.Ceremony)
+	now := s.clock.Now()
+	c, err := application.UseCeremony(ctx, s.passkeys, in.Ceremony, now, domain.CeremonyLogin, domain.CeremonySecondFactor)
 	if err != nil {
 		return application.TokenPair{}, err
-	}
-	now := s.clock.Now()
-	c, err := s.passkeys.UseCeremony(ctx, h)
-	switch {
-	case errors.Is(err, domain.ErrNotFound):
-		return application.TokenPair{}, domain.ErrInvalidCeremony
-	case err != nil:
-		return application.TokenPair{}, err
-	case !now.Before(c.ExpiresAt) || (c.Kind != domain.CeremonyLogin && c.Kind != domain.CeremonySecondFactor):
-		return application.TokenPair{}, domain.ErrInvalidCeremony
 	}
 	client := in.Client.Clean()
 	var challenge domain.MFAChallenge
@@ -173,9 +153,7 @@ func (s *PasskeySignIn) finish(ctx context.Context, in FinishInput) (application
 		return u, list, err
 	}
 	if c.Kind == domain.CeremonySecondFactor {
-		if challenge, err = s.factors.MFAChallenge(ctx, c.MFAToken); errors.Is(err, domain.ErrNotFound) || (err == nil && !challenge.Usable(now)) {
-			return application.TokenPair{}, domain.ErrInvalidMFAToken
-		} else if err != nil {
+		if challenge, err = usableChallenge(ctx, s.factors, c.MFAToken, now); err != nil {
 			return application.TokenPair{}, err
 		}
 	}
