@@ -196,14 +196,7 @@ func (f *TOTPFactor) proveCode(ctx context.Context, u domain.User, code string) 
 		return nil, err
 	}
 	if h, err := domain.ParseRecoveryCode(code); err == nil {
-		return func(st ports.Stores) error {
-			if err := st.Factors.UseRecoveryCode(ctx, u.ID(), h); errors.Is(err, domain.ErrNotFound) {
-				return domain.ErrInvalidMFACode
-			} else if err != nil {
-				return err
-			}
-			return nil
-		}, nil
+		return signin.SpendRecoveryCode(ctx, u.ID(), h), nil
 	}
 	step, ok, err := signin.MatchTOTP(ctx, f.factors, f.box, f.otp, u.ID(), code, f.clock.Now(), true)
 	if err != nil {

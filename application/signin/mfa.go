@@ -214,20 +214,27 @@ func (s *SecondFactor) check(ctx context.Context, u domain.User, in VerifyInput,
 		if err != nil {
 			return "", nil, nil
 		}
-		return domain.MethodRecoveryCode, func(st ports.Stores) error {
-			if err := st.Factors.UseRecoveryCode(ctx, u.ID(), h); errors.Is(err, domain.ErrNotFound) {
-				return domain.ErrInvalidMFACode
-			} else if err != nil {
-				return err
-			}
-			return nil
-		}, nil
+		return domain.MethodRecoveryCode, SpendRecoveryCode(ctx, u.ID(), h), nil
 	}
 	step, ok, err := MatchTOTP(ctx, s.factors, s.box, s.otp, u.ID(), in.Code, now, true)
 	if err != nil || !ok {
 		return "", nil, err
 	}
 	return domain.MethodOTP, func(st ports.Stores) error { return st.Factors.UseTOTPStep(ctx, u.ID(), step) }, nil
+}
+
+// SpendRecoveryCode uses up the user's recovery code with digest h inside
+// the caller's transaction; one not (or no longer) there is
+// domain.ErrInvalidMFACode.
+func SpendRecoveryCode(ctx context.Context, user domain.UserID, h domain.RecoveryCodeHash) func(ports.Stores) error {
+	return func(st ports.Stores) error {
+		if err := st.Factors.UseRecoveryCode(ctx, user, h); errors.Is(err, domain.ErrNotFound) {
+			return domain.ErrInvalidMFACode
+		} else if err != nil {
+			return err
+		}
+		return nil
+	}
 }
 
 // MatchTOTP checks code against the user's TOTP secret and returns the
