@@ -32,6 +32,7 @@ type PoolStats struct {
 	Acquires, EmptyAcquires, CanceledAcquires      int64
 	AcquireWait                                    time.Duration
 	NewConns                                       int64
+	StatementRetries, TxRetries                    int64
 }
 
 // Sources are the optional readings; nil ones are not exported.
@@ -174,5 +175,7 @@ func registerPool(reg *prometheus.Registry, read func() PoolStats) {
 		{"canceled_acquires_total", "Acquires abandoned because the request ended.", true, func(s PoolStats) float64 { return float64(s.CanceledAcquires) }},
 		{"acquire_wait_seconds_total", "Time spent acquiring connections.", true, func(s PoolStats) float64 { return s.AcquireWait.Seconds() }},
 		{"new_connections_total", "Connections opened.", true, func(s PoolStats) float64 { return float64(s.NewConns) }},
+		{"retried_statements_total", "Statements sent again because the first send provably reached no server (a connection that had died).", true, func(s PoolStats) float64 { return float64(s.StatementRetries) }},
+		{"retried_transactions_total", "Transactions run again whole because their connection broke before COMMIT was sent.", true, func(s PoolStats) float64 { return float64(s.TxRetries) }},
 	})
 }

@@ -35,7 +35,7 @@ func TestRequestsAndOutcomesAreCounted(t *testing.T) {
 
 func TestGateAndPoolAreReadAtScrapeTime(t *testing.T) {
 	gate := GateStats{Capacity: 2, InUse: 1, Waiting: 3, Admitted: 10, Waited: 4, WaitTime: 1500 * time.Millisecond, RejectedQueueFull: 5, RejectedTimeout: 6}
-	pool := PoolStats{MaxConns: 8, TotalConns: 3, IdleConns: 2, AcquiredConns: 1, Acquires: 100, EmptyAcquires: 7, CanceledAcquires: 1, AcquireWait: time.Second, NewConns: 3}
+	pool := PoolStats{MaxConns: 8, TotalConns: 3, IdleConns: 2, AcquiredConns: 1, Acquires: 100, EmptyAcquires: 7, CanceledAcquires: 1, AcquireWait: time.Second, NewConns: 3, StatementRetries: 4, TxRetries: 2}
 	m := New(Sources{Gate: func() GateStats { return gate }, Pool: func() PoolStats { return pool }})
 
 	body := scrape(t, m)
@@ -46,6 +46,7 @@ func TestGateAndPoolAreReadAtScrapeTime(t *testing.T) {
 		"authd_db_pool_max_connections 8", "authd_db_pool_connections 3", "authd_db_pool_idle_connections 2",
 		"authd_db_pool_acquired_connections 1", "authd_db_pool_acquires_total 100", "authd_db_pool_empty_acquires_total 7",
 		"authd_db_pool_canceled_acquires_total 1", "authd_db_pool_acquire_wait_seconds_total 1", "authd_db_pool_new_connections_total 3",
+		"authd_db_pool_retried_statements_total 4", "authd_db_pool_retried_transactions_total 2",
 		"go_goroutines", "process_resident_memory_bytes",
 	} {
 		if !strings.Contains(body, want) {

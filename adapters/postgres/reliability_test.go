@@ -277,6 +277,9 @@ func TestTxInterruptedBeforeCommitRetriedOnce(t *testing.T) {
 	if _, txs := st.Retries(); txs != 1 {
 		t.Fatalf("Retries: %d transactions, want 1", txs)
 	}
+	if got := st.PoolStats().TxRetries; got != 1 { // what /metrics exports
+		t.Fatalf("PoolStats().TxRetries = %d, want 1", got)
+	}
 	conn, err := pgx.Connect(ctx, c.baseURL)
 	if err != nil {
 		t.Fatal(err)

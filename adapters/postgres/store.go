@@ -241,6 +241,8 @@ type PoolStats struct {
 	CanceledAcquires                               int64         // waits abandoned (context ended)
 	AcquireWait                                    time.Duration // total time spent acquiring
 	NewConns                                       int64         // connections opened
+	StatementRetries                               int64         // statements sent again (see Retries)
+	TxRetries                                      int64         // transactions run again (see Retries)
 }
 
 // PoolStats reports the pool's gauges and counters.
@@ -256,6 +258,8 @@ func (s *Store) PoolStats() PoolStats {
 		CanceledAcquires: st.CanceledAcquireCount(),
 		AcquireWait:      st.AcquireDuration(),
 		NewConns:         st.NewConnsCount(),
+		StatementRetries: s.retries.statements.Load(),
+		TxRetries:        s.retries.txs.Load(),
 	}
 }
 
