@@ -88,9 +88,8 @@ func NewPruner(store ports.Pruner, throttle ports.LoginThrottle, clock ports.Clo
 // Run prunes once, under the store's prune lock; a run that finds the lock
 // held elsewhere does nothing and reports Skipped. Counts are those deleted
 // up to an error, which ends the run.
-func (p *Pruner) Run(ctx context.Context) (PruneReport, error) {
+func (p *Pruner) Run(ctx context.Context) (rep PruneReport, err error) {
 	start := time.Now()
-	var rep PruneReport
 	release, ok, err := p.store.LockPrune(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("prune: lock: %w", err)
@@ -100,7 +99,7 @@ func (p *Pruner) Run(ctx context.Context) (PruneReport, error) {
 		return rep, nil
 	}
 	defer release()
-	defer func() { rep.Took = time.Since(start) }()
+	defer func() { rep.Took = time.Since(start) }() // sets the named result, after return copied rep
 	now := p.clock.Now()
 
 	// Tokens first: a session's delete then cascades to few rows.

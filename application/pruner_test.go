@@ -26,6 +26,7 @@ type pagedPruner struct {
 	sessionsAt, toks time.Time
 	mailBefore       time.Time
 	mailCap          domain.MailCap
+	sessionsTake     time.Duration // how long PruneSessions takes
 }
 
 func (p *pagedPruner) LockPrune(context.Context) (func(), bool, error) {
@@ -47,6 +48,7 @@ func (p *pagedPruner) page(b ports.PruneBatch) (ports.PruneResult, error) {
 
 func (p *pagedPruner) PruneSessions(_ context.Context, now time.Time, r domain.SessionRetention, b ports.PruneBatch) (ports.PruneResult, error) {
 	p.sessionsAt, p.sessionRule = now, r
+	time.Sleep(p.sessionsTake)
 	return p.page(b)
 }
 
@@ -107,7 +109,7 @@ func testPolicies(t *testing.T) application.Policies {
 
 func TestPrunerWalksEveryTableInBatches(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	store := &pagedPruner{rows: 2500}
+	store := &pagedPruner{rows: 2500, sessionsTake: 2 * time.Millisecond}
 	p, err := application.NewPruner(store, pruneThrottle{n: 7}, &fixedClock{now}, application.PrunerConfig{
 		Policies: testPolicies(t), AuditRetention: 90 * 24 * time.Hour,
 		MailCap: domain.MailCap{MinInterval: time.Minute, PerHour: 5},
@@ -122,6 +124,11 @@ func TestPrunerWalksEveryTableInBatches(t *testing.T) {
 	want := application.PruneCounts{Sessions: 2500, RefreshTokens: 2500, AuditEvents: 2500, ThrottleKeys: 7, EmailTokens: 2500, Mails: 2500, MailCaps: 2500, MFAChallenges: 2500, Ceremonies: 2500}
 	if rep.PruneCounts != want || rep.Skipped {
 		t.Fatalf("report %+v, want %+v", rep, want)
+	}
+	// Three batches of sessions at 2 ms each: the run's own wall time, which
+	// the log line and authd_prune_duration_seconds report.
+	if rep.Took < 6*time.Millisecond {
+		t.Errorf("Took = %v, want at least the 6ms its batches took", rep.Took)
 	}
 	if store.auditCalls != 3 {
 		t.Errorf("audit pruned in %d batches, want 3 of at most 1,000", store.auditCalls)

@@ -25,7 +25,7 @@ func newPruneMetrics(reg *prometheus.Registry) *pruneMetrics {
 	p := &pruneMetrics{
 		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "pruned_rows_total",
-			Help: "Rows the pruner deleted, by table (sessions, refresh_tokens, audit_events, login_throttle).",
+			Help: "Rows the pruner deleted, by table.",
 		}, []string{"table"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "prune_runs_total",
