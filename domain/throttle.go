@@ -130,8 +130,24 @@ func (p ThrottlePolicy) Claim(st ThrottleState, now time.Time) (ThrottleState, b
 		st = ThrottleState{WindowStart: now}
 	}
 	st.Failures++
-	st.LockedUntil = now.Add(p.Delay(st.Failures))
+	// Only a real delay moves the lock. A free attempt leaves it where it
+	// was (over, or never set): were it set to now, a claim made at the
+	// same moment but stamped a little earlier (read from the clock before
+	// this one, or on a replica whose clock lags) would find the key
+	// "locked" and refuse the right password with 429.
+	if d := p.Delay(st.Failures); d > 0 {
+		st.LockedUntil = now.Add(d)
+	}
 	return st, true
+}
+
+// LockEnd is when the lock on st ends, seen at now: now itself when none
+// is in force. A store reports it for an admitted claim.
+func (st ThrottleState) LockEnd(now time.Time) time.Time {
+	if st.LockedUntil.After(now) {
+		return st.LockedUntil
+	}
+	return now
 }
 
 // Expired reports whether st no longer affects any attempt at or after now,

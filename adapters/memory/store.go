@@ -437,7 +437,7 @@ func (v *view) ClaimLoginAttempt(_ context.Context, key domain.ThrottleKey, now 
 		st.LockedUntil = pgTime(st.LockedUntil)
 		d.throttle[key] = throttleEntry{state: st, policy: policy}
 	}
-	return admitted, st.LockedUntil, nil
+	return admitted, st.LockEnd(now), nil
 }
 
 // ResetLoginAttempts forgets key.

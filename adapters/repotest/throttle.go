@@ -19,6 +19,7 @@ var throttleCases = []contractCase{
 	{"Throttle/KeysAreIndependent", testThrottleKeys},
 	{"Throttle/ConcurrentClaimsAdmitOnlyTheFreeAttempts", testThrottleConcurrent},
 	{"Throttle/ConcurrentClaimsAfterALockAdmitOne", testThrottleConcurrentLocked},
+	{"Throttle/FreeClaimsStampedOutOfOrderAreAdmitted", testThrottleOutOfOrder},
 }
 
 var throttlePolicy = domain.ThrottlePolicy{FreeAttempts: 5, BaseDelay: time.Second, MaxDelay: time.Minute, Window: time.Hour}
@@ -251,4 +252,27 @@ func concurrentClaims(t *testing.T, st Store, key domain.ThrottleKey, n int, now
 		mustNil(t, err)
 	}
 	return out
+}
+
+// testThrottleOutOfOrder: claims reach the store in another order than
+// their clocks were read (two requests at once; replicas whose clocks
+// differ a little). A free attempt sets no lock, so one stamped earlier
+// than the claim before it is admitted (it used to find the key "locked
+// until" the other's now: a right password answered 429). A real lock
+// still refuses every claim stamped before its end.
+func testThrottleOutOfOrder(t *testing.T, st Store) {
+	key := throttleKey(t)
+	ms := time.Millisecond
+	mustAdmit(t, st, key, t0.Add(5*ms), t0.Add(5*ms))
+	mustAdmit(t, st, key, t0, t0)
+	mustAdmit(t, st, key, t0.Add(3*ms), t0.Add(3*ms))
+	mustAdmit(t, st, key, t0.Add(-50*ms), t0.Add(-50*ms))
+	mustAdmit(t, st, key, t0.Add(5*ms), t0.Add(5*ms+time.Second)) // the fifth locks
+	mustRefuse(t, st, key, t0, t0.Add(5*ms+time.Second))
+	mustRefuse(t, st, key, t0.Add(5*ms+time.Second-time.Microsecond), t0.Add(5*ms+time.Second))
+	// Its window over, the key starts a new count with free attempts; they
+	// leave the old lock's end where it was, not at their own now.
+	at := t0.Add(throttlePolicy.Window + time.Minute)
+	mustAdmit(t, st, key, at, at)
+	mustAdmit(t, st, key, at.Add(-ms), at.Add(-ms))
 }

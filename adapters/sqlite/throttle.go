@@ -35,7 +35,7 @@ func (s *Store) ClaimLoginAttempt(ctx context.Context, key domain.ThrottleKey, n
 			st = domain.ThrottleState{Failures: int(row.Failures), WindowStart: fromMicros(row.WindowStart), LockedUntil: fromMicros(row.LockedUntil)}
 		}
 		next, ok := policy.Claim(st, now)
-		admitted, lockedUntil = ok, fromMicros(micros(next.LockedUntil))
+		admitted, lockedUntil = ok, fromMicros(micros(next.LockEnd(now)))
 		if !ok {
 			return nil
 		}

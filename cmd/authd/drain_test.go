@@ -191,7 +191,8 @@ func TestShutdownDrainsUnderLoad(t *testing.T) {
 		case unseen(o) && !ran(o):
 			resetAtClose++
 		default:
-			t.Errorf("a login sent %s after SIGTERM was cut: status %d, %v; want a complete 200 or a refused connection", o.sentAt.Sub(sigAt), o.status, o.err)
+			t.Errorf("a login sent %s after SIGTERM was cut: status %d, %v; want a complete 200 or a refused connection; its log lines:\n%s",
+				o.sentAt.Sub(sigAt), o.status, o.err, linesWith(logs, `"request_id":"`+o.id+`"`))
 		}
 	}
 	t.Logf("exit 0 after %s; /readyz during the drain %v; logins: %d sent before SIGTERM (%d of them in flight at the signal), all 200; "+
@@ -208,3 +209,14 @@ func TestShutdownDrainsUnderLoad(t *testing.T) {
 // isRefused reports a connection refused at dial: the listener is closed,
 // so the request never reached authd.
 func isRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
+// linesWith returns the lines of logs that contain s.
+func linesWith(logs, s string) string {
+	var out []string
+	for line := range strings.Lines(logs) {
+		if strings.Contains(line, s) {
+			out = append(out, strings.TrimRight(line, "\n"))
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -5,24 +5,34 @@
 -- of the lock after the n-th attempt, 1-based; past its end the lock is its
 -- last entry, the maximum. Concurrent claims on one key serialize on the row
 -- (the INSERT's conflict takes its lock) and each sees the one before it, so
--- no more are admitted than the policy allows in a row. A refused claim
--- updates nothing and returns no row.
+-- no more are admitted than the policy allows in a row. Only a real delay
+-- moves locked_until (a free attempt leaves it where it was, -infinity for
+-- a new key), as in Go: a free attempt that set it to its own now would
+-- refuse a concurrent claim stamped a little earlier. A refused claim
+-- updates nothing and returns no row; an admitted one returns the end of
+-- the lock it earned, or now.
 -- name: ClaimLoginAttempt :one
 INSERT INTO login_throttle AS lt (email_key, failures, window_start, locked_until)
 VALUES (sqlc.arg(email_key), 1, sqlc.arg(now)::timestamptz,
-        sqlc.arg(now)::timestamptz + (sqlc.arg(delays_us)::bigint[])[1] * interval '1 microsecond')
+        CASE WHEN (sqlc.arg(delays_us)::bigint[])[1] > 0
+             THEN sqlc.arg(now)::timestamptz + (sqlc.arg(delays_us)::bigint[])[1] * interval '1 microsecond'
+             ELSE '-infinity'::timestamptz END)
 ON CONFLICT (email_key) DO UPDATE
 SET failures = CASE WHEN lt.window_start + sqlc.arg(window_us)::bigint * interval '1 microsecond' <= sqlc.arg(now)::timestamptz
                     THEN 1 ELSE lt.failures + 1 END,
     window_start = CASE WHEN lt.window_start + sqlc.arg(window_us)::bigint * interval '1 microsecond' <= sqlc.arg(now)::timestamptz
                         THEN sqlc.arg(now)::timestamptz ELSE lt.window_start END,
-    locked_until = sqlc.arg(now)::timestamptz + coalesce(
-        (sqlc.arg(delays_us)::bigint[])[CASE WHEN lt.window_start + sqlc.arg(window_us)::bigint * interval '1 microsecond' <= sqlc.arg(now)::timestamptz
-                                             THEN 1 ELSE lt.failures + 1 END],
-        (sqlc.arg(delays_us)::bigint[])[cardinality(sqlc.arg(delays_us)::bigint[])]
-    ) * interval '1 microsecond'
+    locked_until = CASE WHEN coalesce(
+            (sqlc.arg(delays_us)::bigint[])[CASE WHEN lt.window_start + sqlc.arg(window_us)::bigint * interval '1 microsecond' <= sqlc.arg(now)::timestamptz
+                                                 THEN 1 ELSE lt.failures + 1 END],
+            (sqlc.arg(delays_us)::bigint[])[cardinality(sqlc.arg(delays_us)::bigint[])]) > 0
+        THEN sqlc.arg(now)::timestamptz + coalesce(
+            (sqlc.arg(delays_us)::bigint[])[CASE WHEN lt.window_start + sqlc.arg(window_us)::bigint * interval '1 microsecond' <= sqlc.arg(now)::timestamptz
+                                                 THEN 1 ELSE lt.failures + 1 END],
+            (sqlc.arg(delays_us)::bigint[])[cardinality(sqlc.arg(delays_us)::bigint[])]) * interval '1 microsecond'
+        ELSE lt.locked_until END
 WHERE lt.locked_until <= sqlc.arg(now)::timestamptz
-RETURNING failures, locked_until;
+RETURNING failures, greatest(locked_until, sqlc.arg(now)::timestamptz)::timestamptz AS locked_until;
 
 -- LoginThrottleLockedUntil tells a refused claim when to retry.
 -- name: LoginThrottleLockedUntil :one

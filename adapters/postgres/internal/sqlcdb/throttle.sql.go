@@ -13,19 +13,25 @@ import (
 const claimLoginAttempt = `-- name: ClaimLoginAttempt :one
 INSERT INTO login_throttle AS lt (email_key, failures, window_start, locked_until)
 VALUES ($1, 1, $2::timestamptz,
-        $2::timestamptz + ($3::bigint[])[1] * interval '1 microsecond')
+        CASE WHEN ($3::bigint[])[1] > 0
+             THEN $2::timestamptz + ($3::bigint[])[1] * interval '1 microsecond'
+             ELSE '-infinity'::timestamptz END)
 ON CONFLICT (email_key) DO UPDATE
 SET failures = CASE WHEN lt.window_start + $4::bigint * interval '1 microsecond' <= $2::timestamptz
                     THEN 1 ELSE lt.failures + 1 END,
     window_start = CASE WHEN lt.window_start + $4::bigint * interval '1 microsecond' <= $2::timestamptz
                         THEN $2::timestamptz ELSE lt.window_start END,
-    locked_until = $2::timestamptz + coalesce(
-        ($3::bigint[])[CASE WHEN lt.window_start + $4::bigint * interval '1 microsecond' <= $2::timestamptz
-                                             THEN 1 ELSE lt.failures + 1 END],
-        ($3::bigint[])[cardinality($3::bigint[])]
-    ) * interval '1 microsecond'
+    locked_until = CASE WHEN coalesce(
+            ($3::bigint[])[CASE WHEN lt.window_start + $4::bigint * interval '1 microsecond' <= $2::timestamptz
+                                                 THEN 1 ELSE lt.failures + 1 END],
+            ($3::bigint[])[cardinality($3::bigint[])]) > 0
+        THEN $2::timestamptz + coalesce(
+            ($3::bigint[])[CASE WHEN lt.window_start + $4::bigint * interval '1 microsecond' <= $2::timestamptz
+                                                 THEN 1 ELSE lt.failures + 1 END],
+            ($3::bigint[])[cardinality($3::bigint[])]) * interval '1 microsecond'
+        ELSE lt.locked_until END
 WHERE lt.locked_until <= $2::timestamptz
-RETURNING failures, locked_until
+RETURNING failures, greatest(locked_until, $2::timestamptz)::timestamptz AS locked_until
 `
 
 type ClaimLoginAttemptParams struct {
@@ -47,8 +53,12 @@ type ClaimLoginAttemptRow struct {
 // of the lock after the n-th attempt, 1-based; past its end the lock is its
 // last entry, the maximum. Concurrent claims on one key serialize on the row
 // (the INSERT's conflict takes its lock) and each sees the one before it, so
-// no more are admitted than the policy allows in a row. A refused claim
-// updates nothing and returns no row.
+// no more are admitted than the policy allows in a row. Only a real delay
+// moves locked_until (a free attempt leaves it where it was, -infinity for
+// a new key), as in Go: a free attempt that set it to its own now would
+// refuse a concurrent claim stamped a little earlier. A refused claim
+// updates nothing and returns no row; an admitted one returns the end of
+// the lock it earned, or now.
 func (q *Queries) ClaimLoginAttempt(ctx context.Context, arg ClaimLoginAttemptParams) (ClaimLoginAttemptRow, error) {
 	row := q.db.QueryRow(ctx, claimLoginAttempt,
 		arg.EmailKey,
