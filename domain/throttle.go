@@ -127,7 +127,7 @@ func (p ThrottlePolicy) Claim(st ThrottleState, now time.Time) (ThrottleState, b
 		return st, false
 	}
 	if st.Failures == 0 || !now.Before(st.WindowStart.Add(p.Window)) {
-		st = ThrottleState{WindowStart: now}
+		st = ThrottleState{WindowStart: now, LockedUntil: st.LockedUntil} // an old lock's end (over) stays, as in SQL
 	}
 	st.Failures++
 	// Only a real delay moves the lock. A free attempt leaves it where it

@@ -14,9 +14,9 @@ import (
 // ClaimLoginAttempt runs policy.Claim as one INSERT ... ON CONFLICT DO
 // UPDATE (see the ClaimLoginAttempt query): the decision and the count are
 // one atomic step on the key's row, so concurrent claims cannot overrun the
-// policy. A refused claim reads the lock back to say when to retry; that
-// read is advisory only (the lock may have moved on since, which at worst
-// makes the hint a little off).
+// policy. A refused claim reads the lock back to say when to retry; if by
+// then no lock is in force (a successful login reset the key in between),
+// it claims once more rather than refuse a claim nothing now locks.
 func (s *Store) ClaimLoginAttempt(ctx context.Context, key domain.ThrottleKey, now time.Time, policy domain.ThrottlePolicy) (bool, time.Time, error) {
 	const op = "claim login attempt"
 	if err := policy.Validate(); err != nil {
@@ -27,27 +27,31 @@ func (s *Store) ClaimLoginAttempt(ctx context.Context, key domain.ThrottleKey, n
 	for i, d := range delays {
 		us[i] = d.Microseconds()
 	}
-	row, err := s.lazyQ.ClaimLoginAttempt(ctx, sqlcdb.ClaimLoginAttemptParams{
-		EmailKey: key[:],
-		Now:      now,
-		DelaysUs: us,
-		WindowUs: policy.Window.Microseconds(),
-	})
-	if err == nil {
-		return true, row.LockedUntil, nil
+	for try := 0; ; try++ {
+		row, err := s.lazyQ.ClaimLoginAttempt(ctx, sqlcdb.ClaimLoginAttemptParams{
+			EmailKey: key[:],
+			Now:      now,
+			DelaysUs: us,
+			WindowUs: policy.Window.Microseconds(),
+		})
+		if err == nil {
+			return true, row.LockedUntil, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return false, time.Time{}, s.translate(op, err)
+		}
+		locked, err := s.lazyQ.LoginThrottleLockedUntil(ctx, sqlcdb.LoginThrottleLockedUntilParams{EmailKey: key[:], Now: now})
+		switch {
+		case errors.Is(err, pgx.ErrNoRows), err == nil && !locked.After(now):
+			if try == 0 {
+				continue // reset in between: claim again
+			}
+			return false, now, nil
+		case err != nil:
+			return false, time.Time{}, s.translate(op+": read lock", err)
+		}
+		return false, locked, nil
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return false, time.Time{}, s.translate(op, err)
-	}
-	locked, err := s.lazyQ.LoginThrottleLockedUntil(ctx, key[:])
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		// Reset by a successful login in between: retry at once.
-		return false, now, nil
-	case err != nil:
-		return false, time.Time{}, s.translate(op+": read lock", err)
-	}
-	return false, locked, nil
 }
 
 // ResetLoginAttempts deletes the key's row.

@@ -34,9 +34,12 @@ SET failures = CASE WHEN lt.window_start + sqlc.arg(window_us)::bigint * interva
 WHERE lt.locked_until <= sqlc.arg(now)::timestamptz
 RETURNING failures, greatest(locked_until, sqlc.arg(now)::timestamptz)::timestamptz AS locked_until;
 
--- LoginThrottleLockedUntil tells a refused claim when to retry.
+-- LoginThrottleLockedUntil tells a refused claim when to retry: the end of
+-- the lock, or now when none is in force (the row may have been reset and
+-- claimed afresh in between; never -infinity, which time.Time cannot hold).
 -- name: LoginThrottleLockedUntil :one
-SELECT locked_until FROM login_throttle WHERE email_key = @email_key;
+SELECT greatest(locked_until, sqlc.arg(now)::timestamptz)::timestamptz AS locked_until
+FROM login_throttle WHERE email_key = sqlc.arg(email_key);
 
 -- name: ResetLoginAttempts :exec
 DELETE FROM login_throttle WHERE email_key = @email_key;

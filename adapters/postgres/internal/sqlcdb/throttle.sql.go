@@ -72,12 +72,20 @@ func (q *Queries) ClaimLoginAttempt(ctx context.Context, arg ClaimLoginAttemptPa
 }
 
 const loginThrottleLockedUntil = `-- name: LoginThrottleLockedUntil :one
-SELECT locked_until FROM login_throttle WHERE email_key = $1
+SELECT greatest(locked_until, $1::timestamptz)::timestamptz AS locked_until
+FROM login_throttle WHERE email_key = $2
 `
 
-// LoginThrottleLockedUntil tells a refused claim when to retry.
-func (q *Queries) LoginThrottleLockedUntil(ctx context.Context, emailKey []byte) (time.Time, error) {
-	row := q.db.QueryRow(ctx, loginThrottleLockedUntil, emailKey)
+type LoginThrottleLockedUntilParams struct {
+	Now      time.Time
+	EmailKey []byte
+}
+
+// LoginThrottleLockedUntil tells a refused claim when to retry: the end of
+// the lock, or now when none is in force (the row may have been reset and
+// claimed afresh in between; never -infinity, which time.Time cannot hold).
+func (q *Queries) LoginThrottleLockedUntil(ctx context.Context, arg LoginThrottleLockedUntilParams) (time.Time, error) {
+	row := q.db.QueryRow(ctx, loginThrottleLockedUntil, arg.Now, arg.EmailKey)
 	var locked_until time.Time
 	err := row.Scan(&locked_until)
 	return locked_until, err
