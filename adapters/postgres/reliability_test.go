@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	neturl "net/url"
 	"os"
@@ -305,93 +304,13 @@ func newEvent(u domain.User) domain.AuditEvent {
 	return domain.AuditEvent{ID: newEventID(), Type: domain.EventRegistered, At: time.Now().UTC(), UserID: u.ID()}
 }
 
-// slowProxy forwards TCP to a server, holding every chunk for delay.
-type slowProxy struct {
-	l     net.Listener
-	delay atomic.Int64 // nanoseconds
-}
-
-func newSlowProxy(t *testing.T, target string) *slowProxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &slowProxy{l: l}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	var conns sync.Map
-	t.Cleanup(func() {
-		conns.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			in, err := l.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", target)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			conns.Store(in, nil)
-			conns.Store(out, nil)
-			pipe := func(dst, src net.Conn) {
-				defer wg.Done()
-				defer dst.Close()
-				defer src.Close()
-				buf := make([]byte, 32<<10)
-				for {
-					n, err := src.Read(buf)
-					if n > 0 {
-						if d := time.Duration(p.delay.Load()); d > 0 {
-							time.Sleep(d)
-						}
-						if _, werr := dst.Write(buf[:n]); werr != nil {
-							return
-						}
-					}
-					if err != nil {
-						if !errors.Is(err, io.EOF) {
-							return
-						}
-						return
-					}
-				}
-			}
-			wg.Add(2)
-			go pipe(out, in)
-			go pipe(in, out)
-		}
-	}()
-	return p
-}
-
 // TestSlowDatabase: with every round trip to Postgres slower than the
 // request deadline, operations (more of them than the pool has
 // connections) end at their deadline with ErrUnavailable, none waits
 // longer, and the store serves again by itself once the latency goes away.
 func TestSlowDatabase(t *testing.T) {
-	url := pgtest.NewDatabase(t)
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newSlowProxy(t, fmt.Sprintf("%s:%d", cfg.Host, cfg.Port))
-	// The same URL (user, password, database, options) through the proxy:
-	// a container's server asks for the password, local binaries trust.
-	u0, err := neturl.Parse(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u0.Host = p.l.Addr().String()
-	q := u0.Query()
-	q.Set("pool_max_conns", "2")
-	u0.RawQuery = q.Encode()
-	proxied := u0.String()
-	st, err := postgres.Open(t.Context(), proxied)
+	p := pgtest.NewSlowProxy(t, pgtest.NewDatabase(t), neturl.Values{"pool_max_conns": {"2"}})
+	st, err := postgres.Open(t.Context(), p.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +322,7 @@ func TestSlowDatabase(t *testing.T) {
 	}
 
 	const deadline = 200 * time.Millisecond
-	p.delay.Store(int64(time.Second))
+	p.SetDelay(time.Second)
 	var wg sync.WaitGroup
 	errs := make(chan error, 32)
 	for i := range 8 { // 4x the pool
@@ -441,7 +360,7 @@ func TestSlowDatabase(t *testing.T) {
 	cancel()
 
 	// The latency goes away: the store recovers without help.
-	p.delay.Store(0)
+	p.SetDelay(0)
 	recovered := time.Now()
 	for {
 		rctx, cancel := context.WithTimeout(ctx, time.Second)

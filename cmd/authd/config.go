@@ -41,6 +41,10 @@ type config struct {
 	// all within ShutdownTimeout of the signal.
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s"`
 	ShutdownDelay   time.Duration `envconfig:"SHUTDOWN_DELAY" default:"3s"`
+	// RequestTimeout bounds each request's work (database calls, the wait
+	// for a pooled connection, queueing for a hash): past it the answer is
+	// 503 with Retry-After, so a slow database gives errors, not a pile-up.
+	RequestTimeout time.Duration `envconfig:"REQUEST_TIMEOUT" default:"10s"`
 	// TrustedProxies: CIDRs (or single addresses) whose X-Forwarded-For is
 	// believed when working out a client's address.
 	TrustedProxies []string `envconfig:"TRUSTED_PROXIES"`
@@ -136,6 +140,8 @@ func (c config) validate() error {
 		return bad("AUTH_SESSION_MAX_AGE", "must not be shorter than AUTH_SESSION_IDLE_TTL")
 	case c.RefreshReuseLeeway < 0 || c.RefreshReuseLeeway > domain.MaxReuseLeeway:
 		return bad("AUTH_REFRESH_REUSE_LEEWAY", "must be 0 (strict reuse detection) or a duration of at most "+domain.MaxReuseLeeway.String()+", such as 10s")
+	case c.RequestTimeout <= 0 || c.RequestTimeout > maxRequestTimeout:
+		return bad("AUTH_REQUEST_TIMEOUT", "must be a positive duration of at most "+maxRequestTimeout.String()+" (the server's write timeout is "+writeTimeout.String()+"), such as 10s")
 	case c.ShutdownTimeout <= 0:
 		return bad("AUTH_SHUTDOWN_TIMEOUT", "must be a positive duration such as 20s")
 	case c.ShutdownDelay < 0 || c.ShutdownDelay >= c.ShutdownTimeout:
@@ -254,3 +260,11 @@ func (c config) level() (slog.Level, error) {
 	err := l.UnmarshalText([]byte(c.LogLevel))
 	return l, err
 }
+
+// writeTimeout is the HTTP server's: an answer must be written within it.
+// maxRequestTimeout leaves a request's answer time to be written after its
+// work was cut at AUTH_REQUEST_TIMEOUT.
+const (
+	writeTimeout      = 30 * time.Second
+	maxRequestTimeout = writeTimeout - 5*time.Second
+)

@@ -322,6 +322,8 @@ func TestInvalidConfigurationNamesTheVariable(t *testing.T) {
 		{"AUTH_LOGIN_FREE_ATTEMPTS=0", "AUTH_LOGIN_FREE_ATTEMPTS"},
 		{"AUTH_LOGIN_FREE_ATTEMPTS=500", "AUTH_LOGIN_FREE_ATTEMPTS"},
 		{"AUTH_LOGIN_BACKOFF_MAX=1ms", "AUTH_LOGIN_BACKOFF_MAX"},
+		{"AUTH_REQUEST_TIMEOUT=0s", "AUTH_REQUEST_TIMEOUT"},
+		{"AUTH_REQUEST_TIMEOUT=30s", "AUTH_REQUEST_TIMEOUT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {

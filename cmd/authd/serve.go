@@ -92,6 +92,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Cookies:     httpapi.CookieOptions{Mode: cfg.CookieMode},
 		CORSOrigins: cfg.CORSOrigins,
 		Draining:    draining.Load,
+
+		RequestTimeout: cfg.RequestTimeout,
 	}
 	opts.TrustedProxies, _ = cfg.trustedProxies() // validated by loadConfig
 	if cfg.MetricsAddr == "" {
@@ -107,7 +109,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Handler:           closeWhileDraining(handler, draining.Load),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
