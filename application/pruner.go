@@ -149,10 +149,10 @@ func (p *Pruner) Run(ctx context.Context) (rep PruneReport, err error) {
 		}
 	}
 	if p.throttle != nil {
-		n, err := p.throttle.PruneLoginThrottle(ctx, now, p.throttlePolicy)
-		rep.ThrottleKeys = n
-		if err != nil {
-			return rep, fmt.Errorf("prune: login throttle: %w", err)
+		if rep.ThrottleKeys, err = p.walk(ctx, "login throttle", func(b ports.PruneBatch) (ports.PruneResult, error) {
+			return p.throttle.PruneLoginThrottle(ctx, now, p.throttlePolicy, b)
+		}); err != nil {
+			return rep, err
 		}
 	}
 	return rep, nil

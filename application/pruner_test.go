@@ -88,14 +88,18 @@ func (p *pagedPruner) PruneMailCaps(_ context.Context, _ time.Time, c domain.Mai
 	return p.page(b)
 }
 
-// The throttle part of ports.LoginThrottle the pruner uses.
+// The throttle part of ports.LoginThrottle the pruner uses: n stale keys,
+// deleted up to b.Limit a batch.
 type pruneThrottle struct {
 	ports.LoginThrottle
-	n int
+	n       int
+	batches *int
 }
 
-func (t pruneThrottle) PruneLoginThrottle(context.Context, time.Time, domain.ThrottlePolicy) (int, error) {
-	return t.n, nil
+func (t pruneThrottle) PruneLoginThrottle(_ context.Context, _ time.Time, _ domain.ThrottlePolicy, b ports.PruneBatch) (ports.PruneResult, error) {
+	*t.batches++
+	n := min(b.Limit, t.n-(*t.batches-1)*b.Limit)
+	return ports.PruneResult{Pruned: n, Done: n < b.Limit}, nil
 }
 
 func testPolicies(t *testing.T) application.Policies {
@@ -110,7 +114,8 @@ func testPolicies(t *testing.T) application.Policies {
 func TestPrunerWalksEveryTableInBatches(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	store := &pagedPruner{rows: 2500, sessionsTake: 2 * time.Millisecond}
-	p, err := application.NewPruner(store, pruneThrottle{n: 7}, &fixedClock{now}, application.PrunerConfig{
+	var throttleBatches int
+	p, err := application.NewPruner(store, pruneThrottle{n: 2100, batches: &throttleBatches}, &fixedClock{now}, application.PrunerConfig{
 		Policies: testPolicies(t), AuditRetention: 90 * 24 * time.Hour,
 		MailCap: domain.MailCap{MinInterval: time.Minute, PerHour: 5},
 	})
@@ -121,7 +126,7 @@ func TestPrunerWalksEveryTableInBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := application.PruneCounts{Sessions: 2500, RefreshTokens: 2500, AuditEvents: 2500, ThrottleKeys: 7, EmailTokens: 2500, Mails: 2500, MailCaps: 2500, MFAChallenges: 2500, Ceremonies: 2500}
+	want := application.PruneCounts{Sessions: 2500, RefreshTokens: 2500, AuditEvents: 2500, ThrottleKeys: 2100, EmailTokens: 2500, Mails: 2500, MailCaps: 2500, MFAChallenges: 2500, Ceremonies: 2500}
 	if rep.PruneCounts != want || rep.Skipped {
 		t.Fatalf("report %+v, want %+v", rep, want)
 	}
@@ -129,6 +134,9 @@ func TestPrunerWalksEveryTableInBatches(t *testing.T) {
 	// the log line and authd_prune_duration_seconds report.
 	if rep.Took < 6*time.Millisecond {
 		t.Errorf("Took = %v, want at least the 6ms its batches took", rep.Took)
+	}
+	if throttleBatches != 3 {
+		t.Errorf("throttle keys pruned in %d batches, want 3 of at most 1,000", throttleBatches)
 	}
 	if store.auditCalls != 3 {
 		t.Errorf("audit pruned in %d batches, want 3 of at most 1,000", store.auditCalls)

@@ -21,7 +21,7 @@ type LoginThrottle interface {
 	// ReleaseLoginAttempt gives back one admitted attempt whose password
 	// was never checked: the count drops by one, the lock stays.
 	ReleaseLoginAttempt(ctx context.Context, key domain.ThrottleKey, now time.Time) error
-	// PruneLoginThrottle forgets the keys a claim would start afresh
-	// (window over, lock ended) and returns how many.
-	PruneLoginThrottle(ctx context.Context, now time.Time, policy domain.ThrottlePolicy) (int, error)
+	// PruneLoginThrottle forgets up to b.Limit of the keys a claim would
+	// start afresh (window over, lock ended); Done when it found fewer.
+	PruneLoginThrottle(ctx context.Context, now time.Time, policy domain.ThrottlePolicy, b PruneBatch) (PruneResult, error)
 }

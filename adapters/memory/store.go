@@ -447,17 +447,24 @@ func (v *view) ResetLoginAttempts(_ context.Context, key domain.ThrottleKey) err
 	return nil
 }
 
-// PruneLoginThrottle forgets keys whose window and lock are over.
-func (v *view) PruneLoginThrottle(_ context.Context, now time.Time, policy domain.ThrottlePolicy) (int, error) {
+// PruneLoginThrottle forgets up to b.Limit keys whose window and lock are
+// over.
+func (v *view) PruneLoginThrottle(_ context.Context, now time.Time, policy domain.ThrottlePolicy, b ports.PruneBatch) (ports.PruneResult, error) {
+	if b.Limit < 1 {
+		return ports.PruneResult{}, fmt.Errorf("memory: prune login throttle: limit %d is not positive", b.Limit)
+	}
 	defer v.lock()()
 	n := 0
 	for k, e := range v.d.throttle {
+		if n == b.Limit {
+			break
+		}
 		if !e.state.LockedUntil.After(now) && !e.state.WindowStart.Add(policy.Window).After(now) {
 			delete(v.d.throttle, k)
 			n++
 		}
 	}
-	return n, nil
+	return ports.PruneResult{Pruned: n, Done: n < b.Limit}, nil
 }
 
 // ReleaseLoginAttempt gives back one unevaluated attempt.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/authd/authd/adapters/postgres/internal/sqlcdb"
 	"github.com/authd/authd/domain"
+	"github.com/authd/authd/ports"
 )
 
 // ClaimLoginAttempt runs policy.Claim as one INSERT ... ON CONFLICT DO
@@ -67,10 +68,12 @@ func (s *Store) ReleaseLoginAttempt(ctx context.Context, key domain.ThrottleKey,
 
 // PruneLoginThrottle deletes the keys a claim would start afresh (see the
 // port).
-func (s *Store) PruneLoginThrottle(ctx context.Context, now time.Time, policy domain.ThrottlePolicy) (int, error) {
-	n, err := s.lazyQ.PruneLoginThrottle(ctx, sqlcdb.PruneLoginThrottleParams{Now: now, WindowUs: policy.Window.Microseconds()})
+func (s *Store) PruneLoginThrottle(ctx context.Context, now time.Time, policy domain.ThrottlePolicy, b ports.PruneBatch) (ports.PruneResult, error) {
+	const op = "prune login throttle"
+	limit, err := pruneLimit(op, b)
 	if err != nil {
-		return 0, s.translate("prune login throttle", err)
+		return ports.PruneResult{}, err
 	}
-	return int(n), nil
+	n, err := s.lazyQ.PruneLoginThrottle(ctx, sqlcdb.PruneLoginThrottleParams{Now: now, WindowUs: policy.Window.Microseconds(), MaxRows: limit})
+	return pruned(s, op, n, limit, err)
 }

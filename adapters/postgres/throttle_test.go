@@ -6,6 +6,7 @@ import (
 
 	"github.com/authd/authd/adapters/postgres/pgtest"
 	"github.com/authd/authd/domain"
+	"github.com/authd/authd/ports"
 )
 
 // A free attempt leaves a new key's locked_until at -infinity (no lock,
@@ -35,7 +36,7 @@ func TestThrottleRowWithoutLock(t *testing.T) {
 			t.Fatalf("free claim = %t, %v", ok, err)
 		}
 	}
-	if n, err := st.PruneLoginThrottle(ctx, t0.Add(2*time.Hour), policy); err != nil || n != 1 {
-		t.Fatalf("PruneLoginThrottle = %d, %v; want the key pruned", n, err)
+	if r, err := st.PruneLoginThrottle(ctx, t0.Add(2*time.Hour), policy, ports.PruneBatch{Limit: 10}); err != nil || r.Pruned != 1 {
+		t.Fatalf("PruneLoginThrottle = %+v, %v; want the key pruned", r, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/authd/authd/domain"
+	"github.com/authd/authd/ports"
 )
 
 var throttleCases = []contractCase{
@@ -16,6 +17,7 @@ var throttleCases = []contractCase{
 	{"Throttle/ResetForgetsTheKey", testThrottleReset},
 	{"Throttle/ReleaseGivesBackOneAttempt", testThrottleRelease},
 	{"Throttle/PruneForgetsOnlyStaleKeys", testThrottlePrune},
+	{"Throttle/PruneInBatches", testThrottlePruneBatches},
 	{"Throttle/KeysAreIndependent", testThrottleKeys},
 	{"Throttle/ConcurrentClaimsAdmitOnlyTheFreeAttempts", testThrottleConcurrent},
 	{"Throttle/ConcurrentClaimsAfterALockAdmitOne", testThrottleConcurrentLocked},
@@ -143,16 +145,17 @@ func testThrottlePrune(t *testing.T, st Store) {
 	late := t0.Add(throttlePolicy.Window)
 	claim(t, st, recent, late) // its window starts an hour later
 
-	n, err := st.PruneLoginThrottle(ctx, t0.Add(30*time.Minute), throttlePolicy)
+	all := ports.PruneBatch{Limit: 1000}
+	r, err := st.PruneLoginThrottle(ctx, t0.Add(30*time.Minute), throttlePolicy, all)
 	mustNil(t, err)
-	if n != 0 {
-		t.Fatalf("pruned %d keys inside their window", n)
+	if r.Pruned != 0 || !r.Done {
+		t.Fatalf("pruned %+v inside their window", r)
 	}
 	at := late.Add(time.Second)
-	n, err = st.PruneLoginThrottle(ctx, at, throttlePolicy)
+	r, err = st.PruneLoginThrottle(ctx, at, throttlePolicy, all)
 	mustNil(t, err)
-	if n != 1 {
-		t.Fatalf("pruned %d keys, want the stale one only", n)
+	if r.Pruned != 1 || !r.Done {
+		t.Fatalf("pruned %+v, want the stale key only", r)
 	}
 	// The stale key starts afresh (its first claim locks nothing); the
 	// recent one kept its count (a second claim in its window).
@@ -161,6 +164,43 @@ func testThrottlePrune(t *testing.T, st Store) {
 	if !ok {
 		t.Fatal("the recent key was refused")
 	}
+}
+
+// testThrottlePruneBatches: a batch deletes at most its limit of stale
+// keys and says whether it found fewer (the last batch); live keys stay.
+func testThrottlePruneBatches(t *testing.T, st Store) {
+	ctx := t.Context()
+	for range 5 {
+		claim(t, st, throttleKey(t), t0)
+	}
+	at := t0.Add(throttlePolicy.Window)
+	live := throttleKey(t)
+	claim(t, st, live, at)
+	b := ports.PruneBatch{Limit: 2}
+	var got []ports.PruneResult
+	for range 4 {
+		r, err := st.PruneLoginThrottle(ctx, at, throttlePolicy, b)
+		mustNil(t, err)
+		got = append(got, r)
+		if r.Done {
+			break
+		}
+	}
+	want := []ports.PruneResult{{Pruned: 2}, {Pruned: 2}, {Pruned: 1, Done: true}}
+	if len(got) != len(want) {
+		t.Fatalf("batches %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i].Pruned != want[i].Pruned || got[i].Done != want[i].Done {
+			t.Fatalf("batches %+v, want %+v", got, want)
+		}
+	}
+	// The live key kept its count: its second claim is in its window.
+	mustAdmit(t, st, live, at, at)
+	for range 3 {
+		claim(t, st, live, at)
+	}
+	mustRefuse(t, st, live, at, at.Add(time.Second))
 }
 
 func testThrottleReset(t *testing.T, st Store) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/authd/authd/adapters/sqlite/internal/sqlcdb"
 	"github.com/authd/authd/domain"
+	"github.com/authd/authd/ports"
 )
 
 // ClaimLoginAttempt applies policy.Claim to the key's state in one write
@@ -71,10 +72,11 @@ func (s *Store) ReleaseLoginAttempt(ctx context.Context, key domain.ThrottleKey,
 
 // PruneLoginThrottle deletes the keys a claim would start afresh (see the
 // port).
-func (s *Store) PruneLoginThrottle(ctx context.Context, now time.Time, policy domain.ThrottlePolicy) (int, error) {
-	n, err := s.w.PruneLoginThrottle(ctx, sqlcdb.PruneLoginThrottleParams{Now: micros(now), WindowUs: policy.Window.Microseconds()})
-	if err != nil {
-		return 0, s.translate("prune login throttle", err)
+func (s *Store) PruneLoginThrottle(ctx context.Context, now time.Time, policy domain.ThrottlePolicy, b ports.PruneBatch) (ports.PruneResult, error) {
+	const op = "prune login throttle"
+	if err := pruneLimit(op, b); err != nil {
+		return ports.PruneResult{}, err
 	}
-	return int(n), nil
+	n, err := s.w.PruneLoginThrottle(ctx, sqlcdb.PruneLoginThrottleParams{Now: micros(now), WindowUs: policy.Window.Microseconds(), MaxRows: int64(b.Limit)})
+	return pruned(s, op, n, b, err)
 }

@@ -57,7 +57,17 @@ WITH forgotten AS (
 UPDATE login_throttle AS u SET failures = u.failures - 1
 WHERE u.email_key = sqlc.arg(key)::bytea AND u.failures > 1;
 
+-- PruneLoginThrottle deletes up to max_rows keys a claim would start
+-- afresh: lock over, window over. The conditions are repeated outside the
+-- page: a key claimed after the page was read is re-checked on its new row
+-- (READ COMMITTED) and stays.
 -- name: PruneLoginThrottle :execrows
 DELETE FROM login_throttle
-WHERE locked_until <= sqlc.arg(now)::timestamptz
+WHERE email_key IN (
+    SELECT t.email_key FROM login_throttle AS t
+    WHERE t.locked_until <= sqlc.arg(now)::timestamptz
+      AND t.window_start + sqlc.arg(window_us)::bigint * interval '1 microsecond' <= sqlc.arg(now)::timestamptz
+    LIMIT sqlc.arg(max_rows)::integer
+)
+  AND locked_until <= sqlc.arg(now)::timestamptz
   AND window_start + sqlc.arg(window_us)::bigint * interval '1 microsecond' <= sqlc.arg(now)::timestamptz;

@@ -27,7 +27,13 @@ WHERE email_key = sqlc.arg(email_key) AND failures <= 1 AND locked_until <= sqlc
 UPDATE login_throttle SET failures = failures - 1
 WHERE email_key = sqlc.arg(email_key) AND failures > 1;
 
+-- PruneLoginThrottle deletes up to max_rows keys a claim would start
+-- afresh: lock over, window over.
 -- name: PruneLoginThrottle :execrows
 DELETE FROM login_throttle
-WHERE locked_until <= sqlc.arg(now)
-  AND window_start + sqlc.arg(window_us) <= sqlc.arg(now);
+WHERE email_key IN (
+    SELECT t.email_key FROM login_throttle AS t
+    WHERE t.locked_until <= sqlc.arg(now)
+      AND t.window_start + sqlc.arg(window_us) <= sqlc.arg(now)
+    LIMIT sqlc.arg(max_rows)
+);

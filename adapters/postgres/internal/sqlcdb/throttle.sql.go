@@ -93,17 +93,28 @@ func (q *Queries) LoginThrottleLockedUntil(ctx context.Context, arg LoginThrottl
 
 const pruneLoginThrottle = `-- name: PruneLoginThrottle :execrows
 DELETE FROM login_throttle
-WHERE locked_until <= $1::timestamptz
+WHERE email_key IN (
+    SELECT t.email_key FROM login_throttle AS t
+    WHERE t.locked_until <= $1::timestamptz
+      AND t.window_start + $2::bigint * interval '1 microsecond' <= $1::timestamptz
+    LIMIT $3::integer
+)
+  AND locked_until <= $1::timestamptz
   AND window_start + $2::bigint * interval '1 microsecond' <= $1::timestamptz
 `
 
 type PruneLoginThrottleParams struct {
 	Now      time.Time
 	WindowUs int64
+	MaxRows  int32
 }
 
+// PruneLoginThrottle deletes up to max_rows keys a claim would start
+// afresh: lock over, window over. The conditions are repeated outside the
+// page: a key claimed after the page was read is re-checked on its new row
+// (READ COMMITTED) and stays.
 func (q *Queries) PruneLoginThrottle(ctx context.Context, arg PruneLoginThrottleParams) (int64, error) {
-	result, err := q.db.Exec(ctx, pruneLoginThrottle, arg.Now, arg.WindowUs)
+	result, err := q.db.Exec(ctx, pruneLoginThrottle, arg.Now, arg.WindowUs, arg.MaxRows)
 	if err != nil {
 		return 0, err
 	}

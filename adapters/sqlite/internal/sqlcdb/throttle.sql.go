@@ -62,17 +62,24 @@ func (q *Queries) LoginThrottleState(ctx context.Context, emailKey []byte) (Logi
 
 const pruneLoginThrottle = `-- name: PruneLoginThrottle :execrows
 DELETE FROM login_throttle
-WHERE locked_until <= ?1
-  AND window_start + ?2 <= ?1
+WHERE email_key IN (
+    SELECT t.email_key FROM login_throttle AS t
+    WHERE t.locked_until <= ?1
+      AND t.window_start + ?2 <= ?1
+    LIMIT ?3
+)
 `
 
 type PruneLoginThrottleParams struct {
 	Now      int64
 	WindowUs int64
+	MaxRows  int64
 }
 
+// PruneLoginThrottle deletes up to max_rows keys a claim would start
+// afresh: lock over, window over.
 func (q *Queries) PruneLoginThrottle(ctx context.Context, arg PruneLoginThrottleParams) (int64, error) {
-	result, err := q.exec(ctx, q.pruneLoginThrottleStmt, pruneLoginThrottle, arg.Now, arg.WindowUs)
+	result, err := q.exec(ctx, q.pruneLoginThrottleStmt, pruneLoginThrottle, arg.Now, arg.WindowUs, arg.MaxRows)
 	if err != nil {
 		return 0, err
 	}
