@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/authd/authd/domain"
@@ -21,23 +20,12 @@ type Guard struct {
 	clock    ports.Clock
 	audit    *Recorder
 	policy   domain.ThrottlePolicy
-
-	// locks remembers, per key, the lock already recorded as
-	// login_throttled: one event per lock period, not one per refused
-	// attempt (a guesser hammering a locked account must not turn every
-	// refusal into a write). Per process: each replica records a lock once.
-	mu    sync.Mutex
-	locks map[domain.ThrottleKey]time.Time
 }
-
-// maxRecordedLocks bounds Guard.locks; past it the map starts over (at
-// worst a lock is recorded twice).
-const maxRecordedLocks = 10_000
 
 // NewGuard builds a Guard; throttle may be nil only where no password is
 // checked under attack (a server always sets it).
 func NewGuard(throttle ports.LoginThrottle, hasher ports.PasswordHasher, clock ports.Clock, audit *Recorder, policy domain.ThrottlePolicy) *Guard {
-	return &Guard{throttle: throttle, hasher: hasher, clock: clock, audit: audit, policy: policy, locks: map[domain.ThrottleKey]time.Time{}}
+	return &Guard{throttle: throttle, hasher: hasher, clock: clock, audit: audit, policy: policy}
 }
 
 // Admit sheds a request the hasher would refuse anyway, before any store
@@ -65,7 +53,12 @@ func (g *Guard) Claim(ctx context.Context, key domain.ThrottleKey, user domain.U
 	if admitted {
 		return nil
 	}
-	if g.firstRefusal(key, lockedUntil) {
+	// One login_throttled event per lock period, not one per refusal: a
+	// guesser hammering a locked account must not turn every refusal into
+	// a write. The store decides which refusal is the first, across
+	// replicas; if it cannot tell, the event is recorded (best effort,
+	// like the store it would go to).
+	if first, err := g.throttle.MarkLockAudited(ctx, key, now); first || err != nil {
 		g.audit.Record(ctx, domain.AuditEvent{At: now, Type: domain.EventLoginThrottled, UserID: user, Client: client, Detail: at})
 	}
 	return &domain.ThrottledError{Retry: max(lockedUntil.Sub(now), time.Duration(0))}
@@ -80,21 +73,6 @@ func (g *Guard) Forget(ctx context.Context, key domain.ThrottleKey) error {
 		return fmt.Errorf("throttle: %w", err)
 	}
 	return nil
-}
-
-// firstRefusal reports whether key's lock until lockedUntil has not been
-// recorded yet, and notes it.
-func (g *Guard) firstRefusal(key domain.ThrottleKey, lockedUntil time.Time) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if last, ok := g.locks[key]; ok && last.Equal(lockedUntil) {
-		return false
-	}
-	if len(g.locks) >= maxRecordedLocks {
-		clear(g.locks)
-	}
-	g.locks[key] = lockedUntil
-	return true
 }
 
 // Verify checks password against hash for an attempt claimed on key. A

@@ -18,6 +18,11 @@ type LoginThrottle interface {
 	ClaimLoginAttempt(ctx context.Context, key domain.ThrottleKey, now time.Time, policy domain.ThrottlePolicy) (admitted bool, lockedUntil time.Time, err error)
 	// ResetLoginAttempts forgets key (its owner proved the password).
 	ResetLoginAttempts(ctx context.Context, key domain.ThrottleKey) error
+	// MarkLockAudited reports whether this call is the first to see the
+	// lock of key in force at now, and notes that it was: the one refusal
+	// of a lock period that is recorded as login_throttled, across
+	// replicas and restarts. False when no lock is in force.
+	MarkLockAudited(ctx context.Context, key domain.ThrottleKey, now time.Time) (bool, error)
 	// ReleaseLoginAttempt gives back one admitted attempt whose password
 	// was never checked: the count drops by one, the lock stays.
 	ReleaseLoginAttempt(ctx context.Context, key domain.ThrottleKey, now time.Time) error

@@ -70,8 +70,9 @@ type data struct {
 }
 
 type throttleEntry struct {
-	state  domain.ThrottleState
-	policy domain.ThrottlePolicy // the policy it was claimed under, to know when it expires
+	state   domain.ThrottleState
+	policy  domain.ThrottlePolicy // the policy it was claimed under, to know when it expires
+	audited time.Time             // the end of the last lock recorded (MarkLockAudited)
 }
 
 // view is the store as one caller sees it: on its own (undo nil: each
@@ -434,10 +435,26 @@ func (v *view) ClaimLoginAttempt(_ context.Context, key domain.ThrottleKey, now 
 	}
 	st, admitted := policy.Claim(d.throttle[key].state, now)
 	if admitted {
-		st.LockedUntil = pgTime(st.LockedUntil)
-		d.throttle[key] = throttleEntry{state: st, policy: policy}
+		e := d.throttle[key]
+		e.state, e.policy = st, policy
+		e.state.LockedUntil = pgTime(st.LockedUntil)
+		d.throttle[key] = e
 	}
 	return admitted, st.LockEnd(now), nil
+}
+
+// MarkLockAudited notes key's lock in force at now as recorded, reporting
+// whether it was not yet.
+func (v *view) MarkLockAudited(_ context.Context, key domain.ThrottleKey, now time.Time) (bool, error) {
+	now = pgTime(now)
+	defer v.lock()()
+	e, ok := v.d.throttle[key]
+	if !ok || !e.state.LockedUntil.After(now) || e.audited.Equal(e.state.LockedUntil) {
+		return false, nil
+	}
+	e.audited = e.state.LockedUntil
+	v.d.throttle[key] = e
+	return true, nil
 }
 
 // ResetLoginAttempts forgets key.

@@ -51,7 +51,7 @@ func TestPing(t *testing.T) {
 }
 
 // latestVersion is the newest embedded migration.
-const latestVersion = 7
+const latestVersion = 8
 
 func TestSchemaVersionIsTheNewestMigration(t *testing.T) {
 	if got := postgres.SchemaVersion(); got != latestVersion {

@@ -1,6 +1,8 @@
 package repotest
 
 import (
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ var throttleCases = []contractCase{
 	{"Throttle/ReleaseGivesBackOneAttempt", testThrottleRelease},
 	{"Throttle/PruneForgetsOnlyStaleKeys", testThrottlePrune},
 	{"Throttle/PruneInBatches", testThrottlePruneBatches},
+	{"Throttle/LockAuditedOncePerLockUnderRace", testThrottleLockAudited},
 	{"Throttle/KeysAreIndependent", testThrottleKeys},
 	{"Throttle/ConcurrentClaimsAdmitOnlyTheFreeAttempts", testThrottleConcurrent},
 	{"Throttle/ConcurrentClaimsAfterALockAdmitOne", testThrottleConcurrentLocked},
@@ -201,6 +204,61 @@ func testThrottlePruneBatches(t *testing.T, st Store) {
 		claim(t, st, live, at)
 	}
 	mustRefuse(t, st, live, at, at.Add(time.Second))
+}
+
+// testThrottleLockAudited: of many concurrent refusals under one lock
+// (several replicas' among them), exactly one is told it is the first, so
+// one login_throttled event is recorded per lock period; a new lock is a
+// new period; no lock in force, or a key forgotten, is never a first.
+func testThrottleLockAudited(t *testing.T, st Store) {
+	ctx := t.Context()
+	key := throttleKey(t)
+	mark := func(now time.Time) bool {
+		first, err := st.MarkLockAudited(ctx, key, now)
+		mustNil(t, err)
+		return first
+	}
+	claim(t, st, key, t0)
+	if mark(t0) {
+		t.Fatal("a key without a lock: first refusal reported")
+	}
+	for range throttlePolicy.FreeAttempts - 1 {
+		claim(t, st, key, t0) // the last one earns a 1s lock
+	}
+	const n = 20
+	var wg sync.WaitGroup
+	var firsts atomic.Int32
+	for range n {
+		wg.Go(func() {
+			first, err := st.MarkLockAudited(ctx, key, t0.Add(time.Millisecond))
+			if err != nil {
+				t.Error(err)
+			}
+			if first {
+				firsts.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if got := firsts.Load(); got != 1 {
+		t.Fatalf("%d of %d concurrent refusals under one lock were first; want 1", got, n)
+	}
+	if mark(t0.Add(500 * time.Millisecond)) {
+		t.Fatal("the same lock reported first twice")
+	}
+	// The lock ends; the next claim earns a 2s lock: a new period.
+	at := t0.Add(time.Second)
+	mustAdmit(t, st, key, at, at.Add(2*time.Second))
+	if !mark(at) || mark(at) {
+		t.Fatal("a new lock: want exactly one first refusal")
+	}
+	if mark(at.Add(2 * time.Second)) {
+		t.Fatal("a lock that has ended: first refusal reported")
+	}
+	mustNil(t, st.ResetLoginAttempts(ctx, key))
+	if mark(at) {
+		t.Fatal("a forgotten key: first refusal reported")
+	}
 }
 
 func testThrottleReset(t *testing.T, st Store) {

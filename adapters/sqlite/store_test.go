@@ -81,8 +81,8 @@ func refresh(ctx context.Context, st *sqlite.Store, hash domain.RefreshTokenHash
 }
 
 func TestSchemaVersionIsTheNewestMigration(t *testing.T) {
-	if got := sqlite.SchemaVersion(); got != 3 {
-		t.Fatalf("SchemaVersion = %d, want 3", got)
+	if got := sqlite.SchemaVersion(); got != 4 {
+		t.Fatalf("SchemaVersion = %d, want 4", got)
 	}
 }
 

@@ -53,6 +53,16 @@ func (s *Store) ClaimLoginAttempt(ctx context.Context, key domain.ThrottleKey, n
 	return admitted, lockedUntil, nil
 }
 
+// MarkLockAudited claims the recording of key's lock in force at now (see
+// the MarkLockAudited query).
+func (s *Store) MarkLockAudited(ctx context.Context, key domain.ThrottleKey, now time.Time) (bool, error) {
+	n, err := s.w.MarkLockAudited(ctx, sqlcdb.MarkLockAuditedParams{EmailKey: key[:], Now: micros(now)})
+	if err != nil {
+		return false, s.translate("mark lock audited", err)
+	}
+	return n == 1, nil
+}
+
 // ResetLoginAttempts deletes the key's row.
 func (s *Store) ResetLoginAttempts(ctx context.Context, key domain.ThrottleKey) error {
 	return s.translate("reset login attempts", s.w.ResetLoginAttempts(ctx, key[:]))

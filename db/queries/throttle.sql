@@ -71,3 +71,14 @@ WHERE email_key IN (
 )
   AND locked_until <= sqlc.arg(now)::timestamptz
   AND window_start + sqlc.arg(window_us)::bigint * interval '1 microsecond' <= sqlc.arg(now)::timestamptz;
+
+-- MarkLockAudited claims the recording of key's lock in force at now: one
+-- row when this call is the first to see that lock (its end differs from
+-- the one recorded), none when it was recorded already or no lock is in
+-- force. Concurrent calls serialize on the row; the second re-checks the
+-- WHERE on the first's update and finds nothing to do.
+-- name: MarkLockAudited :execrows
+UPDATE login_throttle SET audited_lock = locked_until
+WHERE email_key = sqlc.arg(email_key)
+  AND locked_until > sqlc.arg(now)::timestamptz
+  AND audited_lock IS DISTINCT FROM locked_until;

@@ -37,3 +37,12 @@ WHERE email_key IN (
       AND t.window_start + sqlc.arg(window_us) <= sqlc.arg(now)
     LIMIT sqlc.arg(max_rows)
 );
+
+-- MarkLockAudited claims the recording of key's lock in force at now: one
+-- row when this call is the first to see that lock, none when it was
+-- recorded already or no lock is in force (writers are serial).
+-- name: MarkLockAudited :execrows
+UPDATE login_throttle SET audited_lock = locked_until
+WHERE email_key = sqlc.arg(email_key)
+  AND locked_until > sqlc.arg(now)
+  AND audited_lock IS NOT locked_until;

@@ -37,6 +37,7 @@ type LoginThrottle struct {
 	Failures    int32
 	WindowStart time.Time
 	LockedUntil time.Time
+	AuditedLock *time.Time
 }
 
 type MailCap struct {

@@ -91,6 +91,31 @@ func (q *Queries) LoginThrottleLockedUntil(ctx context.Context, arg LoginThrottl
 	return locked_until, err
 }
 
+const markLockAudited = `-- name: MarkLockAudited :execrows
+UPDATE login_throttle SET audited_lock = locked_until
+WHERE email_key = $1
+  AND locked_until > $2::timestamptz
+  AND audited_lock IS DISTINCT FROM locked_until
+`
+
+type MarkLockAuditedParams struct {
+	EmailKey []byte
+	Now      time.Time
+}
+
+// MarkLockAudited claims the recording of key's lock in force at now: one
+// row when this call is the first to see that lock (its end differs from
+// the one recorded), none when it was recorded already or no lock is in
+// force. Concurrent calls serialize on the row; the second re-checks the
+// WHERE on the first's update and finds nothing to do.
+func (q *Queries) MarkLockAudited(ctx context.Context, arg MarkLockAuditedParams) (int64, error) {
+	result, err := q.db.Exec(ctx, markLockAudited, arg.EmailKey, arg.Now)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const pruneLoginThrottle = `-- name: PruneLoginThrottle :execrows
 DELETE FROM login_throttle
 WHERE email_key IN (

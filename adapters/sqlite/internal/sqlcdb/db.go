@@ -129,6 +129,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.markEmailVerifiedStmt, err = db.PrepareContext(ctx, markEmailVerified); err != nil {
 		return nil, fmt.Errorf("error preparing query MarkEmailVerified: %w", err)
 	}
+	if q.markLockAuditedStmt, err = db.PrepareContext(ctx, markLockAudited); err != nil {
+		return nil, fmt.Errorf("error preparing query MarkLockAudited: %w", err)
+	}
 	if q.passkeyByCredentialIDStmt, err = db.PrepareContext(ctx, passkeyByCredentialID); err != nil {
 		return nil, fmt.Errorf("error preparing query PasskeyByCredentialID: %w", err)
 	}
@@ -438,6 +441,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing markEmailVerifiedStmt: %w", cerr)
 		}
 	}
+	if q.markLockAuditedStmt != nil {
+		if cerr := q.markLockAuditedStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing markLockAuditedStmt: %w", cerr)
+		}
+	}
 	if q.passkeyByCredentialIDStmt != nil {
 		if cerr := q.passkeyByCredentialIDStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing passkeyByCredentialIDStmt: %w", cerr)
@@ -727,6 +735,7 @@ type Queries struct {
 	mailQueueStmt                  *sql.Stmt
 	mailSentStmt                   *sql.Stmt
 	markEmailVerifiedStmt          *sql.Stmt
+	markLockAuditedStmt            *sql.Stmt
 	passkeyByCredentialIDStmt      *sql.Stmt
 	passkeyUsedStmt                *sql.Stmt
 	passkeysOfStmt                 *sql.Stmt
@@ -811,6 +820,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		mailQueueStmt:                  q.mailQueueStmt,
 		mailSentStmt:                   q.mailSentStmt,
 		markEmailVerifiedStmt:          q.markEmailVerifiedStmt,
+		markLockAuditedStmt:            q.markLockAuditedStmt,
 		passkeyByCredentialIDStmt:      q.passkeyByCredentialIDStmt,
 		passkeyUsedStmt:                q.passkeyUsedStmt,
 		passkeysOfStmt:                 q.passkeysOfStmt,

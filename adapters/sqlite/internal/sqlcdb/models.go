@@ -35,6 +35,7 @@ type LoginThrottle struct {
 	Failures    int64
 	WindowStart int64
 	LockedUntil int64
+	AuditedLock sql.NullInt64
 }
 
 type MailCap struct {

@@ -60,6 +60,29 @@ func (q *Queries) LoginThrottleState(ctx context.Context, emailKey []byte) (Logi
 	return i, err
 }
 
+const markLockAudited = `-- name: MarkLockAudited :execrows
+UPDATE login_throttle SET audited_lock = locked_until
+WHERE email_key = ?1
+  AND locked_until > ?2
+  AND audited_lock IS NOT locked_until
+`
+
+type MarkLockAuditedParams struct {
+	EmailKey []byte
+	Now      int64
+}
+
+// MarkLockAudited claims the recording of key's lock in force at now: one
+// row when this call is the first to see that lock, none when it was
+// recorded already or no lock is in force (writers are serial).
+func (q *Queries) MarkLockAudited(ctx context.Context, arg MarkLockAuditedParams) (int64, error) {
+	result, err := q.exec(ctx, q.markLockAuditedStmt, markLockAudited, arg.EmailKey, arg.Now)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const pruneLoginThrottle = `-- name: PruneLoginThrottle :execrows
 DELETE FROM login_throttle
 WHERE email_key IN (
