@@ -207,7 +207,7 @@ func findChromium(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("CI") == "true" {
+	if ci := strings.ToLower(os.Getenv("CI")); ci == "true" || ci == "1" {
 		t.Fatal("no Chromium (apt-get install chromium, or set AUTH_TEST_CHROMIUM): the browser-mode test must run in CI")
 	}
 	t.Skip("no Chromium on PATH (apt-get install chromium, or set AUTH_TEST_CHROMIUM)")

@@ -4,16 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	neturl "net/url"
-	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,72 +18,19 @@ import (
 	"github.com/authd/authd/ports"
 )
 
-// cluster is a Postgres of the test's own, which it stops and starts again
-// on the same data directory and port.
+// cluster is a Postgres of the test's own (pgtest.StartServer: it fails,
+// not skips, where CI asks for Postgres), which the test stops the way an
+// operator restarts it and starts again on the same data and port.
 type cluster struct {
 	t       *testing.T
-	pgBin   string
-	dir     string
-	data    string
-	port    int
-	cred    *syscall.Credential
-	cmd     *exec.Cmd
-	exited  chan error
+	srv     *pgtest.Server
 	baseURL string
 }
 
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	var initdb, pgBin string
-	dirs := []string{"/usr/local/bin"}
-	if g, _ := filepath.Glob("/usr/lib/postgresql/*/bin"); g != nil {
-		dirs = append(dirs, g...)
-	}
-	for _, d := range dirs {
-		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
-			initdb, pgBin = filepath.Join(d, "initdb"), filepath.Join(d, "postgres")
-			break
-		}
-	}
-	if initdb == "" {
-		t.Skip("no initdb/postgres binaries")
-	}
-	base := ""
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-		base = "/dev/shm"
-	}
-	dir, err := os.MkdirTemp(base, "authd-restart-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	c := &cluster{t: t, pgBin: pgBin, dir: dir, data: filepath.Join(dir, "data")}
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			t.Skip("root without a postgres OS user")
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command(initdb, "-D", c.data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("initdb: %v\n%s", err, out)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.port = l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	c.baseURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
-	c.start()
-	t.Cleanup(c.stop)
+	srv := pgtest.StartServer(t)
+	c := &cluster{t: t, srv: srv, baseURL: srv.URL()}
 	if err := postgres.MigrateUp(c.baseURL); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
@@ -100,51 +40,20 @@ func newCluster(t *testing.T) *cluster {
 // start runs the server and returns once it accepts connections.
 func (c *cluster) start() {
 	c.t.Helper()
-	cmd := exec.Command(c.pgBin, "-D", c.data, "-p", strconv.Itoa(c.port), "-k", c.dir,
-		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off")
-	f, err := os.OpenFile(filepath.Join(c.dir, "log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
+	if err := c.srv.Start(); err != nil {
 		c.t.Fatal(err)
 	}
-	defer f.Close()
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		c.t.Fatal(err)
-	}
-	c.cmd, c.exited = cmd, make(chan error, 1)
-	go func() { c.exited <- cmd.Wait() }()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		conn, err := pgx.Connect(ctx, c.baseURL)
-		cancel()
-		if err == nil {
-			conn.Close(context.Background())
-			return
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(c.dir, "log"))
-			c.t.Fatalf("postgres not ready: %v\n%s", err, log)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := c.srv.WaitReady(20 * time.Second); err != nil {
+		c.t.Fatalf("%v\n%s", err, c.srv.Log())
 	}
 }
 
-// stop is pg_ctl stop -m fast: SIGINT to the postmaster, which ends every
-// backend with FATAL 57P01.
+// stop is pg_ctl stop -m fast: every backend ends with FATAL 57P01.
 func (c *cluster) stop() {
-	if c.cmd == nil {
-		return
+	c.t.Helper()
+	if err := c.srv.Stop(); err != nil {
+		c.t.Fatal(err)
 	}
-	_ = c.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-c.exited:
-	case <-time.After(15 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.exited
-	}
-	c.cmd = nil
 }
 
 func (c *cluster) restart() { c.stop(); c.start() }

@@ -79,7 +79,7 @@ func StartServer(t testing.TB) *Server {
 		t.Fatalf("pgtest: %s: %v\n%s", initdb, err, out)
 	}
 	t.Cleanup(func() {
-		if err := s.stop(); err != nil {
+		if err := s.Stop(); err != nil {
 			t.Errorf("pgtest: %v", err)
 		}
 	})
@@ -266,9 +266,11 @@ func (s *Server) WaitReady(timeout time.Duration) error {
 	}
 }
 
-// stop shuts a running server down (fast shutdown), killing it if it
-// lingers.
-func (s *Server) stop() error {
+// Stop shuts a running server down as pg_ctl stop -m fast does (SIGINT:
+// every backend ends with FATAL 57P01, as in a restart by an operator),
+// killing it if it lingers. Start starts it again. Stopping a server that
+// is not running does nothing.
+func (s *Server) Stop() error {
 	s.mu.Lock()
 	cmd, exited := s.cmd, s.exited
 	s.mu.Unlock()
