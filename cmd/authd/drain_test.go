@@ -93,8 +93,16 @@ func TestShutdownDrainsUnderLoad(t *testing.T) {
 	}
 	time.Sleep(700 * time.Millisecond) // the load is running
 
-	// Poll /readyz through the drain, from the moment of the signal.
-	var ready []int
+	// Poll /readyz through the drain, from the moment of the signal. A poll
+	// sent once the server has logged that it is draining (it flips
+	// /readyz before it logs) must be 503; one sent earlier may have raced
+	// the signal's delivery.
+	type poll struct {
+		status   int
+		afterLog bool
+	}
+	var ready []poll
+	const drainingLine = `"msg":"shutting down: /readyz answers 503"`
 	readyDone := make(chan struct{})
 	sigAt := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -103,13 +111,14 @@ func TestShutdownDrainsUnderLoad(t *testing.T) {
 	go func() {
 		defer close(readyDone)
 		for {
+			afterLog := strings.Contains(p.log(), drainingLine)
 			res, err := client.Get(p.base + "/readyz")
 			if err != nil {
 				return
 			}
 			_, _ = io.Copy(io.Discard, res.Body)
 			res.Body.Close()
-			ready = append(ready, res.StatusCode)
+			ready = append(ready, poll{res.StatusCode, afterLog})
 			time.Sleep(50 * time.Millisecond)
 		}
 	}()
@@ -134,19 +143,27 @@ func TestShutdownDrainsUnderLoad(t *testing.T) {
 		t.Errorf("authd exited %s after SIGTERM, before AUTH_SHUTDOWN_DELAY (%s)", exited, delay)
 	}
 
-	// /readyz: 503 during the drain, and once 503 never 200 again.
-	first503 := -1
-	for i, s := range ready {
+	// /readyz: 503 during the drain, from the moment the server says it
+	// drains, and once 503 never 200 again.
+	first503, afterLog := -1, 0
+	for i, r := range ready {
 		switch {
-		case s == 503 && first503 < 0:
+		case r.status == 503 && first503 < 0:
 			first503 = i
-		case s == 200 && first503 >= 0:
+		case r.status == 200 && first503 >= 0:
 			t.Fatalf("/readyz answered 200 after 503 during the drain: %v", ready)
 		}
+		if r.afterLog {
+			afterLog++
+			if r.status != 503 {
+				t.Fatalf("/readyz answered %d after the server logged that it drains: %v", r.status, ready)
+			}
+		}
 	}
-	if first503 < 0 {
-		t.Fatalf("/readyz never answered 503 during the drain: %v", ready)
+	if first503 < 0 || afterLog == 0 {
+		t.Fatalf("/readyz never answered 503 during the drain (%d polls after the draining line): %v", afterLog, ready)
 	}
+	t.Logf("/readyz during the drain: %d polls, the first 503 was poll %d, %d polls after the draining line (all 503)", len(ready), first503+1, afterLog)
 
 	// The listener closes AUTH_SHUTDOWN_DELAY after the signal. A request
 	// whose connection was opened just then can be dropped unanswered in
