@@ -17,7 +17,9 @@
 # Knobs (defaults): SOAK_REFRESHES (2500000), SOAK_C (16), SOAK_SAMPLE
 # (seconds between samples, 60), SOAK_PRUNE_INTERVAL (30s),
 # SOAK_REFRESH_TTL (2m: a spent token may go two minutes after it was
-# issued), SOAK_ME_DURATION (3s). Traffic goes only to 127.0.0.1.
+# issued), SOAK_ME_DURATION (3s), SOAK_AUDIT_RETENTION (empty: the
+# service's default, 90 days, so no event is due within a soak; 5m shows the
+# audit log bounded too). Traffic goes only to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -28,6 +30,7 @@ SAMPLE="${SOAK_SAMPLE:-60}"
 PRUNE="${SOAK_PRUNE_INTERVAL:-30s}"
 RTTL="${SOAK_REFRESH_TTL:-2m}"
 ME_DUR="${SOAK_ME_DURATION:-3s}"
+AUDIT="${SOAK_AUDIT_RETENTION:-}"
 
 say() { printf 'soak: %s\n' "$*" >&2; }
 for tool in jq curl bc; do command -v "$tool" >/dev/null || { say "needs $tool"; exit 1; }; done
@@ -80,7 +83,7 @@ base="http://127.0.0.1:$port"
 env AUTH_ADDR="127.0.0.1:$port" AUTH_DATABASE_URL="$db" AUTH_SIGNING_KEY_FILE="$work/signing.pem" \
   AUTH_ISSUER="$base" AUTH_IP_RATE_PER_MINUTE=0 \
   AUTH_ACCESS_TTL=1m AUTH_REFRESH_TTL="$RTTL" AUTH_SESSION_IDLE_TTL="$RTTL" AUTH_SESSION_MAX_AGE=24h \
-  AUTH_PRUNE_INTERVAL="$PRUNE" AUTH_LOG_LEVEL=warn \
+  AUTH_PRUNE_INTERVAL="$PRUNE" AUTH_LOG_LEVEL=warn ${AUDIT:+AUTH_AUDIT_RETENTION="$AUDIT"} \
   "$work/authd" >>"$work/authd.log" 2>&1 &
 server=$!
 for _ in $(seq 500); do curl -sf -o /dev/null "$base/readyz" && break; sleep 0.01; done
@@ -89,13 +92,13 @@ curl -sf -o /dev/null "$base/readyz" || { say "authd did not become ready"; tail
 rss_mib() { awk '/^VmRSS:/ {printf "%.0f", $2/1024}' "/proc/$server/status"; }
 metric() { curl -s "$base/metrics" | awk -v m="$1" '$1 == m {printf "%d", $2; found=1} END {if (!found) printf "0"}'; }
 
-say "store $STORE, $TOTAL refreshes at c$C, a sample every $SAMPLE, prune every $PRUNE, refresh TTL $RTTL"
+say "store $STORE, $TOTAL refreshes at c$C, a sample every $SAMPLE, prune every $PRUNE, refresh TTL $RTTL, audit retention ${AUDIT:-default}"
 # One refresh run for the whole soak (its setup, c registrations and
 # logins, happens once); the samples read its progress from /metrics.
 "$work/authload" run -url "$base" -scenario refresh -c "$C" -n "$TOTAL" -d 0 -warmup 0 -json >"$work/refresh.json" &
 load=$!
 refreshed() { metric 'authd_auth_operations_total{operation="refresh",outcome="success"}'; }
-printf '%8s %10s %12s %9s %10s %9s %8s %14s %6s\n' elapsed refreshes refresh_rps me_rps tokens sessions rss_mib pruned_tokens runs
+printf '%8s %10s %12s %9s %10s %9s %10s %8s %14s %14s %6s\n' elapsed refreshes refresh_rps me_rps tokens sessions events rss_mib pruned_tokens pruned_events runs
 start=$(date +%s.%N)
 prev_n=0 prev_t=$start
 while kill -0 "$load" 2>/dev/null; do
@@ -104,10 +107,11 @@ while kill -0 "$load" 2>/dev/null; do
   # /me under the refresh load: a short run of its own (4 clients).
   me=$("$work/authload" run -url "$base" -scenario me -c 4 -d "$ME_DUR" -json 2>/dev/null | jq .throughput_rps) || me=-
   n=$(refreshed) t=$(date +%s.%N)
-  printf '%7.0fs %10d %12.0f %9.0f %10s %9s %8s %14s %6s\n' "$(echo "$t - $start" | bc)" "$n" \
+  printf '%7.0fs %10d %12.0f %9.0f %10s %9s %10s %8s %14s %14s %6s\n' "$(echo "$t - $start" | bc)" "$n" \
     "$(echo "($n - $prev_n) / ($t - $prev_t)" | bc -l)" "${me:-0}" \
-    "$(count refresh_tokens)" "$(count sessions)" "$(rss_mib)" \
-    "$(metric 'authd_pruned_rows_total{table="refresh_tokens"}')" "$(metric 'authd_prune_runs_total{result="ok"}')"
+    "$(count refresh_tokens)" "$(count sessions)" "$(count auth_events)" "$(rss_mib)" \
+    "$(metric 'authd_pruned_rows_total{table="refresh_tokens"}')" "$(metric 'authd_pruned_rows_total{table="audit_events"}')" \
+    "$(metric 'authd_prune_runs_total{result="ok"}')"
   prev_n=$n prev_t=$t
 done
 wait "$load" || { say "the refresh run failed: $(jq -c '{status, transport_errors}' "$work/refresh.json" 2>/dev/null)"; tail -5 "$work/authd.log" >&2; exit 1; }
